@@ -1,0 +1,154 @@
+"""Weights as safetensors plus a JSON card; never pickle.
+
+``NAME.safetensors`` holds the state dict (optionally fp16). ``NAME.json`` holds the registered model
+name, its config, the weights' sha256 and tensor shapes, and how it was trained (metrics, seed, data
+checksum, wall time, device, versions, the command). ``pretrained/manifest.json`` lists the sha256 of every
+shipped file; :func:`load_pretrained` refuses a file that does not match it.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from .models import REGISTRY, build
+from .models.base import Model
+
+PRETRAINED_DIR = Path(os.environ.get("LATENT_LAB_PRETRAINED", Path(__file__).resolve().parent.parent / "pretrained"))
+
+
+class CheckpointError(RuntimeError):
+    """A weights file or card is missing, corrupt, or does not match."""
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def registered_name(model: Model) -> str:
+    for name, cls in REGISTRY.items():
+        if type(model) is cls:
+            return name
+    raise KeyError(f"{type(model).__name__} is not in the registry")
+
+
+def save(model: Model, stem: str | os.PathLike, card: dict | None = None, fp16: bool = False) -> dict:
+    """Write ``stem.safetensors`` and ``stem.json``; returns the card."""
+    stem = Path(stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    state = {}
+    for k, v in model.state_dict().items():
+        v = v.detach().to("cpu").contiguous()
+        state[k] = v.half() if fp16 and v.is_floating_point() else v
+    weights = stem.with_suffix(".safetensors")
+    save_file(state, str(weights), metadata={"model": registered_name(model)})
+    full = {
+        "name": stem.name,
+        "model": registered_name(model),
+        "config": model.config_dict(),
+        "n_parameters": model.n_parameters(),
+        **(card or {}),
+        "weights_file": weights.name,
+        "weights_sha256": sha256_file(weights),
+        "tensors": {k: {"shape": list(v.shape), "dtype": str(v.dtype).removeprefix("torch.")} for k, v in state.items()},
+    }
+    stem.with_suffix(".json").write_text(json.dumps(full, indent=2, default=str) + "\n")
+    return full
+
+
+def read_card(stem: str | os.PathLike) -> dict:
+    path = Path(stem).with_suffix(".json")
+    if not path.is_file():
+        raise CheckpointError(f"{path}: model card not found")
+    try:
+        card = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise CheckpointError(f"{path}: not valid JSON ({e})") from e
+    for key in ("model", "config"):
+        if key not in card:
+            raise CheckpointError(f"{path}: the card has no {key!r} entry")
+    if card["model"] not in REGISTRY:
+        raise CheckpointError(f"{path}: unknown model {card['model']!r}; expected one of {sorted(REGISTRY)}")
+    return card
+
+
+def load(stem: str | os.PathLike, device: str | torch.device = "cpu", expected_sha256: str | None = None) -> Model:
+    """The model saved at ``stem`` (without suffix), in eval mode on ``device``, weights in fp32."""
+    stem = Path(stem)
+    card = read_card(stem)
+    weights = stem.with_suffix(".safetensors")
+    if not weights.is_file():
+        raise CheckpointError(f"{weights}: weights file not found")
+    digest = sha256_file(weights)
+    for want, what in ((expected_sha256, "the manifest"), (card.get("weights_sha256"), "its card")):
+        if want and digest != want:
+            raise CheckpointError(f"{weights}: sha256 {digest[:12]}… does not match {what} ({want[:12]}…); the file is corrupt or was replaced")
+    try:
+        state = load_file(str(weights))
+    except (SafetensorError, OSError, ValueError) as e:
+        raise CheckpointError(f"{weights}: not a readable safetensors file ({e})") from e
+    try:
+        model = build(card["model"], **card["config"])
+    except (TypeError, ValueError) as e:
+        raise CheckpointError(f"{stem.with_suffix('.json')}: config does not build a {card['model']}: {e}") from e
+    own = model.state_dict()
+    missing, extra = own.keys() - state.keys(), state.keys() - own.keys()
+    wrong = [k for k in own.keys() & state.keys() if own[k].shape != state[k].shape]
+    if missing or extra or wrong:
+        raise CheckpointError(
+            f"{weights}: does not match the config in {stem.with_suffix('.json').name}: "
+            f"missing {sorted(missing)[:3]}, unexpected {sorted(extra)[:3]}, wrong shape {wrong[:3]}"
+        )
+    model.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()})
+    return model.to(device).eval()
+
+
+def read_manifest(directory: Path = PRETRAINED_DIR) -> dict[str, str]:
+    path = Path(directory) / "manifest.json"
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text())["files"]
+    except (json.JSONDecodeError, KeyError, TypeError) as e:
+        raise CheckpointError(f"{path}: unreadable manifest ({e})") from e
+
+
+def write_manifest(directory: Path = PRETRAINED_DIR) -> dict[str, str]:
+    """Record the sha256 of every shipped weights, card and projection file."""
+    directory = Path(directory)
+    files = {
+        p.name: sha256_file(p)
+        for p in sorted(directory.iterdir())
+        if p.suffix in (".safetensors", ".json", ".npz") and p.name not in ("manifest.json", "metrics.json")
+    }
+    (directory / "manifest.json").write_text(json.dumps({"files": files}, indent=2) + "\n")
+    return files
+
+
+def available(directory: Path = PRETRAINED_DIR) -> list[str]:
+    """Names of the shipped models (a card and weights both present)."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return []
+    return sorted(p.stem for p in directory.glob("*.safetensors") if p.with_suffix(".json").is_file())
+
+
+def load_pretrained(name: str, device: str | torch.device = "cpu", directory: str | os.PathLike | None = None) -> Model:
+    """A shipped model, ready in eval mode. Verifies the file against ``manifest.json`` when there is one."""
+    directory = Path(directory) if directory is not None else PRETRAINED_DIR
+    if not (directory / f"{name}.json").is_file():
+        raise CheckpointError(f"no pretrained model {name!r} in {directory}; available: {available(directory)}")
+    manifest = read_manifest(directory)
+    fname = f"{name}.safetensors"
+    if manifest and fname not in manifest:
+        raise CheckpointError(f"{directory / fname}: not listed in manifest.json; refusing to load it")
+    return load(directory / name, device, expected_sha256=manifest.get(fname))

@@ -1,0 +1,246 @@
+"""MNIST and Fashion-MNIST from their standard IDX files.
+
+Where the files are looked for, in order:
+1. ``root`` given by argument, or the environment variable (``LATENT_LAB_MNIST`` /
+   ``LATENT_LAB_FASHION_MNIST``);
+2. the per-user cache ``~/.cache/latent_lab/<dataset>`` (``LATENT_LAB_CACHE`` overrides);
+3. for Fashion-MNIST, Debian's ``/usr/share/datasets/fashion-mnist``;
+4. a download from the dataset's public mirrors into the cache, with checksum verification.
+
+Arrays are uint8 ``(N, 28, 28)``; :func:`load_tensors` gives float tensors ``(N, 1, 28, 28)`` in [0, 1].
+"""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import struct
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+class DatasetError(RuntimeError):
+    """A dataset file is missing, corrupt or truncated."""
+
+
+FILES = {
+    "train_images": "train-images-idx3-ubyte.gz",
+    "train_labels": "train-labels-idx1-ubyte.gz",
+    "test_images": "t10k-images-idx3-ubyte.gz",
+    "test_labels": "t10k-labels-idx1-ubyte.gz",
+}
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    name: str
+    env_var: str
+    system_dirs: tuple[str, ...]
+    mirrors: tuple[str, ...]
+    sha256: dict[str, str]  # of the decompressed files
+
+
+DATASETS = {
+    "mnist": DatasetSpec(
+        name="mnist",
+        env_var="LATENT_LAB_MNIST",
+        system_dirs=(),
+        mirrors=(
+            "https://ossci-datasets.s3.amazonaws.com/mnist/",
+            "https://storage.googleapis.com/cvdf-datasets/mnist/",
+        ),
+        sha256={
+            "train_images": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+            "train_labels": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+            "test_images": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+            "test_labels": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+        },
+    ),
+    "fashion_mnist": DatasetSpec(
+        name="fashion_mnist",
+        env_var="LATENT_LAB_FASHION_MNIST",
+        system_dirs=("/usr/share/datasets/fashion-mnist",),
+        mirrors=("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),
+        sha256={},  # verified by IDX structure only
+    ),
+}
+
+
+def cache_dir(dataset: str) -> Path:
+    base = os.environ.get("LATENT_LAB_CACHE") or Path.home() / ".cache" / "latent_lab"
+    return Path(base) / dataset
+
+
+def search_dirs(dataset: str, root: str | os.PathLike | None = None) -> list[Path]:
+    """The folders searched for ``dataset``'s files, in order."""
+    spec = _spec(dataset)
+    dirs: list[Path] = []
+    if root is not None:
+        dirs.append(Path(root))
+    elif os.environ.get(spec.env_var):
+        dirs.append(Path(os.environ[spec.env_var]))
+    dirs.append(cache_dir(dataset))
+    dirs.extend(Path(d) for d in spec.system_dirs)
+    return dirs
+
+
+def _spec(dataset: str) -> DatasetSpec:
+    if dataset not in DATASETS:
+        raise ValueError(f"unknown dataset {dataset!r}; expected one of {sorted(DATASETS)}")
+    return DATASETS[dataset]
+
+
+def read_idx(path: str | os.PathLike) -> np.ndarray:
+    """Read a (gzipped or plain) IDX file of unsigned bytes into an array.
+
+    Raises DatasetError naming the file when the gzip stream, the magic number or the length is wrong.
+    """
+    path = Path(path)
+    try:
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rb") as f:
+            raw = f.read()
+    except (OSError, EOFError, gzip.BadGzipFile) as e:
+        raise DatasetError(f"{path}: cannot read (bad or truncated gzip?): {e}") from e
+    if len(raw) < 4:
+        raise DatasetError(f"{path}: file too short to be an IDX file ({len(raw)} bytes)")
+    zero, dtype_code, ndim = raw[0] * 256 + raw[1], raw[2], raw[3]
+    if zero != 0 or dtype_code != 0x08 or ndim not in (1, 3):
+        raise DatasetError(
+            f"{path}: bad magic number {raw[:4].hex()}; expected 00000801 (labels) or 00000803 (images)"
+        )
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise DatasetError(f"{path}: truncated header")
+    shape = struct.unpack(f">{ndim}I", raw[4:header])
+    expected = int(np.prod(shape))
+    if len(raw) - header != expected:
+        raise DatasetError(
+            f"{path}: wrong length: header says {shape} = {expected} bytes, file has {len(raw) - header}"
+        )
+    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
+
+
+def _find(dataset: str, key: str, root) -> Path | None:
+    for d in search_dirs(dataset, root):
+        for fname in (FILES[key], FILES[key][:-3]):
+            p = d / fname
+            if p.is_file():
+                return p
+    return None
+
+
+def _download(dataset: str, key: str, progress: bool = True) -> Path:
+    spec = _spec(dataset)
+    dest_dir = cache_dir(dataset)
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    dest = dest_dir / FILES[key]
+    errors = []
+    for mirror in spec.mirrors:
+        part = dest.with_suffix(".part")
+        try:
+            with urllib.request.urlopen(mirror + FILES[key], timeout=10) as r, open(part, "wb") as out:
+                total = int(r.headers.get("Content-Length") or 0)
+                bar = _tqdm(total, FILES[key], progress)
+                while chunk := r.read(1 << 16):
+                    out.write(chunk)
+                    bar.update(len(chunk))
+                bar.close()
+            if key in spec.sha256:
+                digest = hashlib.sha256(gzip.decompress(part.read_bytes())).hexdigest()
+                if digest != spec.sha256[key]:
+                    raise DatasetError(f"checksum mismatch for {FILES[key]} from {mirror}")
+            part.rename(dest)
+            return dest
+        except Exception as e:  # noqa: BLE001 - try the next mirror, report all at the end
+            part.unlink(missing_ok=True)
+            errors.append(f"{mirror}: {e}")
+    raise DatasetError("; ".join(errors))
+
+
+def _tqdm(total: int, desc: str, enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total or None, desc=desc, unit="B", unit_scale=True, disable=not enabled)
+
+
+def load_arrays(dataset: str = "mnist", split: str = "train", root=None, download: bool = True):
+    """Images ``(N, 28, 28)`` uint8 and labels ``(N,)`` uint8 of the ``train`` or ``test`` split."""
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    out = []
+    for kind in ("images", "labels"):
+        key = f"{split}_{kind}"
+        path = _find(dataset, key, root)
+        if path is None and download:
+            try:
+                path = _download(dataset, key)
+            except DatasetError as e:
+                path, why = None, str(e)
+        if path is None:
+            where = ", ".join(str(d) for d in search_dirs(dataset, root))
+            raise DatasetError(
+                f"{dataset}: {FILES[key]} not found in {where}"
+                + (f"; download failed ({why})" if download else "")
+                + f". Put the four files {', '.join(FILES.values())} in one folder and set "
+                f"{_spec(dataset).env_var} to it (or pass root=...)."
+            )
+        out.append(read_idx(path))
+    images, labels = out
+    if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+        raise DatasetError(f"{dataset} {split}: images {images.shape} and labels {labels.shape} do not match")
+    return images, labels
+
+
+def to_tensor(images: np.ndarray) -> torch.Tensor:
+    """uint8 ``(N, 28, 28)`` -> float32 ``(N, 1, 28, 28)`` in [0, 1]."""
+    return torch.from_numpy(np.array(images, copy=True)).float().div_(255.0).unsqueeze(1)
+
+
+def load_tensors(dataset: str = "mnist", split: str = "train", root=None, val_size: int = 5000, seed: int = 0):
+    """Float images ``(N, 1, 28, 28)`` in [0, 1] and int64 labels ``(N,)``.
+
+    ``split`` is ``train`` (train minus the validation split), ``val`` (``val_size`` images carved from
+    train with a fixed ``seed``), ``test``, or ``full_train``.
+    """
+    if split not in ("train", "val", "test", "full_train"):
+        raise ValueError(f"split must be train, val, test or full_train, got {split!r}")
+    images, labels = load_arrays(dataset, "test" if split == "test" else "train", root)
+    x, y = to_tensor(images), torch.from_numpy(labels.astype(np.int64))
+    if split in ("test", "full_train"):
+        return x, y
+    perm = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
+    idx = perm[:val_size] if split == "val" else perm[val_size:]
+    idx = idx.sort().values
+    return x[idx], y[idx]
+
+
+def balanced_subset(labels: torch.Tensor, n: int, seed: int = 0) -> torch.Tensor:
+    """Indices of ``n`` examples, ``n // 10`` per class (the rest filled at random), fixed by ``seed``."""
+    g = torch.Generator().manual_seed(seed)
+    classes = labels.unique()
+    per = n // len(classes)
+    chosen = []
+    for c in classes:
+        idx = (labels == c).nonzero().squeeze(1)
+        chosen.append(idx[torch.randperm(len(idx), generator=g)[:per]])
+    picked = torch.cat(chosen)
+    if len(picked) < n:
+        rest = torch.ones(len(labels), dtype=torch.bool)
+        rest[picked] = False
+        pool = rest.nonzero().squeeze(1)
+        picked = torch.cat([picked, pool[torch.randperm(len(pool), generator=g)[: n - len(picked)]]])
+    return picked.sort().values
+
+
+def data_checksum(dataset: str = "mnist", root=None) -> str:
+    """sha256 over the decompressed bytes of the four files (identifies the data a model saw)."""
+    h = hashlib.sha256()
+    for split in ("train", "test"):
+        for arr in load_arrays(dataset, split, root):
+            h.update(arr.tobytes())
+    return h.hexdigest()

@@ -1,0 +1,127 @@
+"""What every model shares: a config dataclass, the same verbs, and a loss that returns a dict.
+
+Inputs are always ``(B, 1, 28, 28)`` floats in [0, 1]; a batch is ``(x, y)`` with ``y`` int64 labels ``(B,)``.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, fields, replace
+from typing import Any, ClassVar
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+Batch = tuple[torch.Tensor, torch.Tensor]
+
+
+class Model(nn.Module):
+    """Base of every registered model.
+
+    Subclasses set ``Config`` (a dataclass) and ``family`` (``autoencoder``, ``vae``, ``gan`` or
+    ``classifier``). ``trainer`` names the training style: ``standard`` (one optimiser on ``loss``) or
+    ``gan`` (alternating ``discriminator_loss`` / ``generator_loss``). ``pretrain_layers`` > 0 means the
+    model supports greedy layer-wise pretraining through ``layerwise_loss(batch, layer)``.
+    """
+
+    Config: ClassVar[type]
+    family: ClassVar[str] = "autoencoder"
+    trainer: ClassVar[str] = "standard"
+    # Default training options for ``python -m rep_models.train``; the CLI overrides them.
+    train_defaults: ClassVar[dict[str, Any]] = {"epochs": 10, "lr": 1e-3, "batch_size": 128}
+
+    def __init__(self, config=None, **overrides):
+        super().__init__()
+        config = config if config is not None else self.Config()
+        if isinstance(config, dict):
+            config = self.Config(**config)
+        known = {f.name for f in fields(self.Config)}
+        bad = set(overrides) - known
+        if bad:
+            raise TypeError(f"{type(self).__name__}: unknown config fields {sorted(bad)}; expected some of {sorted(known)}")
+        self.config = replace(config, **overrides)
+
+    def config_dict(self) -> dict:
+        return asdict(self.config)
+
+    @property
+    def pretrain_layers(self) -> int:
+        return 0
+
+    def n_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+
+class Autoencoder(Model):
+    """An encoder to a code and a decoder back to ``(B, 1, 28, 28)`` in [0, 1]; trained on per-pixel MSE.
+
+    Subclasses implement ``encode`` and ``decode``; ``penalty(x, code)`` adds a regulariser.
+    """
+
+    family = "autoencoder"
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:  # (B,1,28,28) -> (B, latent_dim)
+        raise NotImplementedError
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:  # (B, latent_dim) -> (B,1,28,28)
+        raise NotImplementedError
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decode(self.encode(x))
+
+    @torch.inference_mode()
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B,1,28,28)`` -> reconstructions ``(B,1,28,28)`` clipped to [0, 1]."""
+        return self(x).clamp(0, 1)
+
+    def corrupt(self, x: torch.Tensor) -> torch.Tensor:
+        """The training input; identity except for denoising models."""
+        return x
+
+    def penalty(self, x: torch.Tensor, code: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {}
+
+    def loss(self, batch: Batch) -> dict[str, torch.Tensor]:
+        x = batch[0]
+        code = self.encode(self.corrupt(x) if self.training else x)
+        mse = F.mse_loss(self.decode(code), x)
+        terms = self.penalty(x, code)
+        total = mse + sum(terms.values()) if terms else mse
+        return {"loss": total, "mse": mse.detach(), **{k: v.detach() for k, v in terms.items()}}
+
+
+def flatten(x: torch.Tensor) -> torch.Tensor:
+    return x.reshape(x.shape[0], -1)
+
+
+def unflatten(x: torch.Tensor) -> torch.Tensor:
+    return x.reshape(x.shape[0], 1, 28, 28)
+
+
+def mlp(sizes: list[int], act: type[nn.Module] = nn.ReLU, last_act: nn.Module | None = None) -> nn.Sequential:
+    """Linear layers of the given sizes with ``act`` between them and ``last_act`` (if any) at the end."""
+    layers: list[nn.Module] = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(a, b))
+        if i < len(sizes) - 2:
+            layers.append(act())
+    if last_act is not None:
+        layers.append(last_act)
+    return nn.Sequential(*layers)
+
+
+def one_hot(y: torch.Tensor, n: int = 10) -> torch.Tensor:
+    return F.one_hot(y.long(), n).float()
+
+
+def seeded_normal(shape: tuple[int, ...], seed: int | None, truncation: float | None = None, device="cpu") -> torch.Tensor:
+    """Standard normal draws, repeatable for a seed; with ``truncation`` t, values beyond ±t are redrawn."""
+    g = torch.Generator().manual_seed(seed) if seed is not None else None
+    z = torch.randn(shape, generator=g)
+    if truncation is not None and truncation > 0:
+        for _ in range(100):
+            bad = z.abs() > truncation
+            if not bad.any():
+                break
+            z[bad] = torch.randn(int(bad.sum()), generator=g)
+        z = z.clamp(-truncation, truncation)
+    return z.to(device)

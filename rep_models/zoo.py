@@ -1,0 +1,35 @@
+"""The recipes of every shipped model: ``python -m rep_models.train NAME`` trains NAME from its recipe.
+
+A recipe names the registered model, its config overrides and its training options; anything given on
+the command line overrides the recipe.
+"""
+from __future__ import annotations
+
+ZOO: dict[str, dict] = {
+    "classifier": {"model": "classifier", "train": {"epochs": 6}},
+    "linear_ae": {"model": "linear_ae", "config": {"latent_dim": 32}, "train": {"epochs": 40, "lr": 3e-3}},
+    "stacked_ae": {"model": "stacked_ae", "config": {"tied": True}, "train": {"epochs": 20, "pretrain_epochs": 2}},
+    "conv_ae": {"model": "conv_ae", "train": {"epochs": 10}},
+    "recurrent_ae": {"model": "recurrent_ae", "config": {"hidden": 128}, "train": {"epochs": 10}},
+    "denoising_ae": {"model": "denoising_ae", "config": {"channels": 16}, "train": {"epochs": 8}},
+    "sparse_ae": {"model": "sparse_ae", "train": {"epochs": 15}},
+    "contractive_ae": {"model": "contractive_ae", "train": {"epochs": 15}},
+    # The unpenalised twin of contractive_ae, the reference its Jacobian norm is compared with.
+    "contractive_ae_lambda0": {"model": "contractive_ae", "config": {"lam": 0.0}, "train": {"epochs": 15}},
+    "vae": {"model": "vae", "train": {"epochs": 20}},
+    "vae_2d": {"model": "vae", "config": {"latent_dim": 2, "channels": 16, "hidden": 256}, "train": {"epochs": 12}},
+    "beta_vae": {"model": "vae", "config": {"latent_dim": 10, "beta": 4.0, "channels": 16, "hidden": 256}, "train": {"epochs": 12}},
+    "cvae": {"model": "cvae", "config": {"channels": 16, "hidden": 256}, "train": {"epochs": 12}},
+    "gan": {"model": "gan", "train": {"epochs": 20}},
+    "dcgan": {"model": "dcgan", "config": {"ngf": 32, "ndf": 32}, "train": {"epochs": 8}},
+    "cdcgan": {"model": "cdcgan", "config": {"ngf": 32, "ndf": 32}, "train": {"epochs": 8}},
+    "sda": {"model": "sda", "train": {"epochs": 20, "pretrain_epochs": 3}, "fp16": True},
+    "sda_100": {"model": "sda", "train": {"epochs": 60, "pretrain_epochs": 3, "labels": 100, "min_steps_per_epoch": 20}, "fp16": True},
+}
+
+# Shipped autoencoders/VAEs whose codes the app projects and compares.
+ENCODERS = ["linear_ae", "stacked_ae", "conv_ae", "recurrent_ae", "sparse_ae", "contractive_ae", "vae", "vae_2d", "beta_vae"]
+
+# The order ``scripts/train_zoo.sh`` trains them in: the classifier first (the metrics need it).
+TRAIN_ORDER = ["classifier", "linear_ae", "stacked_ae", "conv_ae", "sparse_ae", "contractive_ae", "contractive_ae_lambda0",
+               "gan", "sda", "sda_100", "recurrent_ae", "denoising_ae", "vae_2d", "beta_vae", "cvae", "dcgan", "cdcgan", "vae"]
