@@ -149,8 +149,12 @@ def validate(model, x: torch.Tensor, y: torch.Tensor, device, batch_size: int = 
 
 
 def run_phase(model, wrapped, x, y, opts: TrainOptions, device, phase: str, epochs: int, start_epoch: int = 0,
-              optim: _Optim | None = None, layer: int = 0, on_epoch=None, val=None, desc: str = "") -> _Optim:
-    """Train ``epochs`` epochs of one phase (``loss``, ``gan`` or ``layerwise``)."""
+              optim: _Optim | None = None, layer: int = 0, on_epoch=None, val=None, desc: str = "",
+              should_stop=None) -> _Optim:
+    """Train ``epochs`` epochs of one phase (``loss``, ``gan`` or ``layerwise``).
+
+    ``should_stop()`` is polled every batch; when it returns True the phase ends after that batch.
+    """
     rank, _ = _dist_info()
     gan = phase == "gan"
     steps_per_epoch = len(epoch_batches(len(x), opts.batch_size, 0, opts.seed, opts.min_steps_per_epoch))
@@ -186,6 +190,8 @@ def run_phase(model, wrapped, x, y, opts: TrainOptions, device, phase: str, epoc
                 running[k] = 0.9 * running.get(k, v) + 0.1 * v
             if i % 10 == 0:
                 bar.set_postfix({k: f"{v:.4g}" for k, v in running.items()})
+            if should_stop is not None and should_stop():
+                break
         bar.close()
         record = {"phase": desc or phase, "epoch": epoch + 1, "seconds": round(time.time() - t0, 2),
                   "images_per_s": round(len(batches) * opts.batch_size / max(1e-9, time.time() - t0), 1),
@@ -197,7 +203,24 @@ def run_phase(model, wrapped, x, y, opts: TrainOptions, device, phase: str, epoc
             tqdm.write(json.dumps(record), file=sys.stderr)
         if on_epoch is not None:
             on_epoch(phase, layer, epoch + 1, optim)
+        if should_stop is not None and should_stop():
+            break
     return optim
+
+
+def fit(model, x: torch.Tensor, y: torch.Tensor, epochs: int = 1, batch_size: int = 128, lr: float | None = None,
+        seed: int = 0, device="cpu", val=None, on_epoch=None, should_stop=None) -> list[dict]:
+    """Train ``model`` in-process on ``x (N,1,28,28)``, ``y (N,)`` with its own training style (the app's
+    Train-live page). ``on_epoch(record)`` gets each epoch's record (losses, seconds, validation if ``val``
+    is ``(x, y)``); ``should_stop()`` cancels. Returns the list of epoch records."""
+    opts = TrainOptions(epochs=epochs, batch_size=batch_size, lr=lr or model.train_defaults["lr"], seed=seed, progress=False)
+    torch.manual_seed(seed)
+    model.to(device)
+    phase = "gan" if model.trainer == "gan" else "loss"
+    run_phase(model, LossModule(model), x, y, opts, device, phase, epochs, val=val, should_stop=should_stop,
+              on_epoch=(lambda *_: on_epoch(opts.history[-1])) if on_epoch else None)
+    model.eval()
+    return opts.history
 
 
 def resolve(name: str, args: argparse.Namespace | None = None) -> tuple[str, dict, TrainOptions, bool]:
