@@ -51,7 +51,8 @@ class TrainOptions:
     schedule: str = "cosine"  # or "constant"; GANs always use constant
     limit: int = 0  # > 0: train on the first N training images only (tests, smoke runs)
     data_root: str | None = None
-    progress: bool = True
+    progress: bool = True  # the per-batch bar
+    log_epochs: bool = True  # one JSON line per epoch on stderr
     history: list = field(default_factory=list)
 
 
@@ -199,7 +200,7 @@ def run_phase(model, wrapped, x, y, opts: TrainOptions, device, phase: str, epoc
         if val is not None and phase != "layerwise":
             record.update({k: round(v, 6) for k, v in validate(model, *val, device).items()})
         opts.history.append(record)
-        if rank == 0:
+        if rank == 0 and opts.log_epochs:
             tqdm.write(json.dumps(record), file=sys.stderr)
         if on_epoch is not None:
             on_epoch(phase, layer, epoch + 1, optim)
@@ -213,7 +214,7 @@ def fit(model, x: torch.Tensor, y: torch.Tensor, epochs: int = 1, batch_size: in
     """Train ``model`` in-process on ``x (N,1,28,28)``, ``y (N,)`` with its own training style (the app's
     Train-live page). ``on_epoch(record)`` gets each epoch's record (losses, seconds, validation if ``val``
     is ``(x, y)``); ``should_stop()`` cancels. Returns the list of epoch records."""
-    opts = TrainOptions(epochs=epochs, batch_size=batch_size, lr=lr or model.train_defaults["lr"], seed=seed, progress=False)
+    opts = TrainOptions(epochs=epochs, batch_size=batch_size, lr=lr or model.train_defaults["lr"], seed=seed, progress=False, log_epochs=False)
     torch.manual_seed(seed)
     model.to(device)
     phase = "gan" if model.trainer == "gan" else "loss"
