@@ -1,0 +1,77 @@
+"""Latent Lab: `streamlit run app.py`. The entry point: page config, sidebar, navigation and the Home page.
+
+Navigation is ``st.navigation`` over ``ui.common.PAGES``; pages whose file does not exist yet are skipped.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from rep_models import inspect as rinspect
+from ui import common as ui
+
+FAMILIES = {
+    "Autoencoders": "Squeeze a digit through a small code and rebuild it: what survives the bottleneck is what the network learned.",
+    "VAEs": "Autoencoders whose codes form a smooth map you can sample from and walk through.",
+    "GANs": "A generator learns to fool a critic: new digits from random numbers.",
+    "Classifiers": "Supervised models: they name the digit (and help measure the others).",
+}
+
+
+def _metrics_entry(all_metrics: dict, name: str):
+    entry = all_metrics.get(name)
+    if entry is None and isinstance(all_metrics.get("models"), dict):
+        entry = all_metrics["models"].get(name)
+    return entry if isinstance(entry, dict) else None
+
+
+def home() -> None:
+    st.title("Latent Lab")
+    st.markdown(
+        "What does a neural network learn about handwritten digits when nobody tells it which digit is which? "
+        "Latent Lab lets you **draw a digit and watch autoencoders rebuild it**, **clean up noisy images**, "
+        "**walk through the latent space of a VAE**, and **generate new digits with GANs**. "
+        "Every model is already trained on MNIST (70,000 handwritten digits): nothing to set up, just explore."
+    )
+    st.caption(f"Running on **{ui.device_label()}**. Pick a page in the sidebar, or start here:")
+    links = [p for p in ui.PAGES if (ui.ROOT / p.path).is_file()]
+    cols = st.columns(min(4, max(1, len(links))))
+    for i, p in enumerate(links):
+        cols[i % len(cols)].page_link(p.path, label=p.title, icon=p.icon)
+
+    all_metrics = ui.metrics()
+    st.divider()
+    st.subheader("The models")
+    st.caption("Headline figures come from the evaluation report (pretrained/metrics.json) when it exists, "
+               "otherwise from each model's validation scores at the end of training.")
+    for family, blurb in FAMILIES.items():
+        names = [n for n, info in ui.MODEL_INFO.items() if info.family == family]
+        st.markdown(f"#### {family}")
+        st.caption(blurb)
+        cols = st.columns(3)
+        for i, name in enumerate(names):
+            info = ui.MODEL_INFO[name]
+            with cols[i % 3].container(border=True):
+                st.markdown(f"**{info.title}**")
+                st.caption(info.what)
+                c = ui.card(name) if ui.is_available(name) else None
+                if c is None:
+                    st.markdown(":gray[Not installed yet (still training).]")
+                    continue
+                n_params = c.get("n_parameters")
+                lines = [f"{n_params / 1e6:.2f} M parameters" if isinstance(n_params, (int, float)) and n_params >= 1e5
+                         else f"{n_params:,} parameters" if isinstance(n_params, int) else ""]
+                lines += [f"{label}: **{value}**" for label, value in rinspect.headline_metrics(c, _metrics_entry(all_metrics, name))]
+                st.markdown("  \n".join(x for x in lines if x))
+
+
+st.set_page_config(page_title="Latent Lab", page_icon=":material/blur_on:", layout="wide")
+
+pages: dict[str, list] = {"": [st.Page(home, title="Home", icon=":material/home:", url_path="home", default=True)]}
+for spec in ui.PAGES:
+    if (ui.ROOT / spec.path).is_file():  # pages still being written are skipped
+        pages.setdefault(spec.section, []).append(st.Page(spec.path, title=spec.title, icon=spec.icon, url_path=spec.url_path))
+
+with st.sidebar:
+    st.caption(f"Device: {ui.device_label()}")
+
+st.navigation(pages).run()

@@ -1,0 +1,302 @@
+"""Defensive image decoding and MNIST-style preprocessing for drawings, uploads and photos of digits.
+
+    img = decode_image(uploaded_bytes)        # PIL 'L' image, or ImageError with a human message
+    steps = to_mnist(img)                     # every step as an array; EmptyImageError if there is no ink
+    steps.final                               # (28, 28) float32 in [0, 1], white ink on black
+    steps.tensor                              # (1, 1, 28, 28) float32, what the models take
+
+Error contract: for bad *input* (the bytes or pixels a user supplied) the only exception that escapes
+:func:`decode_image`, :func:`to_mnist` and :func:`canvas_to_array` is :class:`ImageError` (a
+``ValueError``), or its subclass :class:`EmptyImageError` when the image has no ink. Their messages are
+written for the person who uploaded the file and never contain user-supplied text. Passing the wrong
+*type* (not bytes, not an image or array) is a programming error and raises ``TypeError``.
+
+The steps follow how MNIST was made: grayscale; dark ink on light paper detected and inverted (MNIST is
+white ink on black); background removed; cropped to the ink's bounding box; fitted in 20x20 keeping the
+aspect ratio (anti-aliased); placed in 28x28 so that its centre of mass is at pixel (14, 14).
+No Streamlit here: the pages call these functions and show the arrays.
+"""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from PIL import Image, ImageFilter, ImageOps
+
+MAX_BYTES = 8 * 1024 * 1024  # larger uploads are refused before any parsing
+MAX_PIXELS = 24_000_000  # width * height limit, checked from the header before the pixels are decoded
+WORK_SIDE = 512  # big images are shrunk to this longest side first: a digit needs no more
+ALLOWED_FORMATS = ("PNG", "JPEG", "MPO", "WEBP", "BMP", "GIF")  # MPO: what many phones call their JPEGs
+MIN_CONTRAST = 0.08  # ink must differ from the background by this much (of the full 0..1 range)
+INK_THRESHOLD = 0.2  # after the contrast stretch, values below this are background (noise, paper grain)
+
+
+class ImageError(ValueError):
+    """The file or drawing cannot be used as a digit; the message says why, for the user."""
+
+
+class EmptyImageError(ImageError):
+    """The image has no ink (a blank canvas, a uniform image)."""
+
+    def __init__(self, message: str = "The image is empty: there is no ink to read. Please draw or upload a digit."):
+        super().__init__(message)
+
+
+# --------------------------------------------------------------------------------------------- decoding
+
+
+def _sniff_non_image(head: bytes) -> str | None:
+    """A message for well-known non-image files that users rename to .png."""
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if text.startswith(b"%pdf"):
+        return "This file is a PDF document, not an image. Please upload a PNG, JPEG, WebP, BMP or GIF picture."
+    if text.startswith((b"<?xml", b"<svg", b"<!doctype svg")) or b"<svg" in text[:1024]:
+        return "This file is an SVG (vector) image, which is not supported. Please export it as PNG and upload that."
+    if text.startswith((b"<!doctype html", b"<html")):
+        return "This file is a web page (HTML), not an image. Please upload a PNG, JPEG, WebP, BMP or GIF picture."
+    return None
+
+
+def to_gray(img: Image.Image) -> Image.Image:
+    """Any PIL image -> 8-bit grayscale 'L'. Transparency is composited on white, 16-bit and float images
+    are rescaled (not clipped), palette and CMYK go through RGB."""
+    mode = img.mode
+    if mode == "L":
+        return img
+    if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
+        a = np.asarray(img, dtype=np.float64)
+        if mode.startswith("I;16"):
+            a = a / 65535.0
+        else:  # 32-bit int or float: no fixed range, stretch what is there
+            lo, hi = float(np.nanmin(a)), float(np.nanmax(a))
+            a = (a - lo) / (hi - lo) if hi > lo else np.zeros_like(a)
+        return Image.fromarray(np.clip(np.nan_to_num(a) * 255.0 + 0.5, 0, 255).astype(np.uint8), "L")
+    has_alpha = mode in ("RGBA", "LA", "PA", "La", "RGBa") or (mode in ("P", "L", "RGB") and "transparency" in img.info)
+    if has_alpha:
+        rgba = img.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, rgba).convert("L")
+    if mode in ("1", "P", "RGB"):
+        return img.convert("L")
+    return img.convert("RGB").convert("L")  # CMYK, YCbCr, LAB, HSV, ...
+
+
+def decode_image(data: bytes, max_pixels: int = MAX_PIXELS, max_bytes: int = MAX_BYTES) -> Image.Image:
+    """Uploaded bytes -> a grayscale PIL image (mode 'L'), upright (EXIF rotation applied), first frame.
+
+    Raises :class:`ImageError` with a message for the user for an empty, oversized, truncated or corrupt
+    file, a non-image (PDF, SVG, HTML, text, ...) and an image with more than ``max_pixels`` pixels
+    (checked from the header, before decoding: a decompression bomb is never expanded).
+    """
+    if isinstance(data, (bytearray, memoryview)):
+        data = bytes(data)
+    if not isinstance(data, bytes):
+        raise TypeError(f"decode_image expects bytes, got {type(data).__name__}")
+    if len(data) == 0:
+        raise ImageError("The file is empty (0 bytes). Please upload a picture of a digit.")
+    if len(data) > max_bytes:
+        raise ImageError(f"The file is too large ({len(data) / 1e6:.1f} MB); the limit is {max_bytes / 1e6:.0f} MB.")
+    non_image = _sniff_non_image(data[:2048])
+    if non_image:
+        raise ImageError(non_image)
+    try:
+        img = Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)  # reads the header only
+    except Image.DecompressionBombError as e:
+        raise ImageError("The image has far too many pixels to be processed safely. Please upload a smaller picture.") from e
+    except Exception as e:  # UnidentifiedImageError, and parser errors on garbage headers
+        raise ImageError("This file is not an image we can read. Please upload a PNG, JPEG, WebP, BMP or GIF picture.") from e
+    w, h = img.size
+    if w <= 0 or h <= 0:
+        raise ImageError("The image has no pixels (its width or height is 0).")
+    if w * h > max_pixels:
+        raise ImageError(f"The image is too big ({w}x{h} pixels); the limit is {max_pixels / 1e6:.0f} megapixels. Please upload a smaller picture.")
+    try:
+        img.seek(0)  # animated GIF/WebP/PNG: the first frame
+        img.load()
+    except Exception as e:  # truncated data, bad compressed stream, bad palette, ...
+        raise ImageError("The image file is damaged or incomplete (it may have been cut off during upload). Please try another file.") from e
+    try:
+        img = ImageOps.exif_transpose(img)  # phone photos: rotate as the camera says
+    except Exception:  # a malformed EXIF block is not worth refusing the picture for
+        pass
+    try:
+        gray = to_gray(img)
+        gray.load()
+    except Exception as e:
+        raise ImageError(f"This image uses a colour format ({img.mode}) we cannot convert. Please save it as PNG or JPEG and try again.") from e
+    return gray.copy()
+
+
+# ----------------------------------------------------------------------------------------- preprocessing
+
+
+@dataclass
+class Steps:
+    """Every step of :func:`to_mnist`, as arrays in [0, 1] (float32) so a page can show them.
+
+    gray: (H, W) the input in grayscale (shrunk to at most ``WORK_SIDE`` on the longest side)
+    inverted: whether the input was dark ink on a light background (and so was inverted)
+    ink: (H, W) white ink on black, background removed and contrast stretched
+    bbox: (top, left, bottom, right) of the ink in ``ink`` (bottom/right exclusive)
+    cropped: (h, w) ``ink`` cropped to ``bbox``
+    fitted: (h', w') the crop resized so its longer side is 20, aspect kept
+    final: (28, 28) ``fitted`` placed so its centre of mass is at (14, 14)
+    tensor: (1, 1, 28, 28) ``final`` as a torch tensor
+    """
+
+    gray: np.ndarray
+    inverted: bool
+    ink: np.ndarray
+    bbox: tuple[int, int, int, int]
+    cropped: np.ndarray
+    fitted: np.ndarray
+    final: np.ndarray
+    tensor: torch.Tensor
+
+    def stages(self) -> list[tuple[str, np.ndarray]]:
+        """(caption, image) for each step, in order, for display."""
+        return [
+            ("1. grayscale", self.gray),
+            ("2. inverted to white ink" if self.inverted else "2. ink (already light on dark)", self.ink),
+            ("3. cropped to the ink", self.cropped),
+            ("4. fitted in 20x20", self.fitted),
+            ("5. centred in 28x28", self.final),
+        ]
+
+
+def _as_gray_array(image: Image.Image | np.ndarray) -> np.ndarray:
+    """PIL image or array -> (H, W) float32 in [0, 1]."""
+    if isinstance(image, Image.Image):
+        return np.asarray(to_gray(image), dtype=np.float32) / 255.0
+    if not isinstance(image, np.ndarray):
+        raise TypeError(f"to_mnist expects a PIL image or a numpy array, got {type(image).__name__}")
+    a = image
+    if a.ndim == 4 and a.shape[:2] == (1, 1):  # (1, 1, H, W), as the models take
+        a = a[0, 0]
+    if a.ndim == 3 and a.shape[2] in (3, 4):  # colour array: through PIL, which handles alpha
+        if a.dtype != np.uint8:
+            a = np.clip(np.nan_to_num(a.astype(np.float64)) * 255 + 0.5, 0, 255).astype(np.uint8)
+        return _as_gray_array(Image.fromarray(a, "RGBA" if a.shape[2] == 4 else "RGB"))
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[:, :, 0]
+    if a.ndim != 2:
+        raise ImageError(f"Expected a 2-D grayscale image, got an array of shape {a.shape}.")
+    if a.size == 0:
+        raise ImageError("The image has no pixels.")
+    if a.dtype == np.uint8:
+        return a.astype(np.float32) / 255.0
+    if a.dtype == np.bool_:
+        return a.astype(np.float32)
+    if not np.issubdtype(a.dtype, np.number):
+        raise TypeError(f"to_mnist expects a numeric array, got dtype {a.dtype}")
+    a = np.nan_to_num(a.astype(np.float32), nan=0.0, posinf=1.0, neginf=0.0)
+    if a.max(initial=0) > 1.0:  # 0..255 (or 0..65535) given as numbers
+        a = a / (255.0 if a.max() <= 255 else float(a.max()))
+    return np.clip(a, 0.0, 1.0)
+
+
+def _resize(a: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Float image (H, W) -> ``size`` = (width, height); area-averaging when shrinking (MNIST's anti-aliasing)."""
+    h, w = a.shape
+    shrink = size[0] <= w and size[1] <= h
+    img = Image.fromarray(a.astype(np.float32), "F")
+    return np.asarray(img.resize(size, Image.Resampling.BOX if shrink else Image.Resampling.BILINEAR), dtype=np.float32)
+
+
+def _background(a: np.ndarray, tiles: int = 4, q: float = 25.0) -> np.ndarray:
+    """A smooth background estimate (H, W) of bright-ink image ``a``: the ``q``-th percentile of each tile of a
+    ``tiles`` x ``tiles`` grid, bilinearly upsampled. Per tile, so uneven lighting across a photo is removed;
+    a low percentile, so a tile stays background as long as ink covers less than 1 - q/100 of it."""
+    h, w = a.shape
+    if min(h, w) < 4 * tiles:
+        return np.full_like(a, np.percentile(a, q))
+    ys = np.linspace(0, h, tiles + 1).astype(int)
+    xs = np.linspace(0, w, tiles + 1).astype(int)
+    grid = np.array([[np.percentile(a[ys[i] : ys[i + 1], xs[j] : xs[j + 1]], q) for j in range(tiles)] for i in range(tiles)], np.float32)
+    return np.asarray(Image.fromarray(grid, "F").resize((w, h), Image.Resampling.BILINEAR), dtype=np.float32)
+
+
+def centre_of_mass(a: np.ndarray) -> tuple[float, float]:
+    """(row, col) of the intensity-weighted mean position of ``a``; the centre of the array if it is all zero."""
+    total = float(a.sum())
+    if total <= 0:
+        return (a.shape[0] - 1) / 2, (a.shape[1] - 1) / 2
+    rows, cols = np.indices(a.shape)
+    return float((rows * a).sum() / total), float((cols * a).sum() / total)
+
+
+def to_mnist(image: Image.Image | np.ndarray, box: int = 20, size: int = 28) -> Steps:
+    """A drawing, upload or photo -> MNIST-like ``Steps`` (``.final`` (28, 28) float32, ``.tensor`` (1,1,28,28)).
+
+    ``image``: a PIL image (any mode) or an array: (H, W) uint8 0..255 or float 0..1, (H, W, 3|4) colour,
+    or (1, 1, H, W). Raises :class:`EmptyImageError` when there is no ink, :class:`ImageError` for an
+    unusable array.
+    """
+    gray = _as_gray_array(image)
+    h, w = gray.shape
+    if max(h, w) > WORK_SIDE:  # a 12-megapixel photo is shrunk first: faster and averages sensor noise
+        s = WORK_SIDE / max(h, w)
+        gray = np.clip(_resize(gray, (max(1, round(w * s)), max(1, round(h * s)))), 0, 1)
+        h, w = gray.shape
+    # Ink is the minority of pixels: if the typical pixel is light, the ink is dark -> invert.
+    inverted = bool(np.median(gray) > 0.5)
+    a = 1.0 - gray if inverted else gray.copy()
+    if min(h, w) >= 64:  # photos: a 3x3 median removes speckle noise (strokes are much wider than 3 px)
+        a = np.asarray(Image.fromarray(a, "F").filter(ImageFilter.MedianFilter(3)), dtype=np.float32)
+    ink = np.clip(a - _background(a), 0.0, None)
+    strength = float(ink.max(initial=0.0))
+    if strength < MIN_CONTRAST:
+        raise EmptyImageError()
+    ink = np.clip((ink / strength - INK_THRESHOLD) / (1 - INK_THRESHOLD), 0.0, 1.0).astype(np.float32)
+    rows, cols = np.nonzero(ink)
+    if len(rows) == 0:
+        raise EmptyImageError()
+    top, bottom, left, right = int(rows.min()), int(rows.max()) + 1, int(cols.min()), int(cols.max()) + 1
+    cropped = ink[top:bottom, left:right]
+    ch, cw = cropped.shape
+    scale = box / max(ch, cw)
+    fitted = np.clip(_resize(cropped, (max(1, round(cw * scale)), max(1, round(ch * scale)))), 0.0, 1.0)
+    if fitted.max() <= 0:  # a faint speck averaged away
+        raise EmptyImageError()
+    fitted = (fitted / fitted.max()).astype(np.float32)  # MNIST strokes reach full white
+    # Place the fitted digit so its centre of mass lands on (14, 14), staying inside the frame.
+    cy, cx = centre_of_mass(fitted)
+    fh, fw = fitted.shape
+    oy = int(np.clip(round(size / 2 - cy), 0, size - fh))
+    ox = int(np.clip(round(size / 2 - cx), 0, size - fw))
+    final = np.zeros((size, size), np.float32)
+    final[oy : oy + fh, ox : ox + fw] = fitted
+    return Steps(
+        gray=gray.astype(np.float32), inverted=inverted, ink=ink, bbox=(top, left, bottom, right),
+        cropped=cropped, fitted=fitted, final=final, tensor=torch.from_numpy(final.copy())[None, None],
+    )
+
+
+def canvas_to_array(rgba: np.ndarray) -> np.ndarray:
+    """streamlit-drawable-canvas ``image_data`` (H, W, 4) uint8 -> grayscale (H, W) float32 in [0, 1].
+
+    The canvas may have a transparent background (alpha 0 where nothing is drawn) and ink of any colour:
+    transparent pixels become the colour that contrasts with the ink (black behind light ink, white behind
+    dark ink), so :func:`to_mnist` then sees ordinary ink on a background. A fully transparent or empty
+    canvas gives a uniform array (and ``to_mnist`` raises :class:`EmptyImageError`).
+    """
+    a = np.asarray(rgba)
+    if a.ndim != 3 or a.shape[2] not in (3, 4) or a.size == 0:
+        raise ImageError(f"Expected canvas image data of shape (H, W, 4), got {a.shape}.")
+    if a.dtype != np.uint8:
+        a = np.clip(np.nan_to_num(a.astype(np.float64)), 0, 255).astype(np.uint8)
+    rgb = a[:, :, :3].astype(np.float32) / 255.0
+    lum = rgb @ np.array([0.299, 0.587, 0.114], np.float32)
+    if a.shape[2] == 3:
+        return lum
+    alpha = a[:, :, 3].astype(np.float32) / 255.0
+    drawn = alpha > 0.5
+    if not drawn.any():
+        return np.zeros(alpha.shape, np.float32)
+    if drawn.all():  # an opaque canvas (a background colour was set): the colours say it all
+        return lum
+    ink_is_light = float(lum[drawn].mean()) > 0.5
+    behind = 0.0 if ink_is_light else 1.0
+    return (alpha * lum + (1 - alpha) * behind).astype(np.float32)

@@ -1,0 +1,340 @@
+"""Shared Streamlit helpers for Latent Lab's pages. Pages stay thin: computation lives in ``rep_models``.
+
+Navigation
+----------
+``app.py`` is the entry point and uses ``st.navigation`` over :data:`PAGES` (below): it calls
+``st.set_page_config`` once, draws the sidebar (device in use), and runs the chosen page. A page file
+listed in :data:`PAGES` that does not exist yet is skipped. So a page is a plain script in ``pages/``:
+
+    import streamlit as st
+    from ui import common as ui
+
+    ui.page_header("GAN studio", "What the model is, in one line.", "What to try, in one line.")
+    with ui.page_guard():                       # unexpected errors -> a short st.error, never a traceback
+        gan = ui.require_model("dcgan")         # None (and an info box) while the zoo is still training
+        if gan is not None:
+            ...
+
+Do NOT call ``st.set_page_config`` in a page. URLs: ``/`` (home) and ``/<url_path>`` from :data:`PAGES`
+(e.g. ``http://127.0.0.1:PORT/vae``). In AppTest: ``AppTest.from_file("app.py").run()`` then
+``at.switch_page("pages/4_VAE_latent_explorer.py").run()``, or ``AppTest.from_file("pages/<file>.py")``.
+
+API (stable)
+------------
+Pages and navigation
+    PAGES: list[PageSpec]               path, title, icon, url_path, section of every page
+    MODEL_INFO: dict[str, ModelInfo]    title, family and a one-line description of each shipped model
+    page_header(title, what, try_)      title + what the model is + what to try
+    page_guard()                        context manager: unexpected exception -> st.error(short message)
+Models and data (cached once per process with st.cache_resource)
+    device() -> torch.device            rep_models.device.pick_device("auto")
+    device_label() -> str               e.g. "CPU (2 threads)" or the GPU's name
+    is_available(name) -> bool          its pretrained card and weights exist
+    load_model(name) -> Model           load_pretrained on device(); raises CheckpointError if missing/corrupt
+    require_model(name) -> Model|None   the model, or None after an st.info "not available yet" (never raises)
+    card(name) -> dict | None           the model's card (pretrained/NAME.json), or None
+    metrics() -> dict                   pretrained/metrics.json ({} if absent)
+    test_set() -> (x, y)                MNIST test tensors (10000,1,28,28) float [0,1], (10000,) int64; DatasetError
+    anomaly_reference() -> np.ndarray   sorted conv_ae reconstruction errors of the MNIST test set (or None)
+Input
+    digit_input(key, sources=("Draw", "Upload"), test_digits=False) -> np.ndarray | None
+        a source picker, then a canvas (brush size, Clear; the canvas toolbar has undo/redo), an uploader
+        (PNG, JPEG, WebP, BMP, GIF) or a test-digit picker. Returns the preprocessed (28, 28) float32
+        image in [0, 1] (white ink on black), or None after a clear st.info/st.warning (empty canvas,
+        bad file). Never raises for bad input.
+    last_steps(key) -> Steps | None     the preprocessing steps behind the last digit_input(key) result
+    last_source(key) -> str | None      "Draw", "Upload" or "Test digit"
+    canvas_key(key) -> str              the current st_canvas key (changes on Clear; AppTest feeds drawings here)
+Display
+    png(image, scale=4) -> bytes        (H, W) [0, 1] -> nearest-neighbour upscaled PNG
+    show_image(image, caption=None, scale=4)
+    show_images(images, captions=None, scale=4, columns=None)   a row (or grid) of images
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+import torch
+
+from rep_models import checkpoint
+from rep_models import inspect as rinspect
+from rep_models.device import describe, pick_device
+from rep_models.preprocess import EmptyImageError, ImageError, Steps, canvas_to_array, decode_image, to_mnist
+
+ROOT = Path(__file__).resolve().parent.parent
+log = logging.getLogger("latent_lab")
+
+
+# ------------------------------------------------------------------------------------------- navigation
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    path: str  # relative to the repository root
+    title: str
+    icon: str
+    url_path: str
+    section: str
+
+
+PAGES: list[PageSpec] = [
+    PageSpec("pages/2_Draw_and_reconstruct.py", "Draw & reconstruct", ":material/draw:", "draw", "Explore"),
+    PageSpec("pages/3_Denoise.py", "Denoise", ":material/blur_off:", "denoise", "Explore"),
+    PageSpec("pages/4_VAE_latent_explorer.py", "VAE latent explorer", ":material/tune:", "vae", "Latent spaces"),
+    PageSpec("pages/5_Latent_map.py", "Latent map", ":material/scatter_plot:", "latent_map", "Latent spaces"),
+    PageSpec("pages/7_Linear_AE_PCA.py", "Linear AE = PCA", ":material/linear_scale:", "linear_pca", "Latent spaces"),
+    PageSpec("pages/6_GAN_studio.py", "GAN studio", ":material/auto_awesome:", "gan", "Generate"),
+    PageSpec("pages/8_Few_labels.py", "Few labels", ":material/label:", "few_labels", "Learn"),
+    PageSpec("pages/9_Train_live.py", "Train live", ":material/model_training:", "train_live", "Learn"),
+]
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    title: str
+    family: str  # "Autoencoders", "VAEs", "GANs", "Classifiers"
+    what: str
+
+
+MODEL_INFO: dict[str, ModelInfo] = {
+    "linear_ae": ModelInfo("Linear autoencoder", "Autoencoders", "No non-linearity: it learns the same subspace as PCA."),
+    "stacked_ae": ModelInfo("Stacked autoencoder", "Autoencoders", "Deep fully connected layers, pretrained one layer at a time."),
+    "sparse_ae": ModelInfo("Sparse autoencoder", "Autoencoders", "Few code units may be active at once, so each learns a stroke-like part."),
+    "contractive_ae": ModelInfo("Contractive autoencoder", "Autoencoders", "Penalises how much the code moves when the input moves: robust features."),
+    "conv_ae": ModelInfo("Convolutional autoencoder", "Autoencoders", "Convolutions share weights across the image: sharp reconstructions."),
+    "recurrent_ae": ModelInfo("Recurrent autoencoder", "Autoencoders", "Reads the digit row by row with an LSTM, then writes it back."),
+    "denoising_ae": ModelInfo("Denoising autoencoder", "Autoencoders", "Trained to undo noise: it learns what digits look like."),
+    "vae": ModelInfo("Variational autoencoder", "VAEs", "A smooth, probabilistic latent space you can sample and walk through."),
+    "vae_2d": ModelInfo("2-D VAE", "VAEs", "Only two latent numbers: the whole digit manifold fits on one screen."),
+    "beta_vae": ModelInfo("β-VAE", "VAEs", "A stronger pull to the prior: more disentangled, blurrier."),
+    "cvae": ModelInfo("Conditional VAE", "VAEs", "You pick the digit; the latent code holds only the style."),
+    "gan": ModelInfo("MLP GAN", "GANs", "A generator and a critic trained against each other (fully connected)."),
+    "dcgan": ModelInfo("DCGAN", "GANs", "A convolutional GAN: sharper samples, more stable training."),
+    "cdcgan": ModelInfo("Conditional DCGAN", "GANs", "A DCGAN told which digit to draw."),
+    "classifier": ModelInfo("Digit classifier", "Classifiers", "A small CNN that names the digit; also scores the generators."),
+    "sda": ModelInfo("Stacked denoising AE (fine-tuned)", "Classifiers", "Pretrained without labels, then fine-tuned to classify."),
+}
+
+
+def page_header(title: str, what: str, try_: str | None = None) -> None:
+    """The page title, what the model is (one line) and what to try (one line)."""
+    st.title(title)
+    st.markdown(what)
+    if try_:
+        st.caption(f"**Try:** {try_}")
+
+
+@contextlib.contextmanager
+def page_guard(what: str = "this page"):
+    """Wrap a page body: an unexpected error shows a short st.error (the traceback goes to the server log).
+
+    Streamlit's own control flow (st.stop, st.rerun, st.switch_page) derives from BaseException and passes through.
+    """
+    try:
+        yield
+    except checkpoint.CheckpointError as e:
+        log.warning("model file problem on %s: %s", what, e)
+        st.error("A model file could not be loaded (it is missing, corrupt or does not match the manifest). "
+                 "Ask whoever runs this app to re-install the pretrained models.")
+    except Exception as e:  # noqa: BLE001 - the last line of defence: never show a traceback to a student
+        log.exception("unexpected error on %s", what)
+        st.error(f"Sorry, something went wrong on {what} ({type(e).__name__}). Try again, or reload the page.")
+
+
+# --------------------------------------------------------------------------------------- models and data
+
+
+@st.cache_resource(show_spinner=False)
+def device() -> torch.device:
+    return pick_device("auto")
+
+
+def device_label() -> str:
+    return describe(device())
+
+
+def is_available(name: str) -> bool:
+    d = checkpoint.PRETRAINED_DIR
+    return (d / f"{name}.json").is_file() and (d / f"{name}.safetensors").is_file()
+
+
+@st.cache_resource(show_spinner="Loading the model…", max_entries=32)
+def load_model(name: str):
+    """The shipped model ``name`` in eval mode on :func:`device`, shared by every session.
+
+    Raises ``CheckpointError`` if it is missing or corrupt (errors are not cached: it loads once the file appears).
+    """
+    return checkpoint.load_pretrained(name, device())
+
+
+def require_model(name: str, purpose: str | None = None):
+    """The shipped model, or None after telling the user it is not available yet. Never raises."""
+    title = MODEL_INFO[name].title if name in MODEL_INFO else name
+    if not is_available(name):
+        st.info(f"The **{title}** model is not available yet (the model zoo may still be training). "
+                f"{purpose or 'This part of the page'} will appear once it is installed.", icon=":material/hourglass_top:")
+        return None
+    try:
+        return load_model(name)
+    except checkpoint.CheckpointError as e:
+        log.warning("cannot load %s: %s", name, e)
+        st.warning(f"The **{title}** model file could not be loaded (it may be corrupt or still being written).",
+                   icon=":material/error:")
+        return None
+
+
+def card(name: str) -> dict | None:
+    try:
+        return checkpoint.read_card(checkpoint.PRETRAINED_DIR / name)
+    except checkpoint.CheckpointError:
+        return None
+
+
+def metrics() -> dict:
+    path = checkpoint.PRETRAINED_DIR / "metrics.json"
+    try:
+        return json.loads(path.read_text()) if path.is_file() else {}
+    except (OSError, json.JSONDecodeError):
+        return {}
+
+
+@st.cache_resource(show_spinner="Loading MNIST test digits…")
+def test_set() -> tuple[torch.Tensor, torch.Tensor]:
+    from rep_models.data import load_tensors
+
+    return load_tensors("mnist", "test")
+
+
+@st.cache_resource(show_spinner="Measuring how well the autoencoder reconstructs MNIST test digits (once)…")
+def _anomaly_reference(_model_id: int) -> np.ndarray:
+    x, _ = test_set()
+    return rinspect.reference_errors(load_model(rinspect.ANOMALY_MODEL), x)
+
+
+def anomaly_reference() -> np.ndarray | None:
+    """Sorted per-image reconstruction errors of the anomaly model on the MNIST test set, or None if unavailable."""
+    if not is_available(rinspect.ANOMALY_MODEL):
+        return None
+    try:
+        return _anomaly_reference(id(load_model(rinspect.ANOMALY_MODEL)))
+    except Exception as e:  # noqa: BLE001 - the data set or model is missing: the page shows the rest
+        log.warning("no anomaly reference: %s", e)
+        return None
+
+
+# ------------------------------------------------------------------------------------------------ input
+
+UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif"]
+
+
+def canvas_key(key: str) -> str:
+    return f"{key}_canvas_{st.session_state.get(f'{key}_clears', 0)}"
+
+
+def last_steps(key: str) -> Steps | None:
+    return st.session_state.get(f"{key}_steps")
+
+
+def last_source(key: str) -> str | None:
+    return st.session_state.get(f"{key}_source")
+
+
+def _clear_canvas(key: str) -> None:
+    st.session_state[f"{key}_clears"] = st.session_state.get(f"{key}_clears", 0) + 1
+
+
+def _draw(key: str, size: int):
+    from streamlit_drawable_canvas import st_canvas  # imported here: it fails outside a running script
+
+    c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+    brush = c1.slider("Brush size", 6, 40, 22, key=f"{key}_brush")
+    c2.button("Clear", key=f"{key}_clear", on_click=_clear_canvas, args=(key,), icon=":material/delete:")
+    res = st_canvas(stroke_width=brush, stroke_color="#FFFFFF", background_color="#000000", height=size, width=size,
+                    drawing_mode="freedraw", return_image_data=True, update_streamlit=True, key=canvas_key(key))
+    st.caption("Draw one digit, large, in the middle. The canvas toolbar has undo, redo and reset.")
+    if res.image_data is None:
+        return None
+    return canvas_to_array(res.image_data)
+
+
+def _upload(key: str):
+    f = st.file_uploader("Upload a picture of one digit (PNG, JPEG, WebP, BMP or GIF)", type=UPLOAD_TYPES, key=f"{key}_upload")
+    if f is None:
+        return None
+    return decode_image(f.getvalue())
+
+
+def _test_digit(key: str):
+    x, y = test_set()
+    k = f"{key}_test_index"
+    if k not in st.session_state:
+        st.session_state[k] = 0
+    c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+    c2.button("Random", key=f"{key}_random", icon=":material/casino:",
+              on_click=lambda: st.session_state.__setitem__(k, random.randrange(len(x))))
+    i = c1.number_input("MNIST test digit #", 0, len(x) - 1, key=k)
+    return x[int(i), 0].numpy()
+
+
+def digit_input(key: str, sources: tuple[str, ...] = ("Draw", "Upload"), test_digits: bool = False, canvas_size: int = 280) -> np.ndarray | None:
+    """A digit from the user, preprocessed like MNIST: (28, 28) float32 in [0, 1], or None (with a message)."""
+    options = list(sources) + (["Test digit"] if test_digits and "Test digit" not in sources else [])
+    src = options[0] if len(options) == 1 else st.segmented_control("Input", options, default=options[0], key=f"{key}_src", required=True)
+    src = src or options[0]
+    st.session_state[f"{key}_source"] = src
+    st.session_state[f"{key}_steps"] = None
+    try:
+        if src == "Draw":
+            raw = _draw(key, canvas_size)
+            if raw is None:
+                st.info("Draw a digit on the black canvas with your mouse or finger.", icon=":material/draw:")
+                return None
+        elif src == "Upload":
+            raw = _upload(key)
+            if raw is None:
+                st.info("Upload a photo or scan of one handwritten digit: dark ink on light paper works, and so does light on dark.",
+                        icon=":material/upload:")
+                return None
+        else:
+            raw = _test_digit(key)
+        steps = to_mnist(raw)
+    except EmptyImageError as e:
+        st.info(str(e), icon=":material/draw:")
+        return None
+    except ImageError as e:
+        st.warning(str(e), icon=":material/broken_image:")
+        return None
+    st.session_state[f"{key}_steps"] = steps
+    return steps.final
+
+
+# ---------------------------------------------------------------------------------------------- display
+
+
+def png(image, scale: int = 4) -> bytes:
+    return rinspect.png_bytes(image, scale)
+
+
+def show_image(image, caption: str | None = None, scale: int = 4, width: int | None = None) -> None:
+    st.image(png(image, scale), caption=caption, width=width or "content")
+
+
+def show_images(images, captions=None, scale: int = 4, columns: int | None = None) -> None:
+    """Images side by side (``columns`` per row, default all in one row), each with its caption."""
+    images = list(images)
+    if not images:
+        return
+    captions = list(captions) if captions is not None else [None] * len(images)
+    n = columns or len(images)
+    for start in range(0, len(images), n):
+        cols = st.columns(n)
+        for col, img, cap in zip(cols, images[start : start + n], captions[start : start + n], strict=False):
+            with col:
+                show_image(img, cap, scale)
