@@ -18,6 +18,7 @@ import torch
 from PIL import Image
 
 from . import noise
+from .anomaly import reconstruction_error
 
 # The autoencoders (and VAEs) whose reconstructions the app shows side by side, in display order.
 RECONSTRUCTORS = ["linear_ae", "stacked_ae", "sparse_ae", "contractive_ae", "conv_ae", "recurrent_ae", "denoising_ae", "vae", "beta_vae", "vae_2d"]
@@ -58,15 +59,9 @@ def reconstruct_all(models: dict[str, torch.nn.Module], x: torch.Tensor | np.nda
     return out
 
 
-@torch.inference_mode()
 def reference_errors(model: torch.nn.Module, x: torch.Tensor, batch_size: int = 1000) -> np.ndarray:
     """Per-image reconstruction MSE ``(N,)`` of ``model`` on ``x`` (N, 1, 28, 28), sorted ascending."""
-    dev = _device(model)
-    errs = []
-    for i in range(0, len(x), batch_size):
-        xb = x[i : i + batch_size].to(dev)
-        errs.append(((model.reconstruct(xb) - xb) ** 2).flatten(1).mean(1).float().cpu())
-    return np.sort(torch.cat(errs).numpy())
+    return np.sort(reconstruction_error(model, x, batch_size).numpy())
 
 
 @dataclass

@@ -47,8 +47,9 @@ Input
     canvas_key(key) -> str              the current st_canvas key (changes on Clear; AppTest feeds drawings here)
 Display
     png(image, scale=4) -> bytes        (H, W) [0, 1] -> nearest-neighbour upscaled PNG
-    show_image(image, caption=None, scale=4)
-    show_images(images, captions=None, scale=4, columns=None)   a row (or grid) of images
+    show_image(image, caption=None, scale=4, width=None, square=False)
+    show_images(images, captions=None, scale=4, columns=None, width=None, square=False)   a row (or grid)
+    pad_square(image) -> np.ndarray     black padding to a centred square
 """
 from __future__ import annotations
 
@@ -322,11 +323,28 @@ def png(image, scale: int = 4) -> bytes:
     return rinspect.png_bytes(image, scale)
 
 
-def show_image(image, caption: str | None = None, scale: int = 4, width: int | None = None) -> None:
-    st.image(png(image, scale), caption=caption, width=width or "content")
+def pad_square(image: np.ndarray) -> np.ndarray:
+    """Pad a (h, w) image with black to a centred square, so tall and wide crops display at the same scale."""
+    a = np.asarray(image, dtype=np.float32)
+    h, w = a.shape[-2:]
+    n = max(h, w)
+    out = np.zeros((n, n), np.float32)
+    out[(n - h) // 2 : (n - h) // 2 + h, (n - w) // 2 : (n - w) // 2 + w] = a.reshape(h, w)
+    return out
 
 
-def show_images(images, captions=None, scale: int = 4, columns: int | None = None) -> None:
+def show_image(image, caption: str | None = None, scale: int = 4, width: int | None = None, square: bool = False) -> None:
+    """One image, pixel-crisp. With ``width`` (CSS pixels) it is upscaled to at least that and shown at that width."""
+    a = image.detach().cpu().numpy() if isinstance(image, torch.Tensor) else np.asarray(image, dtype=np.float32)
+    a = a.reshape(a.shape[-2:])
+    if square:
+        a = pad_square(a)
+    if width:
+        scale = max(1, -(-width // max(a.shape)))
+    st.image(png(a, scale), caption=caption, width=width or "content")
+
+
+def show_images(images, captions=None, scale: int = 4, columns: int | None = None, width: int | None = None, square: bool = False) -> None:
     """Images side by side (``columns`` per row, default all in one row), each with its caption."""
     images = list(images)
     if not images:
@@ -337,4 +355,4 @@ def show_images(images, captions=None, scale: int = 4, columns: int | None = Non
         cols = st.columns(n)
         for col, img, cap in zip(cols, images[start : start + n], captions[start : start + n], strict=False):
             with col:
-                show_image(img, cap, scale)
+                show_image(img, cap, scale, width, square)

@@ -1,0 +1,74 @@
+"""Draw & reconstruct: your digit, preprocessed like MNIST, through every autoencoder, the classifier and an anomaly score."""
+import streamlit as st
+
+from rep_models import inspect as rinspect
+from ui import common as ui
+
+SHORT = {"linear_ae": "Linear", "stacked_ae": "Stacked", "sparse_ae": "Sparse", "contractive_ae": "Contractive",
+         "conv_ae": "Conv", "recurrent_ae": "Recurrent (LSTM)", "denoising_ae": "Denoising", "vae": "VAE",
+         "beta_vae": "β-VAE", "vae_2d": "2-D VAE"}
+
+ui.page_header(
+    "Draw & reconstruct",
+    "Each autoencoder squeezes your digit through a small code (2 to 32 numbers) and rebuilds it from that code alone: "
+    "what comes back shows what it learned about handwriting.",
+    "draw a digit, then something that is not a digit (a star, a letter) and watch the anomaly score; "
+    "or upload a photo of a digit written on paper.",
+)
+
+with ui.page_guard("Draw & reconstruct"):
+    left, right = st.columns([1, 2], gap="large")
+    with left:
+        x = ui.digit_input("draw")
+    with right:
+        if x is None:
+            st.markdown(":gray[The preprocessing steps, reconstructions and predictions appear here once there is a digit.]")
+        else:
+            steps = ui.last_steps("draw")
+            st.markdown("##### How the models see it")
+            st.caption("Prepared the way MNIST was made: white ink on black, cropped, fitted in 20×20 and centred by its centre of mass.")
+            stages = steps.stages()
+            ui.show_images([img for _, img in stages], [cap for cap, _ in stages], width=96, square=True)
+
+            st.markdown("##### What it is")
+            c1, c2 = st.columns(2, gap="large")
+            with c1:
+                clf = ui.require_model("classifier", "The prediction")
+                if clf is not None:
+                    top = rinspect.top_k(clf, x, 3)
+                    st.metric("The classifier says", f"{top[0][0]}", f"{top[0][1]:.0%} sure", delta_color="off")
+                    for digit, p in top:
+                        st.progress(min(1.0, p), text=f"{digit}: {p:.1%}")
+            with c2:
+                if ui.is_available(rinspect.ANOMALY_MODEL):
+                    ref = ui.anomaly_reference()
+                    ae = ui.require_model(rinspect.ANOMALY_MODEL, "The anomaly score")
+                    if ae is None:
+                        pass
+                    elif ref is None:
+                        st.info("The anomaly score needs the MNIST test set, which could not be loaded.")
+                    else:
+                        err = rinspect.reconstruct_all({rinspect.ANOMALY_MODEL: ae}, x)[0].mse
+                        a = rinspect.anomaly_score(err, ref)
+                        st.metric("Anomaly percentile (0–100)", f"{a.percentile:.1f}",
+                                  help="Where the convolutional autoencoder's reconstruction error of your input falls among "
+                                       "its errors on the 10,000 MNIST test digits. High means it has rarely seen anything like it.")
+                        box = {"digit": st.success, "unusual": st.info, "not a digit": st.warning}[a.verdict]
+                        box(a.message)
+                else:
+                    ui.require_model(rinspect.ANOMALY_MODEL, "The anomaly score")
+
+            st.markdown("##### Reconstructions")
+            models = {n: m for n in rinspect.RECONSTRUCTORS if ui.is_available(n) and (m := ui.require_model(n)) is not None}
+            if not models:
+                st.info("No autoencoder is installed yet (the model zoo is still training). Reconstructions appear here once one is.")
+            else:
+                recs = rinspect.reconstruct_all(models, x)
+                best = min(recs, key=lambda r: r.mse).name
+                st.caption("Under each: the model and its error (mean squared error per pixel; lower is closer to your input). "
+                           f"Closest: **{SHORT.get(best, best)}**.")
+                ui.show_images([x] + [r.image for r in recs],
+                               ["your input"] + [f"{SHORT.get(r.name, r.name)} · {r.mse:.4f}" for r in recs], width=96, columns=6)
+                missing = [SHORT.get(n, n) for n in rinspect.RECONSTRUCTORS if n not in models]
+                if missing:
+                    st.caption("Not installed yet: " + ", ".join(missing) + ".")
