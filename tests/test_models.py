@@ -1,0 +1,255 @@
+"""Every registered model: shapes of its verbs, a finite loss whose gradient reaches the parameters, and a
+few optimisation steps on real MNIST that lower the loss. Parametrised over ``REGISTRY``, so a new model
+is covered as soon as it is registered."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from rep_models.models import REGISTRY, build
+
+NAMES = sorted(REGISTRY)
+B = 8  # images for the shape checks
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """One intra-op thread: with other jobs on the 2 cores, two OpenMP threads run ~10x slower, not faster."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def fresh(name: str, seed: int = 0, **config):
+    torch.manual_seed(seed)
+    return build(name, **config)
+
+
+def seeded_loss(model, batch, fn: str = "loss", seeds=(101, 102, 103)) -> float:
+    """Mean loss over a few fixed noise draws (VAE sampling, corruption, dropout, GAN latents), so before
+    and after are compared on the same randomness rather than on luck."""
+    vals = []
+    for s in seeds:
+        torch.manual_seed(s)
+        with torch.no_grad():
+            vals.append(float(getattr(model, fn)(batch)["loss"]))
+    return sum(vals) / len(vals)
+
+
+def check_image(t: torch.Tensor, n: int, in_unit: bool = True) -> None:
+    assert t.shape == (n, 1, 28, 28), t.shape
+    assert t.dtype == torch.float32
+    assert torch.isfinite(t).all()
+    if in_unit:
+        assert t.min() >= 0 and t.max() <= 1
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_output_shapes(name, small_batch):
+    model = fresh(name).eval()
+    x, y = small_batch[0][:B], small_batch[1][:B]
+    checked = []
+    with torch.no_grad():
+        if model.family == "gan":
+            z = model.latent(B, seed=1)
+            assert z.shape == (B, model.config.z_dim)
+            digits = torch.arange(B) % 10
+            check_image(model.decode(z, digits), B)
+            s = model.sample(B, seed=3)
+            check_image(s, B)
+            assert torch.equal(s, model.sample(B, seed=3)), "sample(seed) must be repeatable"
+            assert not torch.equal(s, model.sample(B, seed=4))
+            zt = model.latent(500, seed=0, truncation=0.5)
+            assert zt.abs().max() <= 0.5 and zt.std() > 0.1
+            if model.conditional:
+                check_image(model.sample(B, seed=3, digit=7), B)
+                assert not torch.equal(model.sample(B, seed=3, digit=7), model.sample(B, seed=3, digit=1))
+            checked.append("gan")
+        elif model.family == "vae":
+            cond = y if model.config.n_classes else None
+            mu, logvar = model.encode_stats(x, cond)
+            d = model.config.latent_dim
+            assert mu.shape == logvar.shape == (B, d)
+            assert torch.equal(model.encode(x, cond), mu), "encode is the posterior mean"
+            check_image(model.decode(mu, cond), B)
+            check_image(model.reconstruct(x, cond), B)
+            s = model.sample(B, seed=5, digit=3)
+            check_image(s, B)
+            assert torch.equal(s, model.sample(B, seed=5, digit=3))
+            if model.config.n_classes:
+                assert not torch.equal(s, model.sample(B, seed=5, digit=8))
+                with pytest.raises(ValueError, match="conditional"):
+                    model.encode(x)
+            rec, kl = model.elbo_terms(x, cond, sample=False)
+            assert rec.shape == kl.shape == (B,) and (kl >= 0).all()
+            checked.append("vae")
+        elif model.family == "classifier":
+            logits = model(x)
+            assert logits.shape == (B, 10) and torch.isfinite(logits).all()
+            p = model.predict_proba(x)
+            assert p.shape == (B, 10) and torch.allclose(p.sum(1), torch.ones(B))
+            if hasattr(model, "features"):
+                assert model.features(x).shape == (B, model.config.features)
+            checked.append("classifier")
+        if hasattr(model, "encode") and hasattr(model, "decode") and model.family == "autoencoder":
+            code = model.encode(x)
+            if isinstance(code, list):  # the denoiser's U-Net feature maps; the last is the code
+                assert [f.shape[-1] for f in code] == [28, 14, 7]
+            else:
+                assert code.shape == (B, model.config.latent_dim)
+            # A linear decoder can leave [0, 1] (it learns the PCA projection); reconstruct clips.
+            check_image(model.decode(code), B, in_unit=name != "linear_ae")
+            check_image(model.reconstruct(x), B)
+            if hasattr(model, "denoise"):
+                check_image(model.denoise(x), B)
+            checked.append("autoencoder")
+    assert checked, f"{name}: family {model.family!r} has no shape checks; add them here"
+
+
+def _grad_names(model, loss: torch.Tensor) -> set[str]:
+    model.zero_grad(set_to_none=True)
+    loss.backward()
+    out = set()
+    for n, p in model.named_parameters():
+        if p.grad is not None:
+            assert torch.isfinite(p.grad).all(), f"non-finite gradient in {n}"
+            if p.grad.abs().sum() > 0:
+                out.add(n)
+    return out
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_loss_is_finite_and_reaches_every_parameter(name, small_batch):
+    """Every parameter is trained by some loss the trainer uses (the main loss, the GAN's two losses, or a
+    layer-wise pretraining loss), and every loss is a finite scalar."""
+    model = fresh(name).train()
+    batch = small_batch[0][:16], small_batch[1][:16]
+    all_params = {n for n, _ in model.named_parameters()}
+    reached: set[str] = set()
+    if model.trainer == "gan":
+        gen = {id(p) for p in model.generator_parameters()}
+        names = {id(p): n for n, p in model.named_parameters()}
+        for fn, own in (("discriminator_loss", set(names) - gen), ("generator_loss", gen)):
+            out = getattr(model, fn)(batch)
+            assert out["loss"].ndim == 0 and torch.isfinite(out["loss"])
+            got = _grad_names(model, out["loss"])
+            assert {names[i] for i in own} <= got, f"{fn} misses {sorted({names[i] for i in own} - got)[:3]}"
+            reached |= got
+        assert torch.isfinite(model.loss(batch)["loss"])
+    else:
+        out = model.loss(batch)
+        assert out["loss"].ndim == 0 and torch.isfinite(out["loss"]) and out["loss"].requires_grad
+        assert all(torch.isfinite(torch.as_tensor(v)).all() for v in out.values())
+        reached |= _grad_names(model, out["loss"])
+        for layer in range(model.pretrain_layers):
+            reached |= _grad_names(model, model.layerwise_loss(batch, layer)["loss"])
+    assert reached == all_params, f"no gradient reaches {sorted(all_params - reached)[:5]}"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_few_steps_lower_the_loss(name, small_batch):
+    model = fresh(name).train()
+    batch = small_batch
+    lr = model.train_defaults["lr"]
+    if model.trainer == "gan":
+        batch = small_batch[0][:32], small_batch[1][:32]
+        d_opt = torch.optim.Adam(model.discriminator_parameters(), lr=lr, betas=(0.5, 0.999))
+        g_opt = torch.optim.Adam(model.generator_parameters(), lr=lr, betas=(0.5, 0.999))
+        g0 = [p.detach().clone() for p in model.generator_parameters()]
+        d0 = [p.detach().clone() for p in model.discriminator_parameters()]
+        d_before = seeded_loss(model, batch, "discriminator_loss")
+        for _ in range(3):
+            d = model.discriminator_loss(batch)["loss"]
+            d_opt.zero_grad()
+            d.backward()
+            d_opt.step()
+            g = model.generator_loss(batch)["loss"]
+            g_opt.zero_grad()
+            g.backward()
+            g_opt.step()
+            assert torch.isfinite(d) and torch.isfinite(g)
+        assert all(not torch.equal(a, b) for a, b in zip(g0, model.generator_parameters(), strict=True)), "generator did not move"
+        assert all(not torch.equal(a, b) for a, b in zip(d0, model.discriminator_parameters(), strict=True)), "discriminator did not move"
+        # The discriminator's own objective improves against a fixed generator's fakes.
+        assert seeded_loss(model, batch, "discriminator_loss") < d_before
+        return
+    before = seeded_loss(model, batch)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    for _ in range(6):
+        loss = model.loss(batch)["loss"]
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    after = seeded_loss(model, batch)
+    assert after < 0.9 * before, f"{name}: loss {before:.4g} -> {after:.4g} after 6 steps"
+
+
+def test_tied_stacked_ae_has_about_half_the_parameters():
+    tied, untied = build("stacked_ae", tied=True), build("stacked_ae", tied=False)
+    ratio = tied.n_parameters() / untied.n_parameters()
+    assert 0.45 < ratio < 0.55, ratio
+    assert tied.stack.dec is None
+    # The tied decoder really is the transposed encoder: changing an encoder weight changes the decoding.
+    z = torch.randn(2, tied.config.latent_dim)
+    before = tied.decode(z)
+    with torch.no_grad():
+        tied.stack.enc[-1].weight.add_(0.5)
+    assert not torch.allclose(before, tied.decode(z))
+
+
+@pytest.mark.parametrize("tied", [True, False])
+def test_layerwise_loss_trains_only_that_layer(tied, small_batch):
+    model = fresh("stacked_ae", tied=tied).train()
+    st = model.stack
+    batch = small_batch[0][:16], small_batch[1][:16]
+    for layer in range(model.pretrain_layers):
+        own = {f"stack.enc.{layer}.weight", f"stack.enc.{layer}.bias", f"stack.dec_bias.{layer}"}
+        if not tied:
+            own.add(f"stack.dec.{layer}.weight")
+        model.zero_grad(set_to_none=True)
+        out = model.layerwise_loss(batch, layer)
+        out["loss"].backward()
+        with_grad = {n for n, p in model.named_parameters() if p.grad is not None}
+        assert with_grad == own, (layer, sorted(with_grad))
+        # The layer's input is the code of the frozen layers below: same shape as the layer's decoder output.
+        assert st.encode(torch.zeros(1, 784), upto=layer).shape[1] == st.sizes[layer]
+
+
+def test_contractive_penalty_is_the_jacobian_norm(small_batch):
+    model = fresh("contractive_ae", latent_dim=16).eval()
+    x = small_batch[0][:2]
+    closed = model.jacobian_norm_sq(model.encode(x))
+    for i in range(2):
+        jac = torch.autograd.functional.jacobian(lambda v: model.encode(v.reshape(1, 1, 28, 28))[0], x[i].flatten())
+        assert torch.allclose(closed[i], (jac**2).sum(), rtol=1e-4)
+    assert "contractive" not in build("contractive_ae", lam=0.0).loss(small_batch)
+
+
+def test_sparse_penalty_pushes_mean_activation_toward_rho(small_batch):
+    model = fresh("sparse_ae", latent_dim=32, hidden=64, weight=50.0).train()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    act = lambda: float(model.encode(small_batch[0]).mean().detach())
+    start = act()
+    for _ in range(30):
+        loss = model.loss(small_batch)["loss"]
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert abs(act() - model.config.rho) < abs(start - model.config.rho) / 2
+
+
+def test_unknown_config_field_and_name_are_clear_errors():
+    with pytest.raises(TypeError, match="latent_dims"):
+        build("conv_ae", latent_dims=3)
+    with pytest.raises(KeyError, match="conv_ae"):
+        build("no_such_model")
+    with pytest.raises(ValueError, match="cell"):
+        build("recurrent_ae", cell="rnn")
+
+
+def test_recurrent_ae_lstm_variant(small_batch):
+    model = fresh("recurrent_ae", cell="lstm", hidden=32, latent_dim=8).eval()
+    x = small_batch[0][:4]
+    assert model.encode(x).shape == (4, 8)
+    check_image(model.reconstruct(x), 4)
