@@ -16,6 +16,7 @@ import hashlib
 import os
 import struct
 import urllib.request
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,6 +71,10 @@ DATASETS = {
 }
 
 
+# Seconds to wait on a mirror (connect and each read): offline must fail fast, not hang.
+DOWNLOAD_TIMEOUT = 10.0
+
+
 def cache_dir(dataset: str) -> Path:
     base = os.environ.get("LATENT_LAB_CACHE") or Path.home() / ".cache" / "latent_lab"
     return Path(base) / dataset
@@ -104,7 +109,7 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
         opener = gzip.open if path.suffix == ".gz" else open
         with opener(path, "rb") as f:
             raw = f.read()
-    except (OSError, EOFError, gzip.BadGzipFile) as e:
+    except (OSError, EOFError, zlib.error) as e:  # zlib.error: a corrupt deflate stream inside a valid header
         raise DatasetError(f"{path}: cannot read (bad or truncated gzip?): {e}") from e
     if len(raw) < 4:
         raise DatasetError(f"{path}: file too short to be an IDX file ({len(raw)} bytes)")
@@ -143,7 +148,7 @@ def _download(dataset: str, key: str, progress: bool = True) -> Path:
     for mirror in spec.mirrors:
         part = dest.with_suffix(".part")
         try:
-            with urllib.request.urlopen(mirror + FILES[key], timeout=10) as r, open(part, "wb") as out:
+            with urllib.request.urlopen(mirror + FILES[key], timeout=DOWNLOAD_TIMEOUT) as r, open(part, "wb") as out:
                 total = int(r.headers.get("Content-Length") or 0)
                 bar = _tqdm(total, FILES[key], progress)
                 while chunk := r.read(1 << 16):
