@@ -1,0 +1,248 @@
+"""VAE latent explorer: sliders over latent directions, the 2-D VAE's map, interpolation, β-VAE vs VAE, the CVAE."""
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+from rep_models import explore
+from rep_models import inspect as rinspect
+from ui import common as ui
+from ui import latent
+
+VAES = {"vae": "VAE (32-d)", "beta_vae": "β-VAE (10-d, β = 4)", "vae_2d": "2-D VAE"}
+N_SLIDERS = 6
+
+ui.page_header(
+    "VAE latent explorer",
+    "A variational autoencoder squeezes each digit into a short code whose values are kept close to a bell curve, "
+    "so every point of the latent space decodes to something digit-like. Move through that space and watch the decoder.",
+    "start from your own drawing, then drag the first principal direction; morph a 3 into an 8 with a class direction; "
+    "click anywhere on the 2-D map.",
+)
+
+
+def _reset(keys: list[str]) -> None:
+    for k in keys:
+        st.session_state[k] = 0.0
+
+
+@st.fragment
+def sliders_panel(name: str, kind: str, z0: np.ndarray) -> None:
+    """The sliders and the decoded digit: a slider move reruns only this fragment (one decode, one small PNG)."""
+    model = ui.load_model(name)
+    dirs = latent.directions(name, kind, min(N_SLIDERS, explore.latent_dim(model)))
+    keys = [f"vae_{name}_{kind}_{i}" for i in range(len(dirs.names))]
+    c_sl, c_img = st.columns([3, 2], gap="medium")
+    with c_sl:
+        amounts = []
+        for i, key in enumerate(keys):
+            if kind == "principal":
+                label = f"{dirs.names[i]} · {100 * dirs.explained[i]:.0f} % of the variance"
+            else:
+                label = f"{dirs.names[i]}" + (" · unused by the model" if dirs.spread[i] < 0.05 else f" · codes spread ±{dirs.spread[i]:.2f}")
+            amounts.append(st.slider(label, -3.0, 3.0, 0.0, 0.1, key=key, help="In standard deviations: ±3 covers almost all test digits."))
+        st.button("Reset sliders", icon=":material/restart_alt:", on_click=_reset, args=(keys,), key=f"vae_reset_{name}_{kind}")
+    z = explore.move(z0, dirs, amounts)
+    img = explore.decode_at(model, z)
+    with c_img:
+        ui.show_image(img, width=240)
+        st.markdown(latent.prediction_caption(img))
+        st.caption(f"code norm {np.linalg.norm(z):.2f}")
+
+
+@st.fragment
+def class_panel(name: str, z_start: np.ndarray | None) -> None:
+    model = ui.load_model(name)
+    means = latent.class_means(name)
+    c1, c2 = st.columns(2)
+    a = c1.selectbox("From digit", range(10), index=3, key=f"vae_cls_a_{name}")
+    b = c2.selectbox("To digit", range(10), index=8, key=f"vae_cls_b_{name}")
+    direction = means[b] - means[a]
+    z0 = z_start if z_start is not None else means[a]
+    t = st.slider(f"How far along “mean {b}” − “mean {a}”", -0.5, 1.5, 0.0, 0.05, key=f"vae_cls_t_{name}",
+                  help="0 = the start, 1 = the start plus the whole difference between the two class means.")
+    c_img, c_strip = st.columns([1, 2], vertical_alignment="center")
+    img = explore.decode_at(model, z0 + t * direction)
+    with c_img:
+        ui.show_image(img, width=200)
+        st.markdown(latent.prediction_caption(img))
+    with c_strip:
+        strip = explore.decode_at(model, z0[None] + np.linspace(0, 1, 9)[:, None] * direction[None])
+        ui.show_image(explore.tile(strip, ncols=9), caption="the whole path, t = 0 … 1", scale=3)
+        st.caption(f"Start: {'your digit' if z_start is not None else f'the average {a}'}. The direction is the difference between the "
+                   f"mean codes of all test {b}s and all test {a}s: the VAE has no labels, yet the classes occupy regions.")
+
+
+@st.fragment
+def manifold_panel(z_mark: np.ndarray | None) -> None:
+    model = ui.load_model("vae_2d")
+    n = st.select_slider("Grid size", [7, 11, 15, 21], value=15, key="vae_manifold_n")
+    m = latent.manifold("vae_2d", n)
+    overlay = st.toggle("Show where 2,000 test digits land (coloured by label)", value=False, key="vae_manifold_overlay")
+    size = m.image.shape[0]
+    fig = go.Figure()
+    fig.add_layout_image(source=_data_uri(m.image), x=0, y=0, sizex=size, sizey=size, xref="x", yref="y", layer="below", sizing="stretch")
+    # An invisible lattice of clickable points (cell centres and half-cells): a click selects one -> its code.
+    u = np.linspace(14, size - 14, 2 * n - 1)
+    gx, gy = np.meshgrid(u, u)
+    zz = np.array([explore.manifold_to_z(m, px, py) for px, py in zip(gx.ravel(), gy.ravel(), strict=True)])
+    fig.add_trace(go.Scatter(x=gx.ravel(), y=gy.ravel(), mode="markers", customdata=zz, name="grid",
+                             marker=dict(size=14, opacity=0.02, color="white"), hovertemplate="z = (%{customdata[0]:.2f}, %{customdata[1]:.2f})<extra></extra>"))
+    if overlay:
+        codes, labels = latent.test_codes("vae_2d")
+        pts = np.array([explore.z_to_manifold(m, c) for c in codes[:2000]])
+        for d in range(10):
+            sel = labels[:2000] == d
+            fig.add_trace(go.Scattergl(x=pts[sel, 0], y=pts[sel, 1], mode="markers", name=str(d), marker=dict(size=4, opacity=0.7),
+                                       hoverinfo="skip"))
+    if z_mark is not None:
+        px, py = explore.z_to_manifold(m, z_mark)
+        fig.add_trace(go.Scatter(x=[px], y=[py], mode="markers", name="your digit", hoverinfo="skip",
+                                 marker=dict(symbol="star", size=22, color="#ff3b30", line=dict(width=2, color="white"))))
+    fig.update_xaxes(range=[0, size], visible=False, constrain="domain")
+    fig.update_yaxes(range=[size, 0], visible=False, scaleanchor="x")
+    fig.update_layout(height=560, margin=dict(l=0, r=0, t=0, b=0), showlegend=overlay, dragmode=False,
+                      legend=dict(orientation="h", y=-0.02), clickmode="event+select")
+    c_map, c_pick = st.columns([3, 1], gap="medium")
+    with c_map:
+        event = st.plotly_chart(fig, on_select="rerun", selection_mode="points", key="vae_manifold_chart", config={"displayModeBar": False})
+    with c_pick:
+        points = [p for p in (event["selection"]["points"] if event else []) if p.get("customdata") is not None and len(p["customdata"]) == 2]
+        if points:
+            z = np.asarray(points[0]["customdata"], dtype=np.float32)
+            img = explore.decode_at(model, z)
+            ui.show_image(img, caption=f"z = ({z[0]:.2f}, {z[1]:.2f})", width=180)
+            st.markdown(latent.prediction_caption(img))
+        else:
+            st.info("Click anywhere on the map to decode that point.", icon=":material/ads_click:")
+        st.caption(f"Each tile decodes one point of a {n}×{n} grid spread over the prior's quantiles "
+                   f"({100 * m.lo:.0f} % … {100 * m.hi:.0f} %), so equal areas hold equal probability. Up is +z₂, right is +z₁."
+                   + (" The red star is your digit's code." if z_mark is not None else ""))
+
+
+def _data_uri(image: np.ndarray) -> str:
+    import base64
+
+    return "data:image/png;base64," + base64.b64encode(rinspect.png_bytes(image, 1)).decode()
+
+
+@st.fragment
+def interpolation_panel(name: str, z_user: np.ndarray | None) -> None:
+    model = ui.load_model(name)
+    x, y = ui.test_set()
+    c1, c2, c3 = st.columns(3)
+    b = c2.selectbox("To a test digit of class", range(10), index=8, key="vae_interp_b")
+    steps = c3.slider("Steps", 5, 15, 9, key="vae_interp_steps")
+    if z_user is not None:
+        c1.markdown("From: **your digit**")
+        z0 = z_user
+    else:
+        a = c1.selectbox("From a test digit of class", range(10), index=1, key="vae_interp_a")
+        z0 = latent.encode_one(name, x[int((y == a).nonzero()[0, 0]), 0].numpy())
+    z1 = latent.encode_one(name, x[int((y == b).nonzero()[1, 0]), 0].numpy())
+    typical = np.sqrt(explore.latent_dim(model))
+    for method in ("linear", "spherical"):
+        path = explore.interpolate(z0, z1, steps, method)
+        ui.show_image(explore.tile(explore.decode_at(model, path), ncols=steps), scale=3,
+                      caption=f"{method}: code norm at the midpoint {np.linalg.norm(path[steps // 2]):.2f}")
+    st.caption(f"Straight (linear) paths cut through the middle of the latent ball, where codes are shorter than the typical "
+               f"≈ {typical:.1f} of a random prior sample; spherical interpolation (slerp) follows the sphere instead. For posterior "
+               "means both stay close; the difference shows most between far-apart codes.")
+
+
+@st.fragment
+def beta_panel(image: np.ndarray | None) -> None:
+    c1, c2 = st.columns(2)
+    rows = c1.slider("Latent units shown (most used first)", 2, 8, 5, key="vae_beta_rows")
+    span = c2.slider("Range (prior standard deviations)", 1.0, 4.0, 3.0, 0.5, key="vae_beta_span")
+    cols = st.columns(2, gap="large")
+    for col, name in zip(cols, ("vae", "beta_vae"), strict=True):
+        with col:
+            st.markdown(f"**{VAES[name]}**")
+            if not ui.is_available(name):
+                ui.require_model(name, "This traversal")
+                continue
+            model = ui.load_model(name)
+            codes, _ = latent.test_codes(name)
+            dims = explore.active_dims(codes, rows)
+            z0 = latent.encode_one(name, image) if image is not None else np.zeros(explore.latent_dim(model), np.float32)
+            grid = explore.traversal(model, z0, dims, span=span, steps=9)
+            ui.show_image(explore.tile(grid.reshape(-1, 28, 28), ncols=9), scale=3)
+            st.caption("Rows: units " + ", ".join(f"z[{d}]" for d in dims) + f", each swept from −{span:g} to +{span:g}.")
+    st.caption("Each row changes one latent unit and keeps the others. The β-VAE (a 4× stronger pull to the prior) tends to give "
+               "each unit one factor — slant, width, thickness — at the price of blurrier digits; the plain VAE mixes factors.")
+
+
+@st.fragment
+def cvae_panel(image: np.ndarray | None) -> None:
+    model = ui.load_model("cvae")
+    d = explore.latent_dim(model)
+    c_ctl, c_out = st.columns([2, 3], gap="large")
+    with c_ctl:
+        digit = st.segmented_control("Digit", list(range(10)), default=7, required=True, key="vae_cvae_digit")
+        digit = 7 if digit is None else int(digit)
+        keys = [f"vae_cvae_style_{i}" for i in range(4)]
+        use_mine = image is not None and st.toggle("Start from the style of your digit", value=True, key="vae_cvae_mine")
+        base = np.zeros(d, np.float32)
+        if use_mine:
+            p = latent.predict(image)
+            base = latent.encode_one("cvae", image, digit=p[0] if p else 0)
+        style = [st.slider(f"Style z[{i}]", -3.0, 3.0, 0.0, 0.1, key=k) for i, k in enumerate(keys)]
+        st.button("Reset style", icon=":material/restart_alt:", on_click=_reset, args=(keys,), key="vae_cvae_reset")
+    z = base.copy()
+    z[:4] += np.asarray(style, dtype=np.float32)
+    with c_out:
+        ui.show_image(explore.decode_at(model, z, y=digit), caption=f"a {digit} in this style", width=200)
+        row = explore.decode_at(model, np.repeat(z[None], 10, 0), y=np.arange(10))
+        ui.show_image(explore.tile(row, ncols=10), caption="the same style code with every digit label", scale=3)
+    st.caption("The conditional VAE is told the digit, so its code only needs the style (slant, thickness, size). Same code + "
+               "another label = the same handwriting, another digit.")
+
+
+with ui.page_guard("the VAE latent explorer"):
+    left, right = st.columns([1, 3], gap="large")
+    with left:
+        st.markdown("##### Your digit")
+        src = st.radio("Start from", ["Origin", "Test digit", "Draw", "Upload"], key="vae_src", horizontal=True)
+        image = None
+        if src != "Origin":
+            image = ui.digit_input("vae_in", sources=(src,), canvas_size=220)
+            if image is not None:
+                ui.show_image(image, caption="as the models see it (28×28)", width=112)
+        else:
+            st.caption("The origin is the centre of the latent space: the most “average” digit. Or start from a test digit or your drawing.")
+    with right:
+        tabs = st.tabs(["Sliders", "2-D map", "Interpolate", "β-VAE vs VAE", "Conditional VAE"])
+        with tabs[0]:
+            names = [n for n in VAES if ui.is_available(n)]
+            if not names:
+                ui.require_model("vae", "The sliders")
+            else:
+                c1, c2 = st.columns(2)
+                name = c1.selectbox("Model", names, format_func=VAES.get, key="vae_model")
+                kind = c2.segmented_control("Directions", ["principal", "axes", "class"], default="principal", required=True, key="vae_kind",
+                                            format_func={"principal": "Principal", "axes": "Raw axes", "class": "Class (a → b)"}.get) or "principal"
+                d = explore.latent_dim(ui.load_model(name))
+                z_user = latent.encode_one(name, image)
+                if kind == "class":
+                    class_panel(name, z_user)
+                else:
+                    st.caption("Principal directions: the directions along which the codes of test digits vary most (PCA of the codes), "
+                               "in standard deviations." if kind == "principal" else
+                               "Raw axes: the latent units themselves, the most used first, in prior standard deviations. "
+                               "Units the KL term switched off change nothing.")
+                    sliders_panel(name, kind, z_user if z_user is not None else np.zeros(d, np.float32))
+        with tabs[1]:
+            if ui.require_model("vae_2d", "The 2-D map") is not None:
+                manifold_panel(latent.encode_one("vae_2d", image))
+        with tabs[2]:
+            names = [n for n in VAES if ui.is_available(n)]
+            if not names:
+                ui.require_model("vae", "Interpolation")
+            else:
+                name = st.selectbox("Model", names, format_func=VAES.get, key="vae_interp_model")
+                interpolation_panel(name, latent.encode_one(name, image))
+        with tabs[3]:
+            beta_panel(image)
+        with tabs[4]:
+            if ui.require_model("cvae", "The conditional VAE") is not None:
+                cvae_panel(image)

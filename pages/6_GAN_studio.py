@@ -1,0 +1,170 @@
+"""GAN studio: sample grids, an animated latent walk, interpolation, the conditional GAN and mode collapse."""
+import time
+from collections import deque
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+from rep_models import explore
+from ui import common as ui
+from ui import latent
+
+GANS = {"dcgan": "DCGAN (convolutional)", "gan": "MLP GAN", "cdcgan": "Conditional DCGAN"}
+FRAME_INTERVAL = 0.08  # seconds between animation frames asked of the browser (12.5 frames/s at most)
+
+ui.page_header(
+    "GAN studio",
+    "A generator turns 64 random numbers into a digit; it learned by trying to fool a critic that compares its output "
+    "with real digits. It never sees a real digit directly, and nothing forces it to draw every kind of digit.",
+    "change the seed and the truncation (low truncation = safer, more similar digits); press Play to walk the latent space; "
+    "compare the MLP GAN's digit histogram with the DCGAN's.",
+)
+
+
+def _new_seed() -> None:
+    st.session_state["gan_seed"] = int(np.random.default_rng().integers(0, 10_000))
+
+
+def _pick_model(key: str, options=None) -> str | None:
+    names = [n for n in (options or GANS) if ui.is_available(n)]
+    if not names:
+        ui.require_model("dcgan", "The GAN studio")
+        return None
+    return st.selectbox("Generator", names, format_func=GANS.get, key=key)
+
+
+@st.fragment
+def samples_panel() -> None:
+    c_ctl, c_grid = st.columns([1, 2], gap="large")
+    with c_ctl:
+        name = _pick_model("gan_model")
+        if name is None:
+            return
+        c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+        seed = c1.number_input("Seed", 0, 9_999, 0, key="gan_seed")
+        c2.button("", icon=":material/casino:", on_click=_new_seed, key="gan_dice", help="A random seed")
+        n = st.select_slider("Samples", [16, 36, 64, 100], value=64, key="gan_n")
+        trunc = st.slider("Truncation", 0.0, 3.0, 0.0, 0.1, key="gan_trunc",
+                          help="0 = off. Otherwise latent values beyond ±t are redrawn: lower t gives cleaner but more alike digits.")
+        digit = None
+        if name == "cdcgan":
+            pick = st.segmented_control("Digit", ["all", *range(10)], default="all", required=True, key="gan_digit")
+            digit = None if pick in (None, "all") else int(pick)
+    model = ui.load_model(name)
+    t0 = time.perf_counter()
+    images = explore.gan_samples(model, n, seed, trunc, digit)
+    ms_model = 1000 * (time.perf_counter() - t0)
+    grid = explore.tile(images, ncols=10 if (name == "cdcgan" and digit is None) else None)
+    with c_grid:
+        ui.show_image(grid, width=520)
+        st.caption(f"{n} samples in **{ms_model:.0f} ms** on {ui.device_label()} · seed {seed} · "
+                   + (f"truncation ±{trunc:g}" if trunc > 0 else "no truncation")
+                   + (" · one column per digit 0–9" if name == "cdcgan" and digit is None else ""))
+
+
+def walk_frame(name: str, walkers: int, period: int, method: str) -> None:
+    """One frame of the animation, run as a fragment: while playing, Streamlit reruns only it every FRAME_INTERVAL."""
+    model = ui.load_model(name)
+    frame = st.session_state.get("gan_frame", 0)
+    if st.session_state.get("gan_play"):
+        frame += 1
+        st.session_state["gan_frame"] = frame
+    t0 = time.perf_counter()
+    z = explore.walk_latents(explore.latent_dim(model), frame, n=walkers, seed=st.session_state.get("gan_walk_seed", 0), period=period, method=method)
+    imgs = explore.decode_at(model, z, y=np.arange(walkers) % 10 if model.conditional else None)
+    ui.show_image(explore.tile(imgs), width=360 if walkers > 1 else 240)
+    ms = 1000 * (time.perf_counter() - t0)
+    times = st.session_state.setdefault("gan_frame_times", deque(maxlen=25))
+    times.append(time.perf_counter())
+    fps = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 2 and times[-1] > times[0] else 0.0
+    playing = st.session_state.get("gan_play")
+    st.caption(f"frame **{frame}** · " + (f"**{fps:.1f} frames/s** · " if playing and fps else "")
+               + f"{ms:.1f} ms per frame (generate + encode PNG) on {ui.device_label()}")
+
+
+def walk_panel() -> None:
+    c_ctl, c_out = st.columns([1, 2], gap="large")
+    with c_ctl:
+        name = _pick_model("gan_walk_model")
+        if name is None:
+            return
+        st.toggle("Play", key="gan_play", help="Animate: each frame moves every walker a little further along its path.")
+        walkers = st.select_slider("Walkers", [1, 4, 9, 16], value=9, key="gan_walkers")
+        period = st.select_slider("Frames per turn", [40, 80, 120, 240], value=120, key="gan_period",
+                                  help="Fewer frames per turn = a faster walk.")
+        method = st.radio("Path", ["circle", "random"], horizontal=True, key="gan_walk_method",
+                          format_func={"circle": "great circle", "random": "random waypoints"}.get)
+        st.caption("A great circle passes through random latent points at the norm typical of the prior, so every frame "
+                   "is a plausible input; the generator turns the smooth path into a smooth morph.")
+    with c_out:
+        run_every = FRAME_INTERVAL if st.session_state.get("gan_play") else None
+        st.fragment(run_every=run_every)(walk_frame)(name, walkers, period, method)
+
+
+@st.fragment
+def interpolation_panel() -> None:
+    name = _pick_model("gan_interp_model")
+    if name is None:
+        return
+    c1, c2, c3, c4 = st.columns(4)
+    a = c1.number_input("Seed A", 0, 9_999, 1, key="gan_interp_a")
+    b = c2.number_input("Seed B", 0, 9_999, 2, key="gan_interp_b")
+    steps = c3.slider("Steps", 5, 15, 10, key="gan_interp_steps")
+    method = c4.radio("Path", ["spherical", "linear"], key="gan_interp_method", horizontal=True)
+    model = ui.load_model(name)
+    d = explore.latent_dim(model)
+    za, zb = model.latent(1, a)[0].cpu().numpy(), model.latent(1, b)[0].cpu().numpy()
+    path = explore.interpolate(za, zb, steps, method)
+    digit = None
+    if model.conditional:
+        digit = st.segmented_control("Digit", list(range(10)), default=3, required=True, key="gan_interp_digit")
+        digit = 3 if digit is None else int(digit)
+    imgs = explore.decode_at(model, path, y=digit)
+    ui.show_image(explore.tile(imgs, ncols=steps), scale=3)
+    st.caption(f"From sample A (left) to sample B (right). Midpoint code norm: {np.linalg.norm(path[steps // 2]):.2f}; "
+               f"random latents have norm ≈ {np.sqrt(d):.1f}. A straight line's middle is shorter than any real sample's code, "
+               "so its images can fade; the spherical path keeps the norm.")
+
+
+def _histogram(counts: np.ndarray, title: str) -> go.Figure:
+    share = counts / max(1, counts.sum())
+    fig = go.Figure(go.Bar(x=[str(i) for i in range(10)], y=100 * share, marker_color="#4c78a8",
+                           hovertemplate="digit %{x}: %{y:.1f} %<extra></extra>"))
+    fig.add_hline(y=10, line_dash="dot", line_color="#888", annotation_text="10 % each if balanced", annotation_position="top left")
+    fig.update_layout(height=230, margin=dict(l=10, r=10, t=30, b=10), title=dict(text=title, font=dict(size=13)),
+                      yaxis_title="% of samples", xaxis_title="digit the classifier sees", xaxis_type="category", yaxis_range=[0, max(30, 105 * share.max())])
+    return fig
+
+
+def collapse_panel() -> None:
+    st.markdown("Two generators, 2,000 samples each, every sample named by the digit classifier. A generator that found a few "
+                "digits that fool the critic can keep drawing only those: **mode collapse**.")
+    if ui.require_model("classifier", "The class histograms") is None:
+        return
+    cols = st.columns(2, gap="large")
+    for col, name in zip(cols, ("gan", "dcgan"), strict=True):
+        with col:
+            st.markdown(f"**{GANS[name]}**")
+            if ui.require_model(name, "This side") is None:
+                continue
+            ui.show_image(explore.tile(explore.gan_samples(ui.load_model(name), 64, 7), ncols=8), width=300)
+            counts, conf = latent.gan_histogram(name)
+            s = explore.mode_summary(counts)
+            st.plotly_chart(_histogram(counts, "which digits it draws"), key=f"gan_hist_{name}", config={"displayModeBar": False})
+            m1, m2, m3 = st.columns(3)
+            m1.metric("Digits drawn (≥ 2 %)", f"{s['digits_covered']} / 10")
+            m2.metric("Entropy", f"{s['entropy_bits']:.2f} bits", help="3.32 bits = all ten digits equally often")
+            m3.metric("Classifier confidence", f"{100 * conf:.0f} %", help="Mean top probability: low = the samples look unlike any digit")
+
+
+with ui.page_guard("the GAN studio"):
+    tabs = st.tabs(["Samples", "Latent walk", "Interpolate", "Mode collapse"])
+    with tabs[0]:
+        samples_panel()
+    with tabs[1]:
+        walk_panel()
+    with tabs[2]:
+        interpolation_panel()
+    with tabs[3]:
+        collapse_panel()
