@@ -73,10 +73,14 @@ def read_card(stem: str | os.PathLike) -> dict:
         card = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise CheckpointError(f"{path}: not valid JSON ({e})") from e
+    if not isinstance(card, dict):
+        raise CheckpointError(f"{path}: expected a JSON object, got {type(card).__name__}")
     for key in ("model", "config"):
         if key not in card:
             raise CheckpointError(f"{path}: the card has no {key!r} entry")
-    if card["model"] not in REGISTRY:
+    if not isinstance(card["config"], dict):
+        raise CheckpointError(f"{path}: 'config' must be an object, got {type(card['config']).__name__}")
+    if not isinstance(card["model"], str) or card["model"] not in REGISTRY:
         raise CheckpointError(f"{path}: unknown model {card['model']!r}; expected one of {sorted(REGISTRY)}")
     return card
 
@@ -98,7 +102,7 @@ def load(stem: str | os.PathLike, device: str | torch.device = "cpu", expected_s
         raise CheckpointError(f"{weights}: not a readable safetensors file ({e})") from e
     try:
         model = build(card["model"], **card["config"])
-    except (TypeError, ValueError) as e:
+    except Exception as e:  # noqa: BLE001 - any failure here means the card's config is bad (e.g. a negative size)
         raise CheckpointError(f"{stem.with_suffix('.json')}: config does not build a {card['model']}: {e}") from e
     own = model.state_dict()
     missing, extra = own.keys() - state.keys(), state.keys() - own.keys()
@@ -117,9 +121,12 @@ def read_manifest(directory: Path = PRETRAINED_DIR) -> dict[str, str]:
     if not path.is_file():
         return {}
     try:
-        return json.loads(path.read_text())["files"]
-    except (json.JSONDecodeError, KeyError, TypeError) as e:
+        files = json.loads(path.read_text())["files"]
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as e:
         raise CheckpointError(f"{path}: unreadable manifest ({e})") from e
+    if not isinstance(files, dict):
+        raise CheckpointError(f"{path}: 'files' must map file names to sha256, got {type(files).__name__}")
+    return files
 
 
 def write_manifest(directory: Path = PRETRAINED_DIR) -> dict[str, str]:
@@ -149,6 +156,11 @@ def load_pretrained(name: str, device: str | torch.device = "cpu", directory: st
         raise CheckpointError(f"no pretrained model {name!r} in {directory}; available: {available(directory)}")
     manifest = read_manifest(directory)
     fname = f"{name}.safetensors"
-    if manifest and fname not in manifest:
-        raise CheckpointError(f"{directory / fname}: not listed in manifest.json; refusing to load it")
+    if manifest:
+        # The card is verified too: an edited config (say, beta) would load and silently change the model.
+        for f in (fname, f"{name}.json"):
+            if f not in manifest:
+                raise CheckpointError(f"{directory / f}: not listed in manifest.json; refusing to load it")
+        if sha256_file(directory / f"{name}.json") != manifest[f"{name}.json"]:
+            raise CheckpointError(f"{directory / name}.json: sha256 does not match manifest.json; the card was edited or replaced")
     return load(directory / name, device, expected_sha256=manifest.get(fname))

@@ -38,6 +38,8 @@ class Model(nn.Module):
         bad = set(overrides) - known
         if bad:
             raise TypeError(f"{type(self).__name__}: unknown config fields {sorted(bad)}; expected some of {sorted(known)}")
+        # JSON turns tuples (e.g. ``hidden``) into lists: turn them back, so a loaded config equals the saved one.
+        overrides = {k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()}
         self.config = replace(config, **overrides)
 
     def config_dict(self) -> dict:
