@@ -1,0 +1,447 @@
+"""Safety properties of the shipped app: server settings, verified weights, no pickle, no user HTML or paths.
+
+Static checks parse the app's Python (``app.py``, ``pages/``, ``ui/``, ``rep_models/``) with ``ast``, so
+a comment or a string mentioning ``torch.load`` does not trip them, and a real call cannot hide from them
+behind formatting. The manifest checks run against the real ``pretrained/`` folder.
+"""
+from __future__ import annotations
+
+import ast
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from rep_models import checkpoint
+from rep_models.checkpoint import CheckpointError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10: the same parser, as a package
+    tomllib = pytest.importorskip("tomli")
+
+ROOT = Path(__file__).resolve().parent.parent
+PRETRAINED = ROOT / "pretrained"
+APP_FILES = sorted([ROOT / "app.py", *(ROOT / "pages").glob("*.py"), *(ROOT / "ui").glob("*.py")])
+APP_FILES = [p for p in APP_FILES if p.is_file()]
+PACKAGE_FILES = sorted((ROOT / "rep_models").rglob("*.py"))
+SHIPPED_SUFFIXES = (".safetensors", ".json", ".npz")
+NOT_IN_MANIFEST = {"manifest.json", "metrics.json"}
+
+
+def parse(path: Path) -> ast.Module:
+    return ast.parse(path.read_text(), filename=str(path))
+
+
+def rel(path: Path) -> str:
+    return str(path.relative_to(ROOT))
+
+
+def dotted(node: ast.AST) -> str:
+    """``st.markdown`` for the func of ``st.markdown(...)``; '' for anything that is not a plain dotted name."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
+    return ""
+
+
+def calls(tree: ast.AST):
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            yield node, dotted(node.func)
+
+
+# ------------------------------------------------------------------------------------ server settings
+
+
+def streamlit_config() -> dict:
+    return tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+
+
+def test_streamlit_config_is_locked_down():
+    cfg = streamlit_config()
+    server, client = cfg.get("server", {}), cfg.get("client", {})
+    assert 1 <= server.get("maxUploadSize", 200) <= 10, "uploads are photos of one digit: keep the limit at a few MB"
+    assert server.get("enableXsrfProtection", True) is True
+    assert server.get("enableCORS", True) is True
+    assert server.get("headless") is True
+    assert cfg.get("browser", {}).get("gatherUsageStats") is False
+    # "none": the browser gets a generic message only; tracebacks and exception text stay in the server log.
+    assert client.get("showErrorDetails") == "none"
+
+
+def test_streamlit_config_names_are_real_options():
+    """A misspelt option is silently ignored by Streamlit; every key must be one it knows."""
+    from streamlit import config as st_config
+
+    cfg = streamlit_config()
+    known = set(st_config._config_options_template)
+    for section, options in cfg.items():
+        for name in options:
+            assert f"{section}.{name}" in known, f"{section}.{name} is not a Streamlit {st_config.__name__} option"
+
+
+def test_upload_limit_is_within_the_decoder_limit():
+    """Streamlit refuses files above maxUploadSize; decode_image's own byte limit must not be the smaller one."""
+    from rep_models.preprocess import MAX_BYTES
+
+    cfg = streamlit_config()
+    assert cfg["server"]["maxUploadSize"] * 1024 * 1024 <= MAX_BYTES
+
+
+def test_uploaders_accept_image_types_only():
+    found = 0
+    for path in APP_FILES:
+        for node, name in calls(parse(path)):
+            if name.endswith("file_uploader"):
+                found += 1
+                kw = {k.arg: k.value for k in node.keywords}
+                assert "type" in kw, f"{rel(path)}:{node.lineno}: file_uploader without type= accepts any file"
+                types = kw["type"]
+                if isinstance(types, ast.Name):  # a module-level constant such as UPLOAD_TYPES
+                    types = _module_constant(parse(path), types.id)
+                values = ast.literal_eval(types)
+                assert set(values) <= {"png", "jpg", "jpeg", "webp", "bmp", "gif"}, f"{rel(path)}:{node.lineno}: {values}"
+    if not found:
+        pytest.skip("no page has an uploader yet")
+
+
+def _module_constant(tree: ast.Module, name: str) -> ast.AST:
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
+            return node.value
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.target.id == name:
+            return node.value
+    raise AssertionError(f"{name} is not a module-level constant")
+
+
+# ---------------------------------------------------------------------------------- shipped weights
+
+
+def shipped_files() -> list[Path]:
+    # *.state.safetensors is the trainer's resume state (git-ignored, deleted when a model finishes): not shipped.
+    return sorted(p for p in PRETRAINED.iterdir()
+                  if p.suffix in SHIPPED_SUFFIXES and p.name not in NOT_IN_MANIFEST and not p.name.endswith(".state.safetensors"))
+
+
+@pytest.fixture(scope="module")
+def manifest() -> dict[str, str]:
+    if not (PRETRAINED / "manifest.json").is_file():
+        pytest.skip("pretrained/ has no manifest.json yet (the lead writes it after training)")
+    return checkpoint.read_manifest(PRETRAINED)
+
+
+def test_manifest_lists_every_shipped_file(manifest):
+    on_disk = {p.name for p in shipped_files()}
+    assert on_disk - set(manifest) == set(), "shipped but not in pretrained/manifest.json (run checkpoint.write_manifest)"
+    assert set(manifest) - on_disk == set(), "listed in pretrained/manifest.json but not shipped (or not a shipped kind)"
+
+
+def test_manifest_hashes_match_the_files(manifest):
+    wrong = [name for name, digest in manifest.items()
+             if (PRETRAINED / name).is_file() and checkpoint.sha256_file(PRETRAINED / name) != digest]
+    assert wrong == [], f"these files changed after the manifest was written: {wrong}"
+
+
+def test_every_shipped_model_loads_through_the_manifest(manifest):
+    """Each shipped card + weights pair passes load_pretrained's checks (card hash, manifest, shapes)."""
+    names = checkpoint.available(PRETRAINED)
+    assert names, "a manifest but no models"
+    for name in names:
+        checkpoint.load_pretrained(name, "cpu", PRETRAINED)
+
+
+def _copy_shipped(name: str, dest: Path) -> Path:
+    dest.mkdir()
+    for f in (f"{name}.safetensors", f"{name}.json", "manifest.json"):
+        shutil.copy2(PRETRAINED / f, dest / f)
+    return dest
+
+
+def _smallest_shipped(manifest) -> str:
+    names = [n for n in checkpoint.available(PRETRAINED) if f"{n}.safetensors" in manifest]
+    if not names:
+        pytest.skip("no shipped model is listed in the manifest yet")
+    return min(names, key=lambda n: (PRETRAINED / f"{n}.safetensors").stat().st_size)
+
+
+@pytest.mark.parametrize("where", ["header", "middle", "last"])
+def test_a_flipped_byte_in_shipped_weights_is_refused(manifest, tmp_path, where):
+    name = _smallest_shipped(manifest)
+    d = _copy_shipped(name, tmp_path / "pretrained")
+    checkpoint.load_pretrained(name, "cpu", d)  # the untouched copy loads
+    weights = d / f"{name}.safetensors"
+    data = bytearray(weights.read_bytes())
+    i = {"header": 12, "middle": len(data) // 2, "last": len(data) - 1}[where]
+    data[i] ^= 0x01
+    weights.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError) as err:
+        checkpoint.load_pretrained(name, "cpu", d)
+    assert f"{name}.safetensors" in str(err.value), "the message must name the file"
+
+
+def test_an_edited_shipped_card_is_refused(manifest, tmp_path):
+    name = _smallest_shipped(manifest)
+    d = _copy_shipped(name, tmp_path / "pretrained")
+    card = d / f"{name}.json"
+    card.write_text(json.dumps({**json.loads(card.read_text()), "note": "edited"}, indent=2))
+    with pytest.raises(CheckpointError) as err:
+        checkpoint.load_pretrained(name, "cpu", d)
+    assert f"{name}.json" in str(err.value)
+
+
+def test_write_manifest_covers_exactly_the_shipped_kinds(tmp_path):
+    """What write_manifest records is what test_manifest_lists_every_shipped_file expects."""
+    import torch
+
+    from rep_models.models import build
+
+    torch.manual_seed(0)
+    checkpoint.save(build("linear_ae", latent_dim=2), tmp_path / "m")
+    (tmp_path / "metrics.json").write_text("{}")
+    (tmp_path / "proj.npz").write_bytes(b"PK\x05\x06" + bytes(18))
+    (tmp_path / "notes.txt").write_text("not shipped")
+    files = checkpoint.write_manifest(tmp_path)
+    assert set(files) == {"m.safetensors", "m.json", "proj.npz"}
+    assert files["m.safetensors"] == checkpoint.sha256_file(tmp_path / "m.safetensors")
+
+
+# ------------------------------------------------------------------------------- no pickle anywhere
+# Each checker returns a list of problems ("line: what"); the tests assert it is empty for the app's files,
+# and test_the_checkers_catch_known_bad_code asserts it is not for code that does the wrong thing.
+
+PICKLE_MODULES = {"pickle", "cPickle", "_pickle", "dill", "cloudpickle", "joblib", "shelve", "marshal"}
+PICKLE_CALLS = {"torch.load", "torch.jit.load", "torch.serialization.load", "pd.read_pickle", "pandas.read_pickle"}
+
+
+def pickle_problems(tree: ast.AST) -> list[str]:
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            bad = {a.name.split(".")[0] for a in node.names} & PICKLE_MODULES
+            if bad:
+                out.append(f"{node.lineno}: imports {sorted(bad)}")
+        elif isinstance(node, ast.ImportFrom):
+            if (node.module or "").split(".")[0] in PICKLE_MODULES or (node.module == "torch" and any(a.name == "load" for a in node.names)):
+                out.append(f"{node.lineno}: from {node.module} import ...")
+        elif isinstance(node, ast.Call):
+            name = dotted(node.func)
+            if name in PICKLE_CALLS:
+                out.append(f"{node.lineno}: {name}() unpickles")
+            for kw in node.keywords:
+                if kw.arg == "allow_pickle" and not (isinstance(kw.value, ast.Constant) and kw.value.value is False):
+                    out.append(f"{node.lineno}: allow_pickle")
+    return out
+
+
+@pytest.mark.parametrize("path", [*APP_FILES, *PACKAGE_FILES], ids=rel)
+def test_no_pickle_loading(path):
+    """Only safetensors, JSON and .npz (without allow_pickle) are read: nothing can execute code on load."""
+    assert pickle_problems(parse(path)) == [], rel(path)
+
+
+# ------------------------------------------------------------------------------ no user text as HTML
+
+
+def html_problems(tree: ast.AST) -> list[str]:
+    """Calls that render raw HTML (``unsafe_allow_html=True``, ``st.html``, ``components.html``) from anything
+    but a literal string."""
+    out = []
+    for node, name in calls(tree):
+        unsafe = any(k.arg == "unsafe_allow_html" and not (isinstance(k.value, ast.Constant) and k.value.value is False)
+                     for k in node.keywords)
+        parts = name.split(".")
+        raw_html = parts[-1] == "html" and parts[0] in ("st", "streamlit", "components", "stc")
+        if not (unsafe or raw_html):
+            continue
+        body = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg in ("body", "html")), None)
+        if not (isinstance(body, ast.Constant) and isinstance(body.value, str)):
+            out.append(f"{node.lineno}: {name}(...) renders HTML built at run time")
+    return out
+
+
+@pytest.mark.parametrize("path", APP_FILES, ids=rel)
+def test_html_is_only_ever_a_constant(path):
+    """Render user text with st.text/st.caption/st.markdown (escaped); raw HTML only from a literal."""
+    assert html_problems(parse(path)) == [], rel(path)
+
+
+# ---------------------------------------------------------------------------- no user input as a path
+
+USER_INPUT = {"file_uploader", "text_input", "text_area", "chat_input", "camera_input", "audio_input", "data_editor"}
+PATH_SINKS = {"open", "Path", "PurePath", "join", "os.open", "os.remove", "os.unlink", "os.makedirs", "os.listdir",
+              "shutil.copy", "shutil.copyfile", "shutil.move", "shutil.rmtree", "np.save", "np.savez", "np.load",
+              "torch.save", "save_file", "load_file", "safe_open", "checkpoint.load", "checkpoint.save", "read_card",
+              "load_pretrained", "write_manifest", "load_model", "require_model", "Image.open", "load_tensors", "glob"}
+PATH_METHODS = {"write_text", "write_bytes", "read_text", "read_bytes", "joinpath", "with_name", "with_suffix", "mkdir",
+                "unlink", "rglob", "glob", "iterdir", "open"}
+
+
+def _names(node: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+
+
+def _is_user_input(value: ast.AST) -> bool:
+    for c in ast.walk(value):
+        if isinstance(c, ast.Call) and dotted(c.func).split(".")[-1] in USER_INPUT:
+            return True
+        if isinstance(c, ast.Attribute) and c.attr == "query_params":
+            return True
+    return False
+
+
+def tainted_names(tree: ast.AST) -> set[str]:
+    """Variables holding user input: assigned from a user-input widget or the URL's query parameters, or from
+    an expression that uses such a variable (to a fixpoint; one module, no inter-procedural flow)."""
+    tainted: set[str] = set()
+    changed = True
+    while changed:
+        changed = False
+        for node in ast.walk(tree):
+            targets, value = [], None
+            if isinstance(node, ast.Assign):
+                targets, value = node.targets, node.value
+            elif isinstance(node, (ast.AnnAssign, ast.AugAssign, ast.NamedExpr)) and node.value is not None:
+                targets, value = [node.target], node.value
+            elif isinstance(node, (ast.For, ast.comprehension)):
+                targets, value = [node.target], node.iter
+            elif isinstance(node, ast.withitem) and node.optional_vars is not None:
+                targets, value = [node.optional_vars], node.context_expr
+            if value is None or not (_is_user_input(value) or _names(value) & tainted):
+                continue
+            new = set().union(*(_names(t) for t in targets)) - tainted
+            if new:
+                tainted |= new
+                changed = True
+    return tainted
+
+
+def path_problems(tree: ast.AST) -> list[str]:
+    """User input reaching a file-path sink, or an uploaded file's ``.name`` being read at all."""
+    tainted = tainted_names(tree)
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr == "name" and (
+                (isinstance(node.value, ast.Name) and node.value.id in tainted) or _is_user_input(node.value)):
+            out.append(f"{node.lineno}: reads an uploaded file's .name")
+        if not isinstance(node, ast.Call):
+            continue
+        name = dotted(node.func)
+        method = node.func.attr if isinstance(node.func, ast.Attribute) else ""
+        if not (name in PATH_SINKS or name.split(".")[-1] in PATH_SINKS or method in PATH_METHODS):
+            continue
+        args = [*node.args, *(k.value for k in node.keywords)]
+        if isinstance(node.func, ast.Attribute):
+            args.append(node.func.value)
+        used = set().union(*(_names(a) for a in args)) if args else set()
+        if used & tainted or any(_is_user_input(a) for a in args):
+            out.append(f"{node.lineno}: {name or method}() gets user input {sorted(used & tainted)}")
+    return out
+
+
+@pytest.mark.parametrize("path", APP_FILES, ids=rel)
+def test_no_user_input_becomes_a_file_path(path):
+    """Uploaded names, typed text and URL parameters never reach open(), Path(), a loader or a writer."""
+    assert path_problems(parse(path)) == [], rel(path)
+
+
+BAD_CODE = """
+import pickle
+import streamlit as st
+import numpy as np, torch
+f = st.file_uploader("x", type=["png"])
+target = "uploads/" + f.name
+with open(target, "wb") as out:
+    out.write(f.getvalue())
+m = st.text_input("model")
+load_pretrained(m)
+q = st.query_params.get("who")
+st.markdown(f"<b>hello {q}</b>", unsafe_allow_html=True)
+st.html("<p>" + q + "</p>")
+state = torch.load("w.pt")
+arr = np.load("a.npz", allow_pickle=True)
+"""
+GOOD_CODE = """
+import streamlit as st
+from rep_models.preprocess import decode_image
+f = st.file_uploader("x", type=["png"])
+img = decode_image(f.getvalue()) if f else None
+st.markdown("<hr/>", unsafe_allow_html=True)
+st.caption(f"you typed {st.text_input('t')}")
+model = load_pretrained("conv_ae")
+"""
+
+
+def test_the_checkers_catch_known_bad_code():
+    """The static checks are only as good as their detection: each flags the bad snippet, none the good one."""
+    bad, good = ast.parse(BAD_CODE), ast.parse(GOOD_CODE)
+    assert {"f", "target", "m", "q"} <= tainted_names(bad)
+    assert len(path_problems(bad)) >= 3  # f.name, open(target), load_pretrained(m)
+    assert len(html_problems(bad)) == 2  # the f-string markdown and st.html
+    assert len(pickle_problems(bad)) == 3  # import pickle, torch.load, allow_pickle=True
+    assert path_problems(good) == [] and html_problems(good) == [] and pickle_problems(good) == []
+
+
+# --------------------------------------------------------------------- a tampered model, in the page
+
+
+def _drawing_png() -> str:
+    """A white '1' on black as the canvas sends it: a data URL of a PNG."""
+    import base64
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    a = np.zeros((280, 280, 4), np.uint8)
+    a[40:240, 130:160] = 255
+    buf = io.BytesIO()
+    Image.fromarray(a, "RGBA").save(buf, "PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def test_draw_page_with_tampered_weights_says_so_without_a_traceback(tmp_path, monkeypatch):
+    """The classifier's weights flipped after the manifest was written: the page warns and goes on
+    (the untouched autoencoder still reconstructs); nothing raises and no traceback text is shown."""
+    import streamlit as st
+    import torch
+    from streamlit.testing.v1 import AppTest
+
+    from rep_models.models import build
+
+    page = ROOT / "pages" / "2_Draw_and_reconstruct.py"
+    if not page.is_file():
+        pytest.skip("the Draw & reconstruct page is not there yet")
+    d = tmp_path / "pretrained"
+    torch.manual_seed(0)
+    checkpoint.save(build("classifier"), d / "classifier")
+    checkpoint.save(build("linear_ae", latent_dim=4), d / "linear_ae")
+    checkpoint.write_manifest(d)
+    weights = d / "classifier.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[len(data) // 2] ^= 0x40
+    weights.write_bytes(bytes(data))
+    monkeypatch.setattr(checkpoint, "PRETRAINED_DIR", d)
+    st.cache_resource.clear()  # models cached by earlier tests in this process came from the real folder
+    try:
+        at = AppTest.from_file(str(page), default_timeout=60)
+        at.run()
+        from ui import common as ui  # imported by the page; the same module object here
+
+        at.session_state[ui.canvas_key("draw")] = {
+            "drawing": {"raw": {"objects": []}, "data": _drawing_png()}, "backgroundFit": None}
+        at.run()
+    finally:
+        st.cache_resource.clear()
+    assert not at.exception, [e.value for e in at.exception]
+    warnings = " ".join(w.value for w in at.warning) + " ".join(e.value for e in at.error)
+    assert "could not be loaded" in warnings, warnings
+    shown = " ".join(str(getattr(el, "value", "")) for el in [*at.markdown, *at.caption, *at.warning, *at.error, *at.info])
+    assert "Traceback" not in shown and "CheckpointError" not in shown and str(d) not in shown
+    assert any("Closest: **Linear**" in c.value for c in at.caption), "the untouched autoencoder should still reconstruct"
