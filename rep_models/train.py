@@ -343,7 +343,7 @@ def train(name: str, out_dir: str | os.PathLike = "pretrained", out_name: str | 
         final = validate(model, xv, yv, device)
         card = checkpoint.save(model, out / out_name, {
             "recipe": name,
-            "trained_by": "python -m rep_models.train " + " ".join(shlex.quote(a) for a in (sys.argv[1:] if args is not None else [name])),
+            "trained_by": "python -m rep_models.train " + " ".join(shlex.quote(a) for a in (getattr(args, "argv", sys.argv[1:]) if args is not None else [name])),
             "train_options": {k: v for k, v in opts.__dict__.items() if k not in ("history", "progress")},
             "metrics": {"validation": final},
             "history": opts.history,
@@ -384,6 +384,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--threads", type=int, help="torch CPU threads")
     p.add_argument("--no-progress", action="store_true")
     args = p.parse_args(argv)
+    args.argv = sys.argv[1:] if argv is None else list(argv)  # for the card: main(argv) is not sys.argv
     if args.threads:
         torch.set_num_threads(args.threads)
     try:

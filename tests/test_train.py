@@ -1,0 +1,177 @@
+"""The training CLI on a few hundred images: the files and card it writes, resume, determinism, config
+overrides, the GAN and layer-wise phases, and a 2-process torchrun (gloo on CPU) whose ranks agree."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from rep_models import checkpoint, data
+from rep_models import train as T
+from rep_models.models import build
+from rep_models.zoo import ZOO
+
+ROOT = Path(__file__).resolve().parent.parent
+ENV = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    proc = subprocess.run([sys.executable, "-m", "rep_models.train", *args, "--threads", "1", "--no-progress"],
+                          cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc
+
+
+def weights(path: Path) -> dict[str, torch.Tensor]:
+    return load_file(str(path))
+
+
+def same_weights(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_cli_one_epoch_writes_weights_and_card(tmp_path):
+    proc = cli("conv_ae", "--limit", "300", "--epochs", "1", "--seed", "3", "--out", str(tmp_path))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["conv_ae.json", "conv_ae.safetensors"]  # no state left
+    card = json.loads((tmp_path / "conv_ae.json").read_text())
+    assert card["model"] == "conv_ae" and card["config"] == {"latent_dim": 32, "channels": 32}
+    assert card["epochs"] == 1 and card["seed"] == 3 and card["world_size"] == 1
+    val = card["metrics"]["validation"]
+    assert {"val_loss", "val_mse"} <= set(val) and all(v == v and abs(v) < 1e6 for v in val.values())
+    assert [h["epoch"] for h in card["history"]] == [1] and "train_loss" in card["history"][0]
+    assert card["data"]["sha256"] == data.data_checksum("mnist") and "first 300" in card["data"]["split"]
+    assert card["wall_seconds"] > 0 and card["device"] == "cpu"
+    assert card["versions"]["torch"] == torch.__version__ and card["versions"]["python"]
+    assert card["trained_by"].startswith("python -m rep_models.train conv_ae") and "--limit 300" in card["trained_by"]
+    assert card["train_options"]["limit"] == 300
+    assert json.loads(proc.stdout.strip().splitlines()[-1])["name"] == "conv_ae"
+    model = checkpoint.load(tmp_path / "conv_ae")
+    assert model.encode(torch.zeros(2, 1, 28, 28)).shape == (2, 32)
+
+
+def test_same_seed_same_weights_and_set_overrides(tmp_path):
+    """A VAE (its loss samples noise) trained twice with one seed on CPU: bit-identical weights.
+    ``--set`` reaches the config."""
+    args = ("vae", "--limit", "300", "--epochs", "1", "--seed", "1", "--set", "latent_dim=2", "channels=4", "hidden=32")
+    cli(*args, "--out", str(tmp_path / "a"))
+    cli(*args, "--out", str(tmp_path / "b"))
+    wa, wb = weights(tmp_path / "a" / "vae.safetensors"), weights(tmp_path / "b" / "vae.safetensors")
+    assert same_weights(wa, wb)
+    card = json.loads((tmp_path / "a" / "vae.json").read_text())
+    assert card["config"]["latent_dim"] == 2 and card["config"]["channels"] == 4
+    model = checkpoint.load(tmp_path / "a" / "vae")
+    assert model.encode(torch.zeros(3, 1, 28, 28)).shape == (3, 2)
+    torch.manual_seed(1)
+    fresh = build("vae", latent_dim=2, channels=4, hidden=32).state_dict()
+    assert not same_weights(wa, fresh), "the weights did not train"
+
+
+class Interrupted(Exception):
+    pass
+
+
+def test_resume_continues_from_the_saved_state(tmp_path, monkeypatch):
+    """Stopped after epoch 1 of 2 and resumed, a conv_ae ends with exactly the weights of an uninterrupted
+    run: model, optimiser and learning-rate schedule all continue (conv_ae has no training noise)."""
+    args = ["conv_ae", "--limit", "256", "--epochs", "2", "--batch-size", "64", "--no-progress"]
+    T.main([*args, "--out", str(tmp_path / "straight")])
+
+    real_save_state = T._save_state
+
+    def save_then_stop(path, model, meta, optim):
+        real_save_state(path, model, meta, optim)
+        if meta["done"]["main"] == 1:
+            raise Interrupted
+
+    monkeypatch.setattr(T, "_save_state", save_then_stop)
+    out = tmp_path / "resumed"
+    with pytest.raises(Interrupted):
+        T.main([*args, "--out", str(out)])
+    assert (out / "conv_ae.state.safetensors").is_file() and not (out / "conv_ae.json").exists()
+    monkeypatch.setattr(T, "_save_state", real_save_state)
+
+    T.main([*args, "--out", str(out), "--resume"])
+    card = json.loads((out / "conv_ae.json").read_text())
+    assert [h["epoch"] for h in card["history"]] == [1, 2]
+    assert not (out / "conv_ae.state.safetensors").exists()
+    assert same_weights(weights(out / "conv_ae.safetensors"), weights(tmp_path / "straight" / "conv_ae.safetensors"))
+
+
+def test_gan_and_layerwise_phases(tmp_path):
+    T.main(["gan", "--limit", "256", "--epochs", "1", "--no-progress", "--out", str(tmp_path)])
+    val = json.loads((tmp_path / "gan.json").read_text())["metrics"]["validation"]
+    assert {"val_d_loss", "val_g_loss", "val_d_real", "val_d_fake"} <= set(val)
+    assert all(torch.isfinite(torch.tensor(v)) for v in val.values())
+
+    T.main(["stacked_ae", "--limit", "256", "--epochs", "1", "--pretrain-epochs", "1", "--no-progress",
+            "--set", "hidden=[64,32]", "latent_dim=8", "--out", str(tmp_path)])
+    card = json.loads((tmp_path / "stacked_ae.json").read_text())
+    assert [h["phase"] for h in card["history"]] == ["pretrain layer 1", "pretrain layer 2", "pretrain layer 3", "train"]
+    assert card["config"]["hidden"] == [64, 32]
+    # main(argv) records its own argv, not the calling process's (here pytest's).
+    assert card["trained_by"].startswith("python -m rep_models.train stacked_ae --limit 256")
+    assert checkpoint.load(tmp_path / "stacked_ae").config.hidden == (64, 32)
+
+
+def test_every_recipe_resolves_and_builds():
+    for name in ZOO:
+        model_name, config, opts, fp16 = T.resolve(name)
+        model = build(model_name, **config)
+        assert opts.epochs > 0 and isinstance(fp16, bool), name
+        assert model.n_parameters() > 0
+
+
+@pytest.mark.parametrize("argv, match", [(["resnet"], "unknown model or recipe 'resnet'"),
+                                         (["conv_ae", "--set", "latent_dim"], "key=value")])
+def test_bad_command_lines_are_clear(argv, match):
+    with pytest.raises(SystemExit, match=match):
+        T.main([*argv, "--out", "/nonexistent", "--no-progress"])
+
+
+DDP_SCRIPT = textwrap.dedent("""
+    # Runs ``python -m rep_models.train``'s own main() under torchrun, keeping a handle on each rank's model
+    # so that the test can compare the ranks' final weights.
+    import os, sys
+    from safetensors.torch import save_file
+    import rep_models.train as T
+
+    models = []
+    real_build = T.build
+    T.build = lambda *a, **k: models.append(real_build(*a, **k)) or models[-1]
+    T.main(sys.argv[1:])
+    out = sys.argv[sys.argv.index("--out") + 1]
+    state = {k: v.detach().contiguous() for k, v in models[0].state_dict().items()}
+    save_file(state, os.path.join(out, f"rank{os.environ['RANK']}.safetensors"))
+""")
+
+
+def test_torchrun_two_processes_agree(tmp_path):
+    script = tmp_path / "ddp_train.py"
+    script.write_text(DDP_SCRIPT)
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", str(script),
+           "conv_ae", "--limit", "256", "--epochs", "1", "--device", "cpu", "--no-progress", "--out", str(out)]
+    proc = subprocess.run(cmd, cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    card = json.loads((out / "conv_ae.json").read_text())
+    assert card["world_size"] == 2 and [h["epoch"] for h in card["history"]] == [1]
+    r0, r1 = weights(out / "rank0.safetensors"), weights(out / "rank1.safetensors")
+    assert same_weights(r0, r1), "the ranks' weights differ"
+    assert same_weights(r0, weights(out / "conv_ae.safetensors"))
+    torch.manual_seed(0)
+    assert not same_weights(r0, build("conv_ae").state_dict()), "the weights did not train"
