@@ -1,0 +1,104 @@
+"""Projections on a small subset: fitting, saving without pickle, and placing a new point."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rep_models import projections as P
+
+
+@pytest.fixture(scope="module")
+def small(mnist_val):
+    x, y = mnist_val
+    return x[:600], y[:600].numpy()
+
+
+@pytest.fixture(scope="module")
+def saved(small, tmp_path_factory):
+    """pixels maps by PCA and t-SNE, and a UMAP-style map stood in by PCA coords (UMAP's fit is too slow
+    for a unit test; placement only reads the stored coords and reference codes)."""
+    x, y = small
+    d = tmp_path_factory.mktemp("proj")
+    codes = P.codes_for("pixels", x)
+    quality = P.compute_and_save("pixels", codes, y, methods=("pca", "tsne"), directory=d, n_jobs=1)
+    P.save_projection("pixels", "umap", P.compute_projection(codes, "pca"), y, directory=d)
+    return d, codes, quality
+
+
+def test_codes_for_pixels_flattens_and_rejects_unknown(small):
+    x, _ = small
+    c = P.codes_for("pixels", x[:3])
+    assert c.shape == (3, 784) and c.dtype == np.float32
+    assert np.array_equal(c[1], x[1].flatten().numpy())
+    with pytest.raises(ValueError, match="unknown representation"):
+        P.codes_for("nope", x[:3])
+
+
+def test_codes_for_encoder_uses_the_given_model(small):
+    from rep_models.models import build
+
+    model = build("linear_ae", latent_dim=5).eval()
+    c = P.codes_for("linear_ae", small[0][:4], model=model)
+    assert c.shape == (4, 5)
+    assert np.allclose(c, model.encode(small[0][:4]).detach().numpy(), atol=1e-6)
+
+
+def test_saved_files_hold_small_arrays_and_load_without_pickle(saved, small):
+    d, codes, _ = saved
+    for method in ("pca", "tsne"):
+        proj = P.load_projection("pixels", method, d)
+        assert proj["coords"].shape == (600, 2) and proj["coords"].dtype == np.float32
+        assert proj["labels"].dtype == np.uint8 and np.array_equal(proj["labels"], small[1])
+        assert np.array_equal(proj["indices"], np.arange(600))
+    ref = P.load_reference("pixels", d)
+    assert ref["ref"].dtype == np.float16 and ref["ref"].shape == (600, P.MAP_DIM)  # 784-d pixels reduced
+    with np.load(P.path_for("pixels", "tsne", d), allow_pickle=False) as f:
+        assert all(f[k].dtype != object for k in f.files)
+
+
+def test_tsne_map_separates_digits(saved):
+    _, _, quality = saved
+    assert quality["tsne"]["knn10_accuracy"] > quality["pca"]["knn10_accuracy"]
+    assert quality["tsne"]["knn10_accuracy"] > 0.8
+    assert 0.5 < quality["pca"]["trustworthiness"] <= 1.0
+
+
+@pytest.mark.parametrize("method", ["pca", "tsne", "umap"])
+def test_placing_a_reference_code_lands_near_its_point(saved, method):
+    d, codes, _ = saved
+    coords = P.load_projection("pixels", method, d)["coords"]
+    extent = np.ptp(coords, axis=0).max()
+    placer = P.Placer("pixels", method, d)
+    for i in (0, 17, 333):
+        pos = placer(codes[i])
+        assert pos.shape == (2,)
+        # Compared with the other points' distances: the placed point is nearer its own point than most.
+        dist = np.linalg.norm(coords - pos, axis=1)
+        assert dist[i] < 0.1 * extent, (method, i, dist[i], extent)
+        assert (dist < dist[i]).mean() < 0.05
+
+
+def test_place_checks_the_code(saved):
+    d, _, _ = saved
+    with pytest.raises(ValueError, match="784"):
+        P.place("pixels", "pca", np.zeros(10), directory=d)
+    with pytest.raises(ValueError, match="NaN"):
+        P.place("pixels", "umap", np.full(784, np.nan), directory=d)
+    with pytest.raises(FileNotFoundError, match="evaluate --projections"):
+        P.load_projection("conv_ae", "umap", d)
+    with pytest.raises(ValueError, match="unknown projection method"):
+        P.load_projection("pixels", "isomap", d)
+
+
+def test_umap_weights_sum_to_log2_k_and_decrease():
+    dist = np.sort(np.random.default_rng(0).uniform(1, 5, 15))
+    w = P.umap_weights(dist)
+    assert w.sum() == pytest.approx(np.log2(15), abs=1e-3)
+    assert w[0] == pytest.approx(1.0) and np.all(np.diff(w) <= 1e-12)
+
+
+def test_compute_projection_rejects_bad_input():
+    with pytest.raises(ValueError, match="method"):
+        P.compute_projection(np.zeros((10, 3)), "lda")
+    with pytest.raises(ValueError, match=r"\(N, d\)"):
+        P.compute_projection(np.zeros(10), "pca")
