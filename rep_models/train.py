@@ -294,6 +294,8 @@ def train(name: str, out_dir: str | os.PathLike = "pretrained", out_name: str | 
     if opts.labels:
         keep = data.balanced_subset(y, opts.labels, seed=opts.seed)
         x_sup, y_sup = x[keep], y[keep]
+        if hasattr(model, "set_unlabelled"):  # semi-supervised models may use the unlabelled rest
+            model.set_unlabelled(x)
 
     wrapped = LossModule(model)
     if world > 1:

@@ -23,8 +23,9 @@ ZOO: dict[str, dict] = {
     "gan": {"model": "gan", "train": {"epochs": 20}},
     "dcgan": {"model": "dcgan", "config": {"ngf": 32, "ndf": 32}, "train": {"epochs": 8}},
     "cdcgan": {"model": "cdcgan", "config": {"ngf": 32, "ndf": 32}, "train": {"epochs": 8}},
-    "sda": {"model": "sda", "train": {"epochs": 20, "pretrain_epochs": 3}, "fp16": True},
-    "sda_100": {"model": "sda", "train": {"epochs": 60, "pretrain_epochs": 3, "labels": 100, "min_steps_per_epoch": 20}, "fp16": True},
+    "sda": {"model": "sda", "config": {"shift": 2}, "train": {"epochs": 20, "pretrain_epochs": 3}, "fp16": True},
+    "sda_100": {"model": "sda", "config": {"shift": 2, "pseudo_label_weight": 1.0, "pseudo_label_rampup": 800},
+                "train": {"epochs": 40, "pretrain_epochs": 3, "labels": 100, "min_steps_per_epoch": 50}, "fp16": True},
 }
 
 # Shipped autoencoders/VAEs whose codes the app projects and compares.
