@@ -9,7 +9,8 @@ import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("LATENT_LAB_MNIST", str((ROOT.parent / "shared" / "data" / "mnist").resolve()))
-torch.set_num_threads(min(2, torch.get_num_threads()))
+# One thread: tests run beside other work, and small tensors gain nothing from more.
+torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="session")
