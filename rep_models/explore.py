@@ -64,12 +64,12 @@ def _labels(y, n: int, device) -> torch.Tensor | None:
 @torch.inference_mode()
 def encode_all(model, x: torch.Tensor, y: torch.Tensor | None = None, batch_size: int = 1000) -> np.ndarray:
     """Codes ``(N, d)`` float32 of images ``x (N,1,28,28)``: the posterior mean for VAEs. ``y`` (N,) for a CVAE."""
+    if y is None:
+        from .metrics import encode_all as encode_batches
+
+        return encode_batches(model, x, batch_size).numpy()
     dev = _device(model)
-    out = []
-    for i in range(0, len(x), batch_size):
-        xb = x[i : i + batch_size].to(dev)
-        c = model.encode(xb) if y is None else model.encode(xb, y[i : i + batch_size].to(dev))
-        out.append(c.float().cpu())
+    out = [model.encode(x[i : i + batch_size].to(dev), y[i : i + batch_size].to(dev)).float().cpu() for i in range(0, len(x), batch_size)]
     return torch.cat(out).numpy() if out else np.zeros((0, latent_dim(model)), np.float32)
 
 
@@ -324,15 +324,14 @@ def walk_latents(z_dim: int, frame: int, n: int = 1, seed: int = 0, period: int 
     raise ValueError(f"method must be 'circle' or 'random', got {method!r}")
 
 
-@torch.inference_mode()
 def class_histogram(classifier, images, batch_size: int = 1000) -> tuple[np.ndarray, float]:
     """How many ``images (B, 28, 28)`` the classifier calls each digit: counts ``(10,)`` and mean confidence."""
+    from . import metrics
+
     x = torch.as_tensor(np.asarray(images, dtype=np.float32))
     x = x[:, None] if x.dim() == 3 else x
-    dev = _device(classifier)
-    probs = torch.cat([classifier.predict_proba(x[i : i + batch_size].to(dev)).float().cpu() for i in range(0, len(x), batch_size)])
-    counts = np.bincount(probs.argmax(1).numpy(), minlength=10)
-    return counts, float(probs.max(1).values.mean())
+    probs = metrics.predict_proba(classifier, x, batch_size)
+    return np.bincount(probs.argmax(1).numpy(), minlength=10), metrics.class_histogram(probs)["mean_top_prob"]
 
 
 def mode_summary(counts) -> dict[str, float]:
@@ -343,7 +342,7 @@ def mode_summary(counts) -> dict[str, float]:
         raise ValueError("counts are all zero")
     p = c / c.sum()
     nz = p[p > 0]
-    return {"entropy_bits": float(-(nz * np.log2(nz)).sum()), "digits_covered": int((p >= 0.02).sum()), "top_share": float(p.max())}
+    return {"entropy_bits": float(abs((nz * np.log2(nz)).sum())), "digits_covered": int((p >= 0.02).sum()), "top_share": float(p.max())}
 
 
 # ------------------------------------------------------------------------------------ Linear AE vs PCA
@@ -357,13 +356,16 @@ class PCA:
 
 
 def pca_fit(x) -> PCA:
-    """PCA of images ``(N,1,28,28)`` or rows ``(N, D)`` from the covariance's eigendecomposition (float64)."""
-    a = np.asarray(x.reshape(len(x), -1) if hasattr(x, "reshape") else x, dtype=np.float64)
-    if a.ndim != 2 or len(a) < 2:
-        raise ValueError(f"need at least 2 rows of data, got shape {a.shape}")
-    mean = a.mean(0)
-    cov = np.cov(a - mean, rowvar=False)
+    """PCA of images ``(N,1,28,28)`` or rows ``(N, D)`` from the covariance's eigendecomposition."""
+    a = torch.as_tensor(np.asarray(x, dtype=np.float32))
+    a = a.reshape(len(a), -1)
+    if len(a) < 2:
+        raise ValueError(f"need at least 2 rows of data, got shape {tuple(a.shape)}")
+    mean = a.double().mean(0)
+    centred = a - mean.float()
+    cov = (centred.T @ centred).double().numpy() / (len(a) - 1)  # the big product in float32 (fast), the rest in float64
     w, v = np.linalg.eigh(cov)
+    mean = mean.numpy()
     order = np.argsort(w)[::-1]
     return PCA(mean, v[:, order].T, np.clip(w[order], 0, None))
 
@@ -394,12 +396,13 @@ def _orthonormal(a: np.ndarray) -> np.ndarray:
 
 def principal_angles(a, b) -> np.ndarray:
     """Principal angles in degrees (ascending) between the column spaces of ``a (D, k)`` and ``b (D, m)``.
-    All near 0: the two span the same subspace."""
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    All near 0: the two span the same subspace. (``rep_models.metrics.principal_angles_deg``.)"""
+    from .metrics import principal_angles_deg
+
+    a, b = np.asarray(a), np.asarray(b)
     if a.ndim != 2 or b.ndim != 2 or a.shape[0] != b.shape[0]:
         raise ValueError(f"need (D, k) and (D, m) matrices with the same D, got {a.shape} and {b.shape}")
-    s = np.linalg.svd(_orthonormal(a).T @ _orthonormal(b), compute_uv=False)
-    return np.degrees(np.arccos(np.clip(s, -1.0, 1.0)))
+    return principal_angles_deg(a, b)
 
 
 def project_onto(basis, vectors) -> np.ndarray:
@@ -414,9 +417,10 @@ def decoder_columns(linear_ae) -> np.ndarray:
     return linear_ae.decoder.weight.detach().float().cpu().numpy().T.reshape(-1, 28, 28)
 
 
-def linear_ae_curve(x: torch.Tensor, sizes, epochs: int = 5, seed: int = 0, lr: float = 3e-3, on_size=None) -> dict[int, float]:
-    """Train a fresh linear AE for each code size on ``x (N,1,28,28)``; returns ``{size: MSE per pixel on x}``.
-    ``on_size(i, size)`` is called before each one (progress)."""
+def linear_ae_curve(x: torch.Tensor, sizes, epochs: int = 5, seed: int = 0, lr: float = 3e-3, x_eval: torch.Tensor | None = None,
+                    on_size=None) -> dict[int, float]:
+    """Train a fresh linear AE for each code size on ``x (N,1,28,28)``; returns ``{size: MSE per pixel on x_eval}``
+    (default ``x``). ``on_size(i, size)`` is called before each one (progress)."""
     from .models import build
     from .train import fit
 
@@ -426,7 +430,7 @@ def linear_ae_curve(x: torch.Tensor, sizes, epochs: int = 5, seed: int = 0, lr: 
             on_size(i, k)
         model = build("linear_ae", latent_dim=int(k))
         fit(model, x, torch.zeros(len(x), dtype=torch.long), epochs=epochs, batch_size=256, lr=lr, seed=seed)
-        out[int(k)] = linear_mse(model, x)
+        out[int(k)] = linear_mse(model, x if x_eval is None else x_eval)
     return out
 
 
@@ -439,6 +443,39 @@ def few_label_curve(train_codes, train_labels, test_codes, test_labels, counts, 
     from .metrics import few_label_accuracy
 
     return [(int(n), *few_label_accuracy(train_codes, train_labels, test_codes, test_labels, int(n), draws=draws, seed=seed)) for n in counts]
+
+
+def few_label_results(report: dict) -> dict[str, list[tuple[int, float, float]]]:
+    """The precomputed few-label curves in an evaluation report (``pretrained/metrics.json``):
+    ``{representation: [(n_labels, accuracy, std), ...]}`` sorted by ``n_labels``; ``{}`` if there are none.
+
+    Reads ``report["few_labels"][rep][n]`` given as ``{"accuracy"|"mean": a, "std": s}``, ``{"error": e}``,
+    ``[a, s]`` or a bare accuracy.
+    """
+    section = report.get("few_labels") if isinstance(report, dict) else None
+    out: dict[str, list[tuple[int, float, float]]] = {}
+    if not isinstance(section, dict):
+        return out
+    for rep, per_n in section.items():
+        if not isinstance(per_n, dict):
+            continue
+        rows = []
+        for n, v in per_n.items():
+            try:
+                if isinstance(v, dict):
+                    acc = v.get("accuracy", v.get("mean"))
+                    acc = 1.0 - float(v["error"]) if acc is None and "error" in v else acc
+                    row = (int(n), float(acc), float(v.get("std", 0.0)))
+                elif isinstance(v, (list, tuple)):
+                    row = (int(n), float(v[0]), float(v[1]) if len(v) > 1 else 0.0)
+                else:
+                    row = (int(n), float(v), 0.0)
+            except (TypeError, ValueError, KeyError, IndexError):
+                continue  # a malformed entry: skip it rather than break the page
+            rows.append(row)
+        if rows:
+            out[str(rep)] = sorted(rows)
+    return out
 
 
 # -------------------------------------------------------------------------------------------- train live

@@ -50,12 +50,21 @@ def gan_histogram(name: str, n: int = 2000, seed: int = 1234) -> tuple[np.ndarra
     return explore.class_histogram(ui.load_model("classifier"), images)
 
 
-@st.cache_resource(show_spinner="Computing PCA of the training digits (once per server)…")
+N_PCA = 20_000  # training digits for the PCA: its top components are stable well before 55,000
+
+
+@st.cache_resource(show_spinner="Computing PCA of 20,000 training digits (once per server)…")
 def train_pca() -> explore.PCA:
+    return explore.pca_fit(train_images(N_PCA)[0])
+
+
+@st.cache_resource(show_spinner="Loading MNIST training digits…", max_entries=4)
+def train_images(n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first ``n`` training images ``(n,1,28,28)`` and labels (the split the models were trained on)."""
     from rep_models.data import load_tensors
 
-    x, _ = load_tensors("mnist", "train")
-    return explore.pca_fit(x)
+    x, y = load_tensors("mnist", "train")
+    return x[:n].clone(), y[:n].clone()
 
 
 @st.cache_resource(show_spinner=False)

@@ -1,0 +1,105 @@
+"""Linear AE = PCA: a linear autoencoder trained by gradient descent finds the same subspace as PCA."""
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+import torch
+
+from rep_models import explore
+from ui import common as ui
+from ui import latent
+
+CURVE_SIZES = (2, 4, 8, 16, 32, 64)
+
+ui.page_header(
+    "Linear AE = PCA",
+    "A linear autoencoder has no non-linearity: code = W·x, output = V·code. Trained to minimise the squared error, it "
+    "ends up spanning exactly the subspace of the top principal components — but in a basis of its own choosing.",
+    "compare the decoder's weights with the PCA components (they look different), then look at the third row and the "
+    "principal angles (they are the same subspace); see how the error falls with the code size.",
+)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _curve(sizes: tuple[int, ...], n_train: int, epochs: int) -> dict[int, float]:
+    x, _ = latent.train_images(n_train)
+    xt, _ = ui.test_set()
+    return explore.linear_ae_curve(x, sizes, epochs=epochs, x_eval=xt[:5000])
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _test_mse(name: str) -> float:
+    xt, _ = ui.test_set()
+    return explore.linear_mse(ui.load_model(name), xt[:5000])
+
+
+def _weights_row(images: np.ndarray, caption: str) -> None:
+    st.image(np.concatenate([np.pad(explore.signed_rgb(im, 3), ((2, 2), (2, 2), (0, 0)), constant_values=255) for im in images], 1),
+             caption=caption)
+
+
+with ui.page_guard("Linear AE = PCA"):
+    lin = ui.require_model("linear_ae", "This comparison")
+    if lin is not None:
+        pca = latent.train_pca()
+        k = explore.latent_dim(lin)
+        dec = lin.decoder.weight.detach().float().cpu().numpy()  # (784, k): column j = what code unit j adds
+        comps = pca.components[:k]  # (k, 784)
+
+        st.subheader("Same subspace, different basis")
+        m = st.slider("Components shown", 4, min(16, k), min(10, k), key="linpca_m")
+        _weights_row(comps[:m].reshape(-1, 28, 28), f"PCA components 1–{m} (red +, blue −), ordered by the variance they explain")
+        _weights_row(explore.decoder_columns(lin)[:m], f"linear AE decoder columns 1–{m}: mixtures of the components, in no particular order")
+        aligned = explore.project_onto(dec, comps[:m])
+        _weights_row(aligned.reshape(-1, 28, 28), "each PCA component projected onto the span of the AE's decoder columns: "
+                     "if the subspaces agree, this row repeats the first")
+
+        angles = explore.principal_angles(dec, comps.T)
+        c_ang, c_txt = st.columns([2, 1], gap="large")
+        with c_ang:
+            fig = go.Figure(go.Bar(x=np.arange(1, k + 1), y=angles, marker_color="#4c78a8", hovertemplate="angle %{x}: %{y:.1f}°<extra></extra>"))
+            fig.update_layout(height=260, margin=dict(l=10, r=10, t=30, b=10), title=dict(text=f"principal angles between the AE's {k}-d "
+                              f"decoder space and the top {k} PCA components", font=dict(size=13)), yaxis_title="degrees",
+                              xaxis_title="angle #", yaxis_range=[0, max(10, float(angles.max()) * 1.1)])
+            st.plotly_chart(fig, key="linpca_angles", config={"displayModeBar": False})
+        with c_txt:
+            st.metric("Median angle", f"{np.median(angles):.1f}°")
+            st.metric("Largest angle", f"{angles.max():.1f}°", help="0° = the two subspaces coincide; 90° = a direction one has and the other lacks")
+            st.caption("Principal angles measure how far apart two subspaces are, whatever the basis. The last angles are the "
+                       "largest: the AE is least sure about the weakest of its components (small eigenvalues, slow gradients), "
+                       "and the PCA here uses 20,000 of the training digits.")
+
+        st.subheader("Error against code size")
+        ks = np.arange(1, 101)
+        fig = go.Figure(go.Scatter(x=ks, y=explore.pca_mse(pca.eigenvalues, ks), mode="lines", name="PCA (from the eigenvalues)",
+                                   line=dict(color="#4c78a8", width=3)))
+        fig.add_trace(go.Scatter(x=[k], y=[_test_mse("linear_ae")], mode="markers", name=f"shipped linear AE ({k}-d, test digits)",
+                                 marker=dict(size=14, color="#e45756", symbol="diamond")))
+        curve = st.session_state.get("linpca_curve")
+        if curve:
+            fig.add_trace(go.Scatter(x=list(curve), y=list(curve.values()), mode="markers+lines", name="linear AEs trained here (5 epochs)",
+                                     line=dict(color="#f58518", dash="dot"), marker=dict(size=9)))
+        fig.update_layout(height=340, margin=dict(l=10, r=10, t=10, b=10), xaxis_title="code size k", yaxis_title="MSE per pixel",
+                          xaxis_type="log", legend=dict(x=0.55, y=0.95))
+        c_plot, c_btn = st.columns([2, 1], gap="large")
+        with c_plot:
+            st.plotly_chart(fig, key="linpca_mse", config={"displayModeBar": False})
+        with c_btn:
+            st.caption("PCA's error with k components is the variance left in the other components: the sum of the discarded "
+                       "eigenvalues, divided by 784 pixels. A linear AE can do no better, and a well-trained one does no worse.")
+            if st.button(f"Train linear AEs with k = {', '.join(map(str, CURVE_SIZES))} (about 20 s)", icon=":material/play_arrow:",
+                         key="linpca_train"):
+                with st.spinner("Training six small linear autoencoders on 10,000 digits…"):
+                    st.session_state["linpca_curve"] = _curve(CURVE_SIZES, 10_000, 5)
+                st.rerun()
+
+        st.subheader("One digit, two reconstructions")
+        xt, _ = ui.test_set()
+        i = st.number_input("MNIST test digit #", 0, len(xt) - 1, 0, key="linpca_digit")
+        x = xt[int(i), 0].numpy().reshape(-1)
+        coeffs = (x - pca.mean) @ comps.T
+        r_pca = (pca.mean + coeffs @ comps).reshape(28, 28)
+        with torch.inference_mode():  # unclipped, like PCA's, so the two errors compare
+            r_ae = lin.decode(lin.encode(xt[int(i) : int(i) + 1].to(ui.device()))).float().cpu().numpy().reshape(28, 28)
+        ui.show_images([x.reshape(28, 28), np.clip(r_pca, 0, 1), np.clip(r_ae, 0, 1)],
+                       ["original", f"PCA, {k} components · MSE {np.mean((r_pca.ravel() - x) ** 2):.4f}",
+                        f"linear AE, {k}-d code · MSE {np.mean((r_ae.ravel() - x) ** 2):.4f}"], width=150)

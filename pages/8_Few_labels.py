@@ -1,0 +1,112 @@
+"""Few labels: how much does an encoder trained without labels help a classifier that sees only a few?"""
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+import torch
+
+from rep_models import explore
+from rep_models.zoo import ENCODERS
+from ui import common as ui
+from ui import latent
+
+LIVE_COUNTS = [10, 20, 50, 100, 200, 500, 1000]
+N_POOL = 5_000  # training digits the labelled subsets are drawn from (their codes also set the scaling)
+N_TEST = 5_000
+RAW = "raw_pixels"
+
+
+def _title(rep: str) -> str:
+    if rep in (RAW, "raw", "pixels"):
+        return "raw pixels"
+    return ui.MODEL_INFO[rep].title if rep in ui.MODEL_INFO else rep
+
+
+ui.page_header(
+    "Few labels",
+    "Each encoder was trained on 55,000 digits **without** their labels. Freeze it, then fit a simple linear classifier "
+    "on its codes of just a few labelled digits: a representation that already groups digits by class needs far fewer "
+    "labels than raw pixels. The fine-tuned stacked denoising autoencoder (SdA) shows what training the whole network adds.",
+    "compare the curves at 100 labels (10 per digit); then re-run the small counts yourself with other random labelled subsets.",
+)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _codes(rep: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(pool codes, pool labels, test codes, test labels) of a representation."""
+    x, y = latent.train_images(N_POOL)
+    xt, yt = ui.test_set()
+    xt, yt = xt[:N_TEST], yt[:N_TEST]
+    if rep == RAW:
+        return x.reshape(len(x), -1).numpy(), y.numpy(), xt.reshape(len(xt), -1).numpy(), yt.numpy()
+    model = ui.load_model(rep)
+    return explore.encode_all(model, x), y.numpy(), explore.encode_all(model, xt), yt.numpy()
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _sda_accuracy(name: str) -> float:
+    xt, yt = ui.test_set()
+    model = ui.load_model(name)
+    with torch.inference_mode():
+        pred = torch.cat([model(xt[i : i + 1000].to(ui.device())).argmax(1).cpu() for i in range(0, N_TEST, 1000)])
+    return float((pred == yt[:N_TEST]).float().mean())
+
+
+def _figure(pre: dict, live: dict, sda: dict) -> go.Figure:
+    fig = go.Figure()
+    palette = ["#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#ff9da6", "#9d755d", "#bab0ac", "#eeca3b"]
+    reps = list(dict.fromkeys([*pre, *live]))
+    for i, rep in enumerate(reps):
+        color = palette[i % len(palette)]
+        if rep in pre:
+            n, acc, sd = map(np.array, zip(*pre[rep], strict=True))
+            fig.add_trace(go.Scatter(x=n, y=100 * acc, error_y=dict(array=100 * sd, visible=True), mode="lines+markers", name=_title(rep),
+                                     legendgroup=rep, line=dict(color=color, width=3 if rep == RAW else 2, dash="dash" if rep == RAW else "solid")))
+        if rep in live:
+            n, acc, sd = map(np.array, zip(*live[rep], strict=True))
+            fig.add_trace(go.Scatter(x=n, y=100 * acc, error_y=dict(array=100 * sd, visible=True), mode="markers+lines",
+                                     name=f"{_title(rep)} (your re-run)", legendgroup=rep,
+                                     line=dict(color=color, dash="dot", width=1.5), marker=dict(symbol="circle-open", size=10)))
+    for n, acc in sda.values():
+        fig.add_trace(go.Scatter(x=[n], y=[100 * acc], mode="markers", name=f"SdA fine-tuned, {n:,} labels",
+                                 marker=dict(symbol="star", size=16, color="#222"), hovertemplate="%{y:.2f} %<extra></extra>"))
+    fig.update_layout(height=460, margin=dict(l=10, r=10, t=10, b=10), xaxis_type="log", xaxis_title="labelled training digits",
+                      yaxis_title="test accuracy (%)", legend=dict(orientation="v", x=1.01, y=1))
+    return fig
+
+
+with ui.page_guard("Few labels"):
+    pre = explore.few_label_results(ui.metrics())
+    if not pre:
+        st.info("The precomputed curves (10 to 60,000 labels, every encoder) appear here once the evaluation report "
+                "`pretrained/metrics.json` is installed. You can still re-run the small label counts below.", icon=":material/hourglass_top:")
+    sda = {}
+    for name, n in (("sda_100", 100), ("sda", 55_000)):
+        if ui.is_available(name):
+            sda[name] = (n, _sda_accuracy(name))
+    live = st.session_state.get("few_live", {})
+    st.plotly_chart(_figure(pre, live, sda), key="few_chart", config={"displayModeBar": False})
+    st.caption(f"Each point: a logistic regression on the frozen codes of n labelled digits (n/10 per class), scored on "
+               f"{N_TEST:,} test digits; error bars are the spread over random labelled subsets. Stars: the SdA, whose whole "
+               f"network was fine-tuned with the labels (accuracy on the same {N_TEST:,} test digits).")
+
+    st.subheader("Re-run it yourself")
+    options = [RAW] + [n for n in ENCODERS if ui.is_available(n)]
+    c1, c2, c3 = st.columns([3, 3, 1])
+    reps = c1.multiselect("Representations", options, default=[r for r in (RAW, "conv_ae", "vae") if r in options],
+                          format_func=_title, key="few_reps")
+    counts = c2.multiselect("Label counts", LIVE_COUNTS, default=[10, 50, 100, 500], key="few_counts")
+    draws = c3.number_input("Draws", 1, 5, 3, key="few_draws", help="Random labelled subsets per count")
+    seed = st.session_state.get("few_seed", 100)
+    if st.button("Run with new random labelled subsets", icon=":material/play_arrow:", key="few_run", disabled=not (reps and counts)):
+        bar = st.progress(0.0, text="Encoding digits…")
+        results = {}
+        for i, rep in enumerate(reps):
+            bar.progress(i / len(reps), text=f"{_title(rep)}: encoding {N_POOL:,} + {N_TEST:,} digits, then fitting…")
+            results[rep] = explore.few_label_curve(*_codes(rep), sorted(counts), draws=int(draws), seed=seed)
+        bar.progress(1.0, text="Done")
+        st.session_state["few_live"] = results
+        st.session_state["few_seed"] = seed + 10
+        st.rerun()
+    if live:
+        rows = [{"representation": _title(r), **{f"{n} labels": f"{100 * a:.1f} ± {100 * s:.1f} %" for n, a, s in v}} for r, v in live.items()]
+        st.dataframe(rows, hide_index=True)
