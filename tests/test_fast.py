@@ -1,0 +1,70 @@
+"""rep_models.fast computes exactly what the model computes (the rewrites are algebra, not approximations)."""
+import pytest
+import torch
+import torch.nn as nn
+
+from rep_models import fast
+from rep_models.models import build
+from rep_models.zoo import ZOO
+
+
+def _with_batchnorm_stats(m: nn.Module) -> nn.Module:
+    """Non-trivial running statistics, so folding a BatchNorm is not the identity."""
+    g = torch.Generator().manual_seed(0)
+    for mod in m.modules():
+        if isinstance(mod, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            n = mod.num_features
+            mod.running_mean.copy_(torch.rand(n, generator=g) * 2 - 1)
+            mod.running_var.copy_(torch.rand(n, generator=g) * 1.5 + 0.5)
+            mod.weight.data.copy_(torch.rand(n, generator=g) + 0.5)
+            mod.bias.data.copy_(torch.rand(n, generator=g) - 0.5)
+    return m.eval()
+
+
+@pytest.mark.parametrize("recipe", sorted(ZOO))
+def test_fast_path_matches_the_model(recipe):
+    torch.manual_seed(0)
+    r = ZOO[recipe]
+    m = _with_batchnorm_stats(build(r["model"], **r.get("config", {})))
+    x, y = torch.rand(3, 1, 28, 28), torch.tensor([1, 7, 3])
+    with torch.no_grad():
+        if m.family == "gan":
+            z = torch.randn(3, m.config.z_dim)
+            yy = y if m.conditional else None
+            want, got = m.decode(z, yy), fast.decoder(m)(z, yy)
+        elif m.family == "classifier":
+            want, got = torch.softmax(m(x), 1), fast.classifier(m)(x)
+        elif m.family == "vae":
+            yy = y if m.config.n_classes else None
+            z = torch.randn(3, m.config.latent_dim)
+            torch.testing.assert_close(fast.encoder(m)(x, yy), m.encode(x, yy), rtol=1e-5, atol=1e-5)
+            want, got = m.decode(z, yy), fast.decoder(m)(z, yy)
+        else:
+            want, got = m.reconstruct(x), fast.reconstructor(m)(x)
+    assert got.shape == want.shape
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("cin,cout,hw,bias", [(8, 4, 7, True), (3, 1, 14, False), (16, 16, 5, True)])
+def test_subpixel_equals_transposed_conv(cin, cout, hw, bias):
+    torch.manual_seed(1)
+    ct = nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=bias)
+    x = torch.randn(2, cin, hw, hw)
+    with torch.no_grad():
+        torch.testing.assert_close(fast.subpixel(ct)(x), ct(x), rtol=1e-5, atol=1e-5)
+
+
+def test_subpixel_refuses_other_shapes():
+    with pytest.raises(ValueError, match="k=4, s=2, p=1"):
+        fast.subpixel(nn.ConvTranspose2d(4, 4, 3, 2, 1))
+
+
+def test_fast_path_leaves_the_model_untouched():
+    m = _with_batchnorm_stats(build("dcgan", ngf=8, ndf=8))
+    before = {k: v.clone() for k, v in m.state_dict().items()}
+    kinds = [type(mod) for mod in m.modules()]
+    fast.decoder(m)
+    assert [type(mod) for mod in m.modules()] == kinds
+    for k, v in m.state_dict().items():
+        assert torch.equal(v, before[k]), k
+    assert not any(isinstance(mod, nn.ConvTranspose2d) for mod in fast.optimize(m).generator_net.modules())
