@@ -445,3 +445,53 @@ def test_draw_page_with_tampered_weights_says_so_without_a_traceback(tmp_path, m
     shown = " ".join(str(getattr(el, "value", "")) for el in [*at.markdown, *at.caption, *at.warning, *at.error, *at.info])
     assert "Traceback" not in shown and "CheckpointError" not in shown and str(d) not in shown
     assert any("Closest: **Linear**" in c.value for c in at.caption), "the untouched autoencoder should still reconstruct"
+
+
+# ----------------------------------------------------------------- Train live cannot exhaust the server
+
+
+def test_train_job_refuses_requests_beyond_the_limits():
+    """The limits hold in rep_models, not only in the page's widgets (a crafted widget value cannot pass)."""
+    import torch
+
+    from rep_models import explore
+
+    x, y = torch.zeros(8, 1, 28, 28), torch.zeros(8, dtype=torch.long)
+    val = (x[:2], y[:2])
+    for bad in (dict(epochs=0), dict(epochs=explore.MAX_EPOCHS + 1), dict(epochs=10**9)):
+        with pytest.raises(ValueError, match="epochs"):
+            explore.TrainJob("linear_ae", x, y, val, **bad)
+    big = torch.zeros(explore.MAX_SAMPLES + 1, 1, 1, 1).expand(-1, 1, 28, 28)  # no memory: a broadcast view
+    with pytest.raises(ValueError, match="training images"):
+        explore.TrainJob("linear_ae", big, torch.zeros(len(big), dtype=torch.long), val)
+    with pytest.raises(ValueError, match="training images"):
+        explore.TrainJob("linear_ae", x, y[:4], val)
+    for name in ("sda", "classifier", "../pretrained/vae", ""):
+        with pytest.raises(ValueError, match="cannot train"):
+            explore.TrainJob(name, x, y, val)
+    assert explore.MAX_EPOCHS <= 50 and explore.MAX_SAMPLES <= 20_000  # "small": minutes, not hours, per job
+
+
+def test_train_live_widgets_stay_within_the_limits():
+    from streamlit.testing.v1 import AppTest
+
+    from rep_models import explore
+
+    page = ROOT / "pages" / "9_Train_live.py"
+    if not page.is_file():
+        pytest.skip("the Train live page is not there yet")
+    at = AppTest.from_file(str(page), default_timeout=60).run()
+    assert not at.exception, [e.value for e in at.exception]
+    epochs = at.slider(key="train_epochs")
+    assert 1 <= epochs.min and epochs.max <= explore.MAX_EPOCHS
+    samples = at.select_slider(key="train_samples")
+    assert max(int(o) for o in samples.options) <= explore.MAX_SAMPLES
+    assert set(at.selectbox(key="train_model").options) <= {*explore.TRAINABLE, *(t for t in _titles(page))}
+    assert any("one training at a time" in c.value for c in at.caption)
+
+
+def _titles(page: Path) -> list[str]:
+    """The display names the page maps model names to (the selectbox shows those)."""
+    tree = parse(page)
+    titles = _module_constant(tree, "TITLES")
+    return [v.value for v in titles.values] if isinstance(titles, ast.Dict) else []
