@@ -75,10 +75,11 @@ def pca_basis(train_x, k: int) -> tuple[np.ndarray, np.ndarray]:
     return mean, vecs[:, np.argsort(vals)[::-1][:k]]
 
 
-def pca_mse(train_x, test_x, k: int = 32) -> float:
+def pca_mse(train_x, test_x, k: int = 32, basis: tuple[np.ndarray, np.ndarray] | None = None) -> float:
     """Per-pixel MSE of projecting ``test_x`` ``(M, ...)`` onto the top-``k`` PCA subspace of ``train_x``
-    ``(N, ...)`` and back (no clipping): the best any linear ``k``-d autoencoder can do."""
-    mean, v = pca_basis(train_x, k)
+    ``(N, ...)`` and back (no clipping): the best any linear ``k``-d autoencoder can do. ``basis`` is
+    ``pca_basis(train_x, k)`` if already computed."""
+    mean, v = basis if basis is not None else pca_basis(train_x, k)
     b = _np(test_x).reshape(len(test_x), -1).astype(np.float64) - mean
     return float(((b - b @ v @ v.T) ** 2).mean())
 
@@ -91,12 +92,13 @@ def principal_angles_deg(a, b) -> np.ndarray:
     return np.sort(np.degrees(subspace_angles(_np(a).astype(np.float64), _np(b).astype(np.float64))))
 
 
-def largest_angle_to_pca(decoder_weight, train_x, k: int | None = None) -> float:
+def largest_angle_to_pca(decoder_weight, train_x, basis: np.ndarray | None = None) -> float:
     """Largest principal angle (degrees) between a linear decoder's column span, ``decoder_weight``
-    ``(D, k)`` (``nn.Linear(k, D).weight``), and the top-``k`` PCA subspace of ``train_x``."""
+    ``(D, k)`` (``nn.Linear(k, D).weight``), and the top-``k`` PCA subspace of ``train_x`` (``basis``
+    ``(D, k)`` = ``pca_basis(train_x, k)[1]`` if already computed)."""
     w = _np(decoder_weight)
-    k = k or w.shape[1]
-    return float(principal_angles_deg(w, pca_basis(train_x, k)[1]).max())
+    basis = basis if basis is not None else pca_basis(train_x, w.shape[1])[1]
+    return float(principal_angles_deg(w, basis).max())
 
 
 def test_mse(model: torch.nn.Module, x: torch.Tensor, batch_size: int = 1000, clip: bool = False) -> float:

@@ -1,0 +1,392 @@
+"""Measure every shipped model against issue 3's quality bars and write ``pretrained/metrics.json``.
+
+    python -m rep_models.evaluate                   # every shipped model, the full MNIST test set
+    python -m rep_models.evaluate --fast            # 2,000 test images, fewer samples: a quick check
+    python -m rep_models.evaluate --only vae dcgan  # some models (the others' entries are kept)
+    python -m rep_models.evaluate --projections     # (re)compute the 2-D maps and their quality
+
+Every measure is reported for every model it applies to, not only where there is a bar (e.g. the MLP
+GAN's class histogram beside the DCGAN's). ``metrics.json`` holds ``{model: {measure: value}}``, the
+``bars`` (``{model, measure, value, bar, passed}``), ``projections`` (map quality) and ``meta``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import checkpoint, metrics
+from .anomaly import auroc, reconstruction_error
+from .data import load_tensors
+from .zoo import ENCODERS, ZOO
+
+AUTOENCODERS = ["linear_ae", "stacked_ae", "conv_ae", "recurrent_ae", "denoising_ae", "sparse_ae", "contractive_ae", "contractive_ae_lambda0"]
+VAES = ["vae", "vae_2d", "beta_vae", "cvae"]
+GANS = ["gan", "dcgan", "cdcgan"]
+CLASSIFIERS = ["classifier", "sda", "sda_100"]
+PCA_K = 32
+IWAE_K = 100
+SIGMAS = (0.1, 0.3, 0.5)
+SALT_PEPPER = 0.2
+
+
+@dataclass
+class Context:
+    """Data and settings shared by every model's evaluation (loaded once)."""
+
+    x_test: torch.Tensor  # (N, 1, 28, 28)
+    y_test: torch.Tensor  # (N,)
+    x_train: torch.Tensor  # for PCA and the few-label classifiers
+    y_train: torch.Tensor
+    x_fashion: torch.Tensor  # Fashion-MNIST test, the anomalies
+    directory: Path
+    fast: bool
+    n_samples: int  # generated images per model for histograms and Frechet distances
+    n_iwae: int  # test images for the importance-weighted bound
+    n_jacobian: int
+    classifier: torch.nn.Module | None = None
+    test_features: torch.Tensor | None = None
+    pca_mse: float = math.nan
+    pca: tuple | None = None  # (mean (784,), components (784, PCA_K)) of x_train
+    cache: dict = field(default_factory=dict)
+
+
+def load_model(name: str, directory: Path):
+    """A shipped model in eval mode, checked against its card's sha256 (None when the file is absent)."""
+    if not (directory / f"{name}.safetensors").is_file() or not (directory / f"{name}.json").is_file():
+        return None
+    return checkpoint.load(directory / name)
+
+
+def make_context(directory: Path, fast: bool) -> Context:
+    x_test, y_test = load_tensors("mnist", "test")
+    x_train, y_train = load_tensors("mnist", "train")
+    x_fashion, _ = load_tensors("fashion_mnist", "test")
+    n = 2000 if fast else len(x_test)
+    if fast:  # a fixed subset, the same for every model
+        g = torch.Generator().manual_seed(0)
+        x_test, y_test = _subset(x_test, y_test, n, g)
+        x_train, y_train = _subset(x_train, y_train, 10000, g)
+        x_fashion = x_fashion[:n]
+    ctx = Context(x_test, y_test, x_train, y_train, x_fashion, directory, fast,
+                  n_samples=2000 if fast else 10000, n_iwae=200 if fast else 1000, n_jacobian=min(n, 2000))
+    return prepare(ctx)
+
+
+def prepare(ctx: Context) -> Context:
+    """Fill in what every model is compared with: the PCA(32) baseline and the classifier's test features."""
+    ctx.pca = metrics.pca_basis(ctx.x_train, PCA_K)
+    ctx.pca_mse = metrics.pca_mse(ctx.x_train, ctx.x_test, PCA_K, basis=ctx.pca)
+    ctx.classifier = load_model("classifier", ctx.directory)
+    if ctx.classifier is not None:
+        ctx.test_features = metrics.classifier_features(ctx.classifier, ctx.x_test)
+    return ctx
+
+
+def _subset(x, y, n, g):
+    idx = torch.randperm(len(x), generator=g)[:n].sort().values
+    return x[idx], y[idx]
+
+
+# ---------------------------------------------------------------------------------- per-family measures
+
+def eval_reconstruction(name: str, model, ctx: Context) -> dict:
+    mse = metrics.test_mse(model, ctx.x_test)
+    out = {"test_mse": mse, "pca32_mse": ctx.pca_mse, "mse_over_pca32": mse / ctx.pca_mse}
+    normal = reconstruction_error(model, ctx.x_test)
+    out["anomaly_auroc_fashion"] = auroc(normal, reconstruction_error(model, ctx.x_fashion))
+    return out
+
+
+def eval_codes(name: str, model, ctx: Context) -> dict:
+    """Frozen codes + logistic regression with 100 labels (10 per class), mean of 5 draws."""
+    tr = metrics.encode_all(model, ctx.x_train)
+    te = metrics.encode_all(model, ctx.x_test)
+    acc, std = metrics.few_label_accuracy(tr, ctx.y_train, te, ctx.y_test, n_labels=100, draws=5)
+    return {"code_dim": int(tr.shape[1]), "few_label_100_accuracy": acc, "few_label_100_error": 1 - acc, "few_label_100_std": std}
+
+
+def eval_samples(name: str, model, ctx: Context) -> dict:
+    """Class histogram and Frechet distance of ``n_samples`` generated images (conditional models cycle
+    the digits 0..9, so their histogram shows how well the condition is obeyed)."""
+    if ctx.classifier is None:
+        return {}
+    n = ctx.n_samples
+    if getattr(model, "family", "") == "gan":
+        imgs = model.sample(n, seed=0, digit=None)
+    elif model.config.n_classes:
+        imgs = torch.cat([model.sample(n // 10, seed=d, digit=d) for d in range(10)])
+    else:
+        imgs = model.sample(n, seed=0)
+    probs = metrics.predict_proba(ctx.classifier, imgs)
+    out = {f"samples_{k}": v for k, v in metrics.class_histogram(probs).items()}
+    out["frechet_distance"] = metrics.frechet_distance(metrics.classifier_features(ctx.classifier, imgs), ctx.test_features)
+    out["n_samples"] = n
+    if getattr(model, "conditional", False) or getattr(model.config, "n_classes", 0):
+        out["conditional_agreement"] = metrics.conditional_agreement(model, ctx.classifier, n_per_digit=n // 10, seed=0)
+    return out
+
+
+def eval_vae(name: str, model, ctx: Context) -> dict:
+    conditional = model.config.n_classes > 0
+    y = ctx.y_test if conditional else None
+    out = {"neg_elbo": metrics.vae_neg_elbo(model, ctx.x_test, y)}
+    n = ctx.n_iwae
+    out[f"iwae_k{IWAE_K}"] = metrics.vae_iwae(model, ctx.x_test[:n], None if y is None else y[:n], k=IWAE_K)
+    out["neg_elbo_on_iwae_subset"] = metrics.vae_neg_elbo(model, ctx.x_test[:n], None if y is None else y[:n])
+    out["iwae_n_images"] = n
+    if conditional:  # reconstructions need the label; Fashion-MNIST has no digit label, so no anomaly score
+        with torch.inference_mode():
+            rec = torch.cat([model.reconstruct(ctx.x_test[i : i + 1000], ctx.y_test[i : i + 1000]) for i in range(0, len(ctx.x_test), 1000)])
+        out["test_mse"] = float(((rec - ctx.x_test) ** 2).mean())
+        out["mse_over_pca32"] = out["test_mse"] / ctx.pca_mse
+    else:
+        out.update(eval_reconstruction(name, model, ctx))
+        out["latent_dim"] = model.config.latent_dim
+    out.update(eval_samples(name, model, ctx))
+    return out
+
+
+def eval_denoising(name: str, model, ctx: Context) -> dict:
+    out = eval_reconstruction(name, model, ctx)
+    settings = [("gaussian", s, f"gaussian_{s}") for s in SIGMAS] + [("salt_pepper", SALT_PEPPER, f"salt_pepper_{SALT_PEPPER}")]
+    for kind, level, key in settings:
+        r = metrics.denoising_psnr(model.denoise, ctx.x_test, kind, level, seed=0)
+        out[f"psnr_{key}"] = r["model"]
+        out[f"psnr_{key}_noisy"] = r["noisy"]
+        out[f"psnr_{key}_best_classical"] = r["best_classical"]
+        out[f"psnr_{key}_best_classical_name"] = r["best_classical_name"]
+        out[f"psnr_{key}_median3"] = r["median3"]
+    return out
+
+
+def eval_autoencoder(name: str, model, ctx: Context) -> dict:
+    if name == "denoising_ae":
+        return eval_denoising(name, model, ctx)
+    out = eval_reconstruction(name, model, ctx)
+    cfg = model.config
+    if name == "linear_ae":
+        out["largest_angle_to_pca_deg"] = metrics.largest_angle_to_pca(model.decoder.weight.detach(), ctx.x_train, basis=ctx.pca[1])
+    codes = metrics.encode_all(model, ctx.x_test)
+    out["mean_code_activation"] = metrics.mean_activation(codes)
+    if hasattr(cfg, "rho"):
+        out["rho"] = cfg.rho
+        out["activation_over_rho"] = out["mean_code_activation"] / cfg.rho
+    if name.startswith("contractive_ae"):
+        out["jacobian_frobenius_mean"] = float(metrics.jacobian_frobenius(model.encode, ctx.x_test[: ctx.n_jacobian]).mean())
+        out["jacobian_n_images"] = ctx.n_jacobian
+    return out
+
+
+def eval_classifier(name: str, model, ctx: Context) -> dict:
+    err = metrics.classifier_error(model, ctx.x_test, ctx.y_test)
+    out = {"test_error": err, "test_accuracy": 1 - err}
+    if name in ("sda", "sda_100"):
+        out["labels_used"] = ZOO[name]["train"].get("labels", 0) or "all"
+    return out
+
+
+def evaluate_model(name: str, ctx: Context) -> dict | None:
+    model = load_model(name, ctx.directory)
+    if model is None:
+        return None
+    t = time.perf_counter()
+    if name in CLASSIFIERS:
+        out = eval_classifier(name, model, ctx)
+    elif name in VAES:
+        out = eval_vae(name, model, ctx)
+    elif name in GANS:
+        out = eval_samples(name, model, ctx)
+    else:
+        out = eval_autoencoder(name, model, ctx)
+    if name in ENCODERS:
+        out.update(eval_codes(name, model, ctx))
+    card = checkpoint.read_card(ctx.directory / name)
+    out["train_seconds"] = card.get("wall_seconds")
+    out["eval_seconds"] = round(time.perf_counter() - t, 1)
+    return out
+
+
+def evaluate_reference(ctx: Context) -> dict:
+    """Measures of the data themselves: raw pixels with 100 labels, and the Frechet distance between
+    10,000 real training images and the test set (the floor any generator's distance is read against)."""
+    acc, std = metrics.few_label_accuracy(ctx.x_train.flatten(1), ctx.y_train, ctx.x_test.flatten(1), ctx.y_test, n_labels=100, draws=5)
+    out = {"pixels": {"code_dim": 784, "few_label_100_accuracy": acc, "few_label_100_error": 1 - acc, "few_label_100_std": std},
+           "pca32": {"test_mse": ctx.pca_mse}}
+    if ctx.classifier is not None:
+        g = torch.Generator().manual_seed(1)
+        real = ctx.x_train[torch.randperm(len(ctx.x_train), generator=g)[: ctx.n_samples]]
+        out["real_data"] = {
+            "frechet_distance": metrics.frechet_distance(metrics.classifier_features(ctx.classifier, real), ctx.test_features),
+            **{f"samples_{k}": v for k, v in metrics.class_histogram(metrics.predict_proba(ctx.classifier, real)).items()},
+            "n_samples": len(real),
+        }
+    return out
+
+
+# ------------------------------------------------------------------------------------------------- bars
+
+def _get(results: dict, model: str, key: str):
+    v = results.get(model, {}).get(key)
+    return None if v is None else v
+
+
+def _bar(model, measure, value, bar, ok) -> dict:
+    passed = bool(value is not None and not (isinstance(value, float) and math.isnan(value)) and ok(value))
+    return {"model": model, "measure": measure, "value": value, "bar": bar, "passed": passed}
+
+
+def check_bars(results: dict) -> list[dict]:
+    """Every bar of issue 3 as ``{model, measure, value, bar, passed}``; a missing model fails its bar."""
+    g = lambda m, k: _get(results, m, k)  # noqa: E731
+    bars = [
+        _bar("classifier", "test accuracy", g("classifier", "test_accuracy"), ">= 0.993", lambda v: v >= 0.993),
+        _bar("linear_ae", "test MSE / PCA(32) MSE", g("linear_ae", "mse_over_pca32"), "<= 1.02", lambda v: v <= 1.02),
+        _bar("linear_ae", "largest principal angle to PCA(32) subspace (deg)", g("linear_ae", "largest_angle_to_pca_deg"), "<= 10", lambda v: v <= 10),
+        _bar("stacked_ae", "test MSE / PCA(32) MSE", g("stacked_ae", "mse_over_pca32"), "<= 0.6", lambda v: v <= 0.6),
+        _bar("conv_ae", "test MSE / PCA(32) MSE", g("conv_ae", "mse_over_pca32"), "<= 0.3", lambda v: v <= 0.3),
+        _bar("recurrent_ae", "test MSE / PCA(32) MSE", g("recurrent_ae", "mse_over_pca32"), "<= 0.6", lambda v: v <= 0.6),
+        _bar("vae", "test -ELBO (nats)", g("vae", "neg_elbo"), "<= 95", lambda v: v <= 95),
+        _bar("vae_2d", "test -ELBO (nats)", g("vae_2d", "neg_elbo"), "<= 145", lambda v: v <= 145),
+    ]
+    for s, want in zip(SIGMAS, (28, 22, 19.5), strict=True):
+        bars.append(_bar("denoising_ae", f"PSNR Gaussian sigma={s} (dB)", g("denoising_ae", f"psnr_gaussian_{s}"), f">= {want}", lambda v, w=want: v >= w))
+    sp = f"psnr_salt_pepper_{SALT_PEPPER}"
+    bars.append(_bar("denoising_ae", "PSNR salt-and-pepper 20% (dB)", g("denoising_ae", sp), ">= 24", lambda v: v >= 24))
+    med = g("denoising_ae", sp + "_median3")
+    bars.append(_bar("denoising_ae", "PSNR salt-and-pepper 20% minus 3x3 median (dB)",
+                     None if med is None or g("denoising_ae", sp) is None else g("denoising_ae", sp) - med, "> 0", lambda v: v > 0))
+    bars.append(_bar("sparse_ae", "mean code activation / rho", g("sparse_ae", "activation_over_rho"), "within 0.8..1.2", lambda v: 0.8 <= v <= 1.2))
+    bars.append(_bar("sparse_ae", "test MSE / PCA(32) MSE", g("sparse_ae", "mse_over_pca32"), "<= 1", lambda v: v <= 1))
+    jc, j0 = g("contractive_ae", "jacobian_frobenius_mean"), g("contractive_ae_lambda0", "jacobian_frobenius_mean")
+    bars.append(_bar("contractive_ae", "mean Jacobian Frobenius norm / unpenalised twin's", None if jc is None or j0 is None else jc / j0, "<= 0.5", lambda v: v <= 0.5))
+    bars.append(_bar("contractive_ae", "test MSE / PCA(32) MSE", g("contractive_ae", "mse_over_pca32"), "<= 1", lambda v: v <= 1))
+    bars.append(_bar("dcgan", "smallest class fraction of samples", g("dcgan", "samples_min_class_fraction"), ">= 0.06", lambda v: v >= 0.06))
+    bars.append(_bar("dcgan", "largest class fraction of samples", g("dcgan", "samples_max_class_fraction"), "<= 0.14", lambda v: v <= 0.14))
+    bars.append(_bar("dcgan", "mean top-class probability of samples", g("dcgan", "samples_mean_top_prob"), ">= 0.9", lambda v: v >= 0.9))
+    fd = g("dcgan", "frechet_distance")
+    for other in ("vae", "gan"):
+        fo = g(other, "frechet_distance")
+        bars.append(_bar("dcgan", f"Frechet distance minus {other}'s (real floor {_fmt(g('real_data', 'frechet_distance'))})",
+                         None if fd is None or fo is None else fd - fo, "< 0", lambda v: v < 0))
+    bars.append(_bar("cdcgan", "classifier agrees with requested digit", g("cdcgan", "conditional_agreement"), ">= 0.97", lambda v: v >= 0.97))
+    bars.append(_bar("cvae", "classifier agrees with requested digit", g("cvae", "conditional_agreement"), ">= 0.95", lambda v: v >= 0.95))
+    bars.append(_bar("sda", "test error (all labels)", g("sda", "test_error"), "<= 0.014", lambda v: v <= 0.014))
+    bars.append(_bar("sda_100", "test error (100 labels)", g("sda_100", "test_error"), "<= 0.10", lambda v: v <= 0.10))
+    few = {m: g(m, "few_label_100_error") for m in ENCODERS if g(m, "few_label_100_error") is not None}
+    best = min(few, key=few.get) if few else None
+    bars.append(_bar(best or "encoders", "best encoder: frozen codes + logistic regression, 100 labels, test error",
+                     few.get(best), "<= 0.10", lambda v: v <= 0.10))
+    aucs = {m: v["anomaly_auroc_fashion"] for m, v in results.items() if isinstance(v, dict) and "anomaly_auroc_fashion" in v}
+    best = max(aucs, key=aucs.get) if aucs else None
+    bars.append(_bar(best or "autoencoders", "best anomaly AUROC, MNIST vs Fashion-MNIST test", aucs.get(best), ">= 0.99", lambda v: v >= 0.99))
+    umap_q = results.get("projections", {}).get("conv_ae", {}).get("umap", {})
+    bars.append(_bar("conv_ae", "UMAP 10-NN accuracy (2-D)", umap_q.get("knn10_accuracy"), ">= 0.95", lambda v: v >= 0.95))
+    bars.append(_bar("conv_ae", "UMAP trustworthiness (k=10)", umap_q.get("trustworthiness"), ">= 0.95", lambda v: v >= 0.95))
+    return bars
+
+
+def _fmt(v) -> str:
+    return "n/a" if v is None else f"{v:.3g}"
+
+
+# ------------------------------------------------------------------------------------------ projections
+
+def compute_projections(directory: Path, reps=None, methods=None, n: int | None = None, n_jobs: int = 2) -> dict:
+    """Fit and save every 2-D map of the MNIST test set; returns ``{rep: {method: quality}}``."""
+    from . import projections as P
+
+    x, y = load_tensors("mnist", "test")
+    if n:
+        x, y = x[:n], y[:n]
+    out = {}
+    for rep in reps or P.REPS:
+        model = None
+        if rep != "pixels":
+            model = load_model(rep, directory)
+            if model is None:
+                print(f"[projections] {rep}: no shipped model, skipped", file=sys.stderr)
+                continue
+        codes = P.codes_for(rep, x, model=model)
+        t = time.perf_counter()
+        out[rep] = P.compute_and_save(rep, codes, y.numpy(), methods=tuple(methods or P.METHODS), directory=directory, n_jobs=n_jobs)
+        print(f"[projections] {rep}: {json.dumps(out[rep])} ({time.perf_counter() - t:.0f} s)", file=sys.stderr, flush=True)
+    return out
+
+
+# ------------------------------------------------------------------------------------------------- main
+
+def _clean(obj):
+    """JSON-ready: floats rounded to 6 significant digits, numpy scalars unwrapped."""
+    if isinstance(obj, dict):
+        return {k: _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    if isinstance(obj, (np.floating, float)):
+        return None if not math.isfinite(float(obj)) else float(f"{float(obj):.6g}")
+    if isinstance(obj, np.integer):
+        return int(obj)
+    return obj
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--fast", action="store_true", help="2,000 test images and fewer samples")
+    p.add_argument("--only", nargs="+", metavar="NAME", help="evaluate only these models (the file keeps the others)")
+    p.add_argument("--projections", action="store_true", help="(re)compute the 2-D maps instead of the model metrics")
+    p.add_argument("--reps", nargs="+", help="with --projections: only these representations")
+    p.add_argument("--methods", nargs="+", help="with --projections: only these methods (pca, tsne, umap)")
+    p.add_argument("--dir", default=str(checkpoint.PRETRAINED_DIR), help="folder of the shipped models")
+    p.add_argument("--out", default=None, help="metrics file (default DIR/metrics.json)")
+    p.add_argument("--threads", type=int, default=2)
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    directory = Path(args.dir)
+    out_path = Path(args.out) if args.out else directory / "metrics.json"
+    results = json.loads(out_path.read_text()) if out_path.is_file() else {}
+    command = "python -m rep_models.evaluate " + " ".join(argv if argv is not None else sys.argv[1:])
+    t0 = time.perf_counter()
+
+    if args.projections:
+        results.setdefault("projections", {}).update(compute_projections(directory, args.reps, args.methods, n_jobs=args.threads))
+        results.setdefault("meta", {})["projections_command"] = command.strip()
+    else:
+        names = args.only or [n for n in ZOO if n != "classifier"]
+        unknown = set(names) - set(ZOO)
+        if unknown:
+            p.error(f"unknown model(s) {sorted(unknown)}; expected some of {sorted(ZOO)}")
+        ctx = make_context(directory, args.fast)
+        if args.only is None or "classifier" in names:
+            names = ["classifier", *[n for n in names if n != "classifier"]]
+        results.update(evaluate_reference(ctx))
+        for name in names:
+            t = time.perf_counter()
+            r = evaluate_model(name, ctx)
+            if r is None:
+                print(f"[evaluate] {name}: no shipped file, skipped", file=sys.stderr)
+                results.pop(name, None)  # a stale entry must not outlive its model
+                continue
+            results[name] = _clean(r)
+            print(f"[evaluate] {name} ({time.perf_counter() - t:.0f} s): "
+                  + ", ".join(f"{k}={v:.4g}" for k, v in r.items() if isinstance(v, float)), file=sys.stderr, flush=True)
+        results["meta"] = {**results.get("meta", {}), "command": command.strip(), "fast": args.fast, "n_test": len(ctx.x_test),
+                           "n_samples": ctx.n_samples, "iwae_k": IWAE_K, "seconds": round(time.perf_counter() - t0, 1),
+                           "date": time.strftime("%Y-%m-%d %H:%M:%S"), "torch": torch.__version__, "machine": platform.machine()}
+    results["bars"] = check_bars(results)
+    out_path.write_text(json.dumps(_clean(results), indent=1) + "\n")
+    for b in results["bars"]:
+        v = b["value"]
+        print(f"{'PASS' if b['passed'] else 'FAIL'}  {b['model']:<22} {b['measure']:<70} {_fmt(v):>10}  {b['bar']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
