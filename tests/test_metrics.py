@@ -78,6 +78,16 @@ def test_frechet_distance_identical_zero_and_shift_is_squared_distance():
         metrics.frechet_distance(a, a[:, :3])
 
 
+def test_frechet_distance_matches_the_sqrtm_formula():
+    from scipy import linalg
+
+    rng = np.random.default_rng(2)
+    a, b = rng.normal(size=(3000, 12)) @ rng.normal(size=(12, 12)), rng.normal(size=(3000, 12)) * 1.5 + 0.3
+    s_a, s_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    want = ((a.mean(0) - b.mean(0)) ** 2).sum() + np.trace(s_a + s_b - 2 * linalg.sqrtm(s_a @ s_b).real)
+    assert metrics.frechet_distance(a, b) == pytest.approx(want, rel=1e-8)
+
+
 def test_iwae_bound_is_at_least_as_tight_as_elbo(small_batch):
     torch.manual_seed(0)
     model = build("vae", latent_dim=4, channels=4, hidden=32).eval()
