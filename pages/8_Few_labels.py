@@ -9,10 +9,10 @@ from rep_models.zoo import ENCODERS
 from ui import common as ui
 from ui import latent
 
-LIVE_COUNTS = [10, 20, 50, 100, 200, 500, 1000]
+LIVE_COUNTS = [10, 20, 50, 100, 200, 500, 1000, 5000]
 N_POOL = 5_000  # training digits the labelled subsets are drawn from (their codes also set the scaling)
 N_TEST = 5_000
-RAW = "raw_pixels"
+RAW = "pixels"  # the name rep_models.evaluate and rep_models.projections use
 
 
 def _title(rep: str) -> str:
@@ -75,13 +75,17 @@ def _figure(pre: dict, live: dict, sda: dict) -> go.Figure:
 
 
 with ui.page_guard("Few labels"):
-    pre = explore.few_label_results(ui.metrics())
+    report = ui.metrics()
+    pre = explore.few_label_results(report)
     if not pre:
-        st.info("The precomputed curves (10 to 60,000 labels, every encoder) appear here once the evaluation report "
-                "`pretrained/metrics.json` is installed. You can still re-run the small label counts below.", icon=":material/hourglass_top:")
+        st.info("The precomputed results appear here once the evaluation report `pretrained/metrics.json` is installed. "
+                "You can still run the label counts yourself below.", icon=":material/hourglass_top:")
     sda = {}
     for name, n in (("sda_100", 100), ("sda", 55_000)):
-        if ui.is_available(name):
+        err = report.get(name, {}).get("test_error") if isinstance(report.get(name), dict) else None
+        if isinstance(err, (int, float)):
+            sda[name] = (n, 1.0 - float(err))
+        elif ui.is_available(name):
             sda[name] = (n, _sda_accuracy(name))
     live = st.session_state.get("few_live", {})
     st.plotly_chart(_figure(pre, live, sda), key="few_chart", config={"displayModeBar": False})

@@ -450,12 +450,20 @@ def few_label_results(report: dict) -> dict[str, list[tuple[int, float, float]]]
     ``{representation: [(n_labels, accuracy, std), ...]}`` sorted by ``n_labels``; ``{}`` if there are none.
 
     Reads ``report["few_labels"][rep][n]`` given as ``{"accuracy"|"mean": a, "std": s}``, ``{"error": e}``,
-    ``[a, s]`` or a bare accuracy.
+    ``[a, s]`` or a bare accuracy; and the single 100-label point ``report[rep]["few_label_100_accuracy"]``
+    (with ``few_label_100_std``) that ``rep_models.evaluate`` writes for every encoder and for ``pixels``.
     """
-    section = report.get("few_labels") if isinstance(report, dict) else None
+    if not isinstance(report, dict):
+        return {}
+    section = report.get("few_labels")
+    section = dict(section) if isinstance(section, dict) else {}
+    for rep, entry in report.items():
+        if isinstance(entry, dict) and isinstance(entry.get("few_label_100_accuracy"), (int, float)):
+            per_n = section.setdefault(rep, {}) if isinstance(section.get(rep, {}), dict) else {}
+            per_n = dict(per_n)
+            per_n.setdefault("100", {"accuracy": entry["few_label_100_accuracy"], "std": entry.get("few_label_100_std", 0.0)})
+            section[rep] = per_n
     out: dict[str, list[tuple[int, float, float]]] = {}
-    if not isinstance(section, dict):
-        return out
     for rep, per_n in section.items():
         if not isinstance(per_n, dict):
             continue
@@ -474,7 +482,7 @@ def few_label_results(report: dict) -> dict[str, list[tuple[int, float, float]]]
                 continue  # a malformed entry: skip it rather than break the page
             rows.append(row)
         if rows:
-            out[str(rep)] = sorted(rows)
+            out[str(rep)] = sorted(set(rows))
     return out
 
 

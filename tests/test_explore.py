@@ -238,6 +238,9 @@ def test_few_label_results_reads_the_report_shapes():
     assert got["raw_pixels"] == [(10, 0.4, 0.05), (100, 0.7, 0.02)]
     assert got["conv_ae"][0] == (100, pytest.approx(0.9), 0.0) and len(got["conv_ae"]) == 2
     assert explore.few_label_results({}) == {} and explore.few_label_results({"few_labels": 3}) == {}
+    # rep_models.evaluate's per-model 100-label point
+    got = explore.few_label_results({"pixels": {"few_label_100_accuracy": 0.75, "few_label_100_std": 0.01}, "meta": {"x": 1}})
+    assert got == {"pixels": [(100, 0.75, 0.01)]}
 
 
 def test_few_label_curve_beats_chance(mnist_val):
