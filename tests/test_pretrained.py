@@ -46,7 +46,8 @@ def test_card_matches_weights(name):
 
 @pytest.fixture(scope="module")
 def ctx():
-    """A fixed 2,000-image test subset, 10,000 training images, 2,000 samples per generator."""
+    """A fixed 2,000-image test subset, PCA on all training images, 10,000 training codes for the
+    few-label classifiers, 2,000 samples per generator."""
     from rep_models.data import load_tensors
 
     x_test, y_test = load_tensors("mnist", "test")
@@ -54,9 +55,8 @@ def ctx():
     x_fashion, _ = load_tensors("fashion_mnist", "test")
     g = torch.Generator().manual_seed(0)
     te = torch.randperm(len(x_test), generator=g)[:N_TEST].sort().values
-    tr = torch.randperm(len(x_train), generator=g)[:10000].sort().values
-    c = evaluate.Context(x_test[te], y_test[te], x_train[tr], y_train[tr], x_fashion[:N_TEST], PRETRAINED_DIR, fast=True,
-                         n_samples=2000, n_iwae=100, n_jacobian=300)
+    c = evaluate.Context(x_test[te], y_test[te], x_train, y_train, x_fashion[:N_TEST], PRETRAINED_DIR, fast=True,
+                         n_samples=2000, n_iwae=100, n_jacobian=300, n_code_train=10000)
     return evaluate.prepare(c)
 
 
