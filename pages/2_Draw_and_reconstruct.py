@@ -5,7 +5,7 @@ from rep_models import inspect as rinspect
 from ui import common as ui
 
 SHORT = {"linear_ae": "Linear", "stacked_ae": "Stacked", "sparse_ae": "Sparse", "contractive_ae": "Contractive",
-         "conv_ae": "Conv", "recurrent_ae": "Recurrent (LSTM)", "denoising_ae": "Denoising", "vae": "VAE",
+         "conv_ae": "Conv", "recurrent_ae": "Recurrent", "denoising_ae": "Denoising", "vae": "VAE",
          "beta_vae": "β-VAE", "vae_2d": "2-D VAE"}
 
 ui.page_header(
@@ -17,7 +17,7 @@ ui.page_header(
 )
 
 with ui.page_guard("Draw & reconstruct"):
-    left, right = st.columns([1, 2], gap="large")
+    left, right = st.columns([1.1, 2], gap="large")
     with left:
         x = ui.digit_input("draw")
     with right:
@@ -36,7 +36,7 @@ with ui.page_guard("Draw & reconstruct"):
                 clf = ui.require_model("classifier", "The prediction")
                 if clf is not None:
                     top = rinspect.top_k(clf, x, 3)
-                    st.metric("The classifier says", f"{top[0][0]}", f"{top[0][1]:.0%} sure", delta_color="off")
+                    st.metric("The classifier says", f"{top[0][0]}", f"{top[0][1]:.0%} sure", delta_color="off", delta_arrow="off")
                     for digit, p in top:
                         st.progress(min(1.0, p), text=f"{digit}: {p:.1%}")
             with c2:

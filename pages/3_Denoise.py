@@ -20,7 +20,7 @@ ui.page_header(
 
 with ui.page_guard("Denoise"):
     dae = ui.require_model("denoising_ae", "Denoising")
-    left, right = st.columns([1, 2], gap="large")
+    left, right = st.columns([1.1, 2], gap="large")
     with left:
         x = ui.digit_input("denoise", sources=("Test digit", "Draw", "Upload"))
         direct = False

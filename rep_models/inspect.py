@@ -157,4 +157,10 @@ def headline_metrics(card: dict | None, evaluated: dict | None = None, k: int = 
             flat += [(f"{key} {k2}", v2) for k2, v2 in v.items() if isinstance(v2, (int, float)) and not isinstance(v2, bool)]
         elif isinstance(v, (int, float)) and not isinstance(v, bool):
             flat.append((key, v))
-    return [_nice_metric(key, float(v)) for key, v in flat[:k]]
+    seen, out = set(), []
+    for key, v in flat:  # a loss that *is* the MSE (plain autoencoders) is shown once
+        if round(float(v), 10) in seen:
+            continue
+        seen.add(round(float(v), 10))
+        out.append(_nice_metric(key, float(v)))
+    return out[:k]

@@ -110,6 +110,8 @@ def test_headline_metrics_prefers_evaluation_report():
     evaluated = {"test_accuracy": 0.9931, "psnr": {"sigma_0.3": 23.4}, "note": "text is skipped"}
     assert rinspect.headline_metrics(card, evaluated) == [("test accuracy", "99.31 %"), ("psnr sigma 0.3", "23.4 dB")]
     assert rinspect.headline_metrics(None) == []
+    same = {"metrics": {"validation": {"val_loss": 0.02, "val_mse": 0.02, "val_kl": 3.0}}}
+    assert rinspect.headline_metrics(same) == [("loss", "0.0200"), ("kl", "3.0000")]
 
 
 # -------------------------------------------------------------------------- with the shipped models

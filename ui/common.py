@@ -110,7 +110,7 @@ MODEL_INFO: dict[str, ModelInfo] = {
     "sparse_ae": ModelInfo("Sparse autoencoder", "Autoencoders", "Few code units may be active at once, so each learns a stroke-like part."),
     "contractive_ae": ModelInfo("Contractive autoencoder", "Autoencoders", "Penalises how much the code moves when the input moves: robust features."),
     "conv_ae": ModelInfo("Convolutional autoencoder", "Autoencoders", "Convolutions share weights across the image: sharp reconstructions."),
-    "recurrent_ae": ModelInfo("Recurrent autoencoder", "Autoencoders", "Reads the digit row by row with an LSTM, then writes it back."),
+    "recurrent_ae": ModelInfo("Recurrent autoencoder", "Autoencoders", "Reads the digit row by row with a recurrent network, then writes it back."),
     "denoising_ae": ModelInfo("Denoising autoencoder", "Autoencoders", "Trained to undo noise: it learns what digits look like."),
     "vae": ModelInfo("Variational autoencoder", "VAEs", "A smooth, probabilistic latent space you can sample and walk through."),
     "vae_2d": ModelInfo("2-D VAE", "VAEs", "Only two latent numbers: the whole digit manifold fits on one screen."),
@@ -254,12 +254,13 @@ def _clear_canvas(key: str) -> None:
 def _draw(key: str, size: int):
     from streamlit_drawable_canvas import st_canvas  # imported here: it fails outside a running script
 
-    c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
-    brush = c1.slider("Brush size", 6, 40, 22, key=f"{key}_brush")
-    c2.button("Clear", key=f"{key}_clear", on_click=_clear_canvas, args=(key,), icon=":material/delete:")
+    brush = st.slider("Brush size", 6, 40, 22, key=f"{key}_brush")
+    st.space("small")  # room for the canvas toolbar, which floats just above the canvas
     res = st_canvas(stroke_width=brush, stroke_color="#FFFFFF", background_color="#000000", height=size, width=size,
                     drawing_mode="freedraw", return_image_data=True, update_streamlit=True, key=canvas_key(key))
-    st.caption("Draw one digit, large, in the middle. The canvas toolbar has undo, redo and reset.")
+    c1, c2 = st.columns([1, 2], vertical_alignment="center")
+    c1.button("Clear", key=f"{key}_clear", on_click=_clear_canvas, args=(key,), icon=":material/delete:")
+    c2.caption("Draw one digit, large, in the middle. The toolbar above the canvas has undo and redo.")
     if res.image_data is None:
         return None
     return canvas_to_array(res.image_data)
@@ -277,7 +278,7 @@ def _test_digit(key: str):
     k = f"{key}_test_index"
     if k not in st.session_state:
         st.session_state[k] = 0
-    c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+    c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
     c2.button("Random", key=f"{key}_random", icon=":material/casino:",
               on_click=lambda: st.session_state.__setitem__(k, random.randrange(len(x))))
     i = c1.number_input("MNIST test digit #", 0, len(x) - 1, key=k)

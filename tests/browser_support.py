@@ -1,0 +1,220 @@
+"""End-to-end test support: one `streamlit run app.py` server and one headless Chromium for the whole session.
+
+Use in a test module: load this file as a pytest plugin (registered once, so every module shares the
+session fixtures ``st_server``, ``browser`` and ``open_page``), and import the helpers you need:
+
+    from browser_support import assert_no_error, draw_strokes, screenshot, wait_count, wait_idle
+
+    pytestmark = pytest.mark.browser
+    pytest_plugins = ["browser_support"]
+
+    def test_my_page(open_page):
+        page = open_page("vae")                      # url_path from ui.common.PAGES; "" is Home
+        assert_no_error(page)
+        screenshot(page, "vae")                      # artifacts/browser_vae.png (gitignored)
+
+The server and the browser are process-wide singletons, so modules that import these fixtures share
+one of each; both are stopped at the end of the session. The server is started as our own child
+process (its PID, not a shell's) on a free 127.0.0.1 port, headless, without usage statistics, and
+inherits the environment (set ``LATENT_LAB_PRETRAINED`` to serve another model directory).
+
+Skips: only when /usr/bin/chromium is missing and the environment variable ``CI`` is not set. Under CI
+a missing browser fails the test.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+STARTUP_TIMEOUT_S = 60
+
+_state: dict = {}
+
+
+def require_chromium() -> None:
+    if Path(CHROMIUM).exists():
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"{CHROMIUM} is missing and CI is set: browser tests must run under CI (install chromium)")
+    pytest.skip(f"{CHROMIUM} not installed (and CI not set)")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
+            return r.status == 200
+    except OSError:
+        return False
+
+
+def start_server() -> str:
+    """Start (once) `streamlit run app.py`; returns its base URL when /_stcore/health answers."""
+    if "url" in _state:
+        return _state["url"]
+    port = free_port()
+    ARTIFACTS.mkdir(exist_ok=True)
+    log = open(ARTIFACTS / "streamlit_server.log", "wb")  # noqa: SIM115 - closed in stop_server
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.address", "127.0.0.1",
+         "--server.port", str(port), "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    _state.update(proc=proc, log=log)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while not _healthy(url):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            stop_server()
+            raise RuntimeError(f"streamlit did not start; see {ARTIFACTS / 'streamlit_server.log'}")
+        time.sleep(0.2)
+    # Streamlit quirk: with a pages/ folder next to app.py, the very first script run after the server starts
+    # uses the legacy pages-folder mode, where a deep link such as /draw shows a "Page not found" dialog. One
+    # run of "/" switches the server to st.navigation for good; do it before any test opens a page.
+    _warm_up(url)
+    _state["url"] = url
+    return url
+
+
+def _warm_up(url: str) -> None:
+    browser = start_browser()
+    page = browser.new_page()
+    try:
+        page.goto(url + "/")
+        page.wait_for_selector('[data-testid="stSidebar"]', timeout=90_000)
+    finally:
+        page.close()
+
+
+def stop_server() -> None:
+    proc = _state.pop("proc", None)
+    if proc is not None and proc.poll() is None:
+        proc.terminate()  # our own child, by its PID
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+    if "log" in _state:
+        _state.pop("log").close()
+    _state.pop("url", None)
+
+
+def start_browser():
+    if "browser" not in _state:
+        from playwright.sync_api import sync_playwright
+
+        pw = sync_playwright().start()
+        _state["pw"] = pw
+        _state["browser"] = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+    return _state["browser"]
+
+
+def stop_browser() -> None:
+    if "browser" in _state:
+        _state.pop("browser").close()
+    if "pw" in _state:
+        _state.pop("pw").stop()
+
+
+@pytest.fixture(scope="session")
+def st_server(request) -> str:
+    """Base URL of the shared Streamlit server."""
+    require_chromium()  # no point serving without a browser
+    request.addfinalizer(stop_server)
+    return start_server()
+
+
+@pytest.fixture(scope="session")
+def browser(request):
+    """The shared headless Chromium (playwright Browser)."""
+    require_chromium()
+    request.addfinalizer(stop_browser)
+    return start_browser()
+
+
+@pytest.fixture
+def open_page(st_server, browser):
+    """``open_page(url_path="")`` -> a fresh playwright Page on that app page, rendered (the app's script ran)."""
+    contexts = []
+
+    def _open(url_path: str = "", wait_for_text: str | None = None, timeout_ms: int = 90_000):
+        ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+        contexts.append(ctx)
+        page = ctx.new_page()
+        page.set_default_timeout(timeout_ms)
+        page.goto(f"{st_server}/{url_path}")
+        page.wait_for_selector('[data-testid="stApp"]')
+        page.wait_for_selector('[data-testid="stSidebar"]')  # navigation drawn: app.py ran
+        wait_idle(page, timeout_ms)
+        if wait_for_text:
+            page.get_by_text(wait_for_text).first.wait_for()
+        return page
+
+    yield _open
+    for ctx in contexts:
+        ctx.close()
+
+
+def wait_idle(page, timeout_ms: int = 90_000, settle_ms: int = 300) -> None:
+    """Wait until Streamlit's script run is over (``stApp[data-test-script-state]`` is not "running")."""
+    page.wait_for_timeout(settle_ms)  # let a just-triggered rerun start
+    page.wait_for_function(
+        "() => { const a = document.querySelector('[data-testid=\"stApp\"]');"
+        " return a && a.getAttribute('data-test-script-state') !== 'running'; }",
+        timeout=timeout_ms,
+    )
+
+
+def wait_count(page, selector: str, n: int, timeout_ms: int = 60_000) -> None:
+    """Wait until at least ``n`` elements match ``selector``."""
+    page.wait_for_function(f"() => document.querySelectorAll({selector!r}).length >= {n}", timeout=timeout_ms)
+
+
+def assert_no_error(page) -> None:
+    """No exception box, no st.error box, and no Python traceback text on the page."""
+    assert page.locator('[data-testid="stException"]').count() == 0, "an exception box is shown"
+    assert page.locator('[data-testid="stAlertContentError"]').count() == 0, (
+        "an error box is shown: " + " | ".join(page.locator('[data-testid="stAlertContentError"]').all_inner_texts()))
+    body = page.inner_text("body")
+    assert "Traceback" not in body and 'File "' not in body, "traceback text on the page"
+
+
+def screenshot(page, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"browser_{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def draw_strokes(page, strokes: list[list[tuple[float, float]]], selector: str = "canvas.upper-canvas") -> None:
+    """Draw mouse strokes on the (first) drawable canvas; points are fractions (0..1) of its width/height."""
+    canvas = page.locator(selector).first
+    canvas.wait_for()
+    box = canvas.bounding_box()
+    for stroke in strokes:
+        x0, y0 = stroke[0]
+        page.mouse.move(box["x"] + x0 * box["width"], box["y"] + y0 * box["height"])
+        page.mouse.down()
+        for (xa, ya), (xb, yb) in zip(stroke[:-1], stroke[1:], strict=False):
+            for t in (0.25, 0.5, 0.75, 1.0):
+                x, y = xa + t * (xb - xa), ya + t * (yb - ya)
+                page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"])
+        page.mouse.up()
