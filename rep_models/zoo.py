@@ -13,7 +13,7 @@ ZOO: dict[str, dict] = {
     "recurrent_ae": {"model": "recurrent_ae", "config": {"hidden": 128}, "train": {"epochs": 10}},
     "denoising_ae": {"model": "denoising_ae", "config": {"channels": 16}, "train": {"epochs": 8}},
     "sparse_ae": {"model": "sparse_ae", "train": {"epochs": 15}},
-    "contractive_ae": {"model": "contractive_ae", "train": {"epochs": 15}},
+    "contractive_ae": {"model": "contractive_ae", "config": {"lam": 1e-3}, "train": {"epochs": 15}},
     # The unpenalised twin of contractive_ae, the reference its Jacobian norm is compared with.
     "contractive_ae_lambda0": {"model": "contractive_ae", "config": {"lam": 0.0}, "train": {"epochs": 15}},
     "vae": {"model": "vae", "train": {"epochs": 20}},
