@@ -1,21 +1,22 @@
 """The inference fast path the app calls: exact, eval-only rewrites of a trained model, run under
-``torch.inference_mode``.
+``torch.inference_mode`` (or by ONNX Runtime when it is installed and ``backend`` asks for it).
 
     dec = fast.decoder(model)        # z (B, d) [, y (B,)] -> images (B, 1, 28, 28) in [0, 1]
     enc = fast.encoder(model)        # x (B, 1, 28, 28) [, y] -> codes (B, d)
     rec = fast.reconstructor(model)  # x [, y] -> reconstructions (B, 1, 28, 28)
     prob = fast.classifier(model)    # x -> class probabilities (B, 10)
 
-What the rewrite does (``optimize``), each step exact up to float rounding (checked in tests):
+What the rewrite does (``optimize``), each step exact up to float rounding (tests/test_fast.py):
 - folds every eval-mode BatchNorm into the convolution / linear layer before it;
 - turns a transposed convolution on a 1x1 input (the DCGAN's first layer) into a Linear layer;
-- turns each ``ConvTranspose2d(k=4, s=2, p=1)`` into a 3x3 convolution to 4x the channels followed by
-  ``PixelShuffle(2)`` ("sub-pixel" form): PyTorch's CPU transposed convolution is several times
-  slower than its forward convolution (see bench/RESULTS.md for the figures).
+- turns a ``ConvTranspose2d(k=4, s=2, p=1)`` with few output channels (the layer that writes the image)
+  into a 3x3 convolution to 4x the channels followed by ``PixelShuffle(2)`` ("sub-pixel" form). PyTorch's
+  CPU transposed convolution spends most of its time scattering columns back (col2im) when there are few
+  output channels; with many, the 3x3 form's 2.25x multiply-adds cost more than that, so those stay.
 
 The model passed in is never modified: the fast path works on a copy (the models are a few MB).
-Why not torch.compile / TorchScript / ONNX Runtime: measured side by side in ``bench/inference.py``;
-see bench/RESULTS.md for which wins on this CPU.
+The alternatives (TorchScript, torch.compile, channels-last, ONNX Runtime) are measured side by side in
+``bench/inference.py``; bench/RESULTS.md has the figures behind the default ``BACKEND``.
 """
 from __future__ import annotations
 
@@ -25,7 +26,12 @@ from collections.abc import Callable
 import torch
 import torch.nn as nn
 
-__all__ = ["optimize", "decoder", "encoder", "reconstructor", "classifier", "subpixel", "fold_batchnorm"]
+__all__ = ["optimize", "decoder", "encoder", "reconstructor", "classifier", "subpixel", "fold_batchnorm", "BACKEND"]
+
+# "torch" (inference_mode on the rewritten model) or "onnxruntime" (needs the onnx and onnxruntime
+# packages; falls back to torch when they are missing, the export fails or the outputs differ).
+BACKEND = "torch"
+SUBPIXEL_MAX_OUT = 4  # rewrite k4/s2/p1 transposed convolutions with at most this many output channels
 
 
 def fold_batchnorm(layer: nn.Module, bn: nn.BatchNorm1d | nn.BatchNorm2d) -> nn.Module:
@@ -111,7 +117,7 @@ def _rewrite_sequential(seq: nn.Sequential) -> nn.Sequential:
             i = j
             continue
         if isinstance(m, nn.ConvTranspose2d) and m.kernel_size == (4, 4) and m.stride == (2, 2) and m.padding == (1, 1) \
-                and m.output_padding == (0, 0) and m.groups == 1 and m.dilation == (1, 1):
+                and m.output_padding == (0, 0) and m.groups == 1 and m.dilation == (1, 1) and m.out_channels <= SUBPIXEL_MAX_OUT:
             if isinstance(nxt, nn.BatchNorm2d):
                 m = fold_batchnorm(m, nxt)
                 i += 1
@@ -146,29 +152,94 @@ def _inference(fn: Callable) -> Callable:
     return run
 
 
-def decoder(model: nn.Module) -> Callable[..., torch.Tensor]:
+class _Call(nn.Module):
+    """``forward(*inputs) = fn(*inputs)``: the form the ONNX exporter traces."""
+
+    def __init__(self, owner: nn.Module, fn: Callable):
+        super().__init__()
+        self.owner, self.fn = owner, fn
+
+    def forward(self, *args):
+        return self.fn(*args)
+
+
+def _onnx(owner: nn.Module, fn: Callable, sample: tuple[torch.Tensor, ...], threads: int | None = None) -> Callable | None:
+    """``fn`` exported to ONNX and run by ONNX Runtime, checked against torch on ``sample``; None when
+    the packages are missing, the export fails or the outputs differ."""
+    try:
+        import io
+
+        import onnxruntime as ort
+    except ImportError:
+        return None
+    names = [f"in{i}" for i in range(len(sample))]
+    try:
+        buf = io.BytesIO()
+        torch.onnx.export(_Call(owner, fn).eval(), sample, buf, input_names=names, output_names=["out"],
+                          dynamic_axes={**{n: {0: "batch"} for n in names}, "out": {0: "batch"}}, dynamo=False)
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = threads or torch.get_num_threads()
+        so.inter_op_num_threads = 1
+        so.add_session_config_entry("session.intra_op.allow_spinning", "0")  # idle threads must not burn the server's CPU
+        sess = ort.InferenceSession(buf.getvalue(), so, providers=["CPUExecutionProvider"])
+    except Exception:  # noqa: BLE001 - any export/session failure: use torch instead
+        return None
+
+    def run(*inputs: torch.Tensor) -> torch.Tensor:
+        feed = {n: t.detach().cpu().contiguous().numpy() for n, t in zip(names, inputs, strict=True)}
+        return torch.from_numpy(sess.run(None, feed)[0])
+
+    try:
+        with torch.inference_mode():
+            same = torch.allclose(run(*sample), fn(*sample), rtol=1e-4, atol=1e-5)
+    except Exception:  # noqa: BLE001 - e.g. a model whose output is a list (the U-Net's feature maps)
+        return None
+    return run if same else None
+
+
+def _build(model: nn.Module, method: str, backend: str | None, post: Callable | None = None) -> Callable:
+    """The fast callable for ``model.<method>`` (+ ``post`` on its output) with optional trailing ``y``."""
+    fast = optimize(model)
+    fn = getattr(fast, method) if method != "__call__" else fast
+    full = (lambda *a: post(fn(*a))) if post is not None else fn
+    backend = backend or BACKEND
+    device = next(fast.parameters()).device
+    if backend == "onnxruntime" and device.type == "cpu":
+        sessions: dict[int, Callable | None] = {}
+
+        def run(*inputs):
+            inputs = tuple(t for t in inputs if t is not None)
+            n = len(inputs)
+            if n not in sessions:  # one session per arity (with / without labels), built on first use
+                sample = tuple(t[:1].expand(2, *t.shape[1:]).contiguous() for t in inputs)  # batch 2: keeps the batch axis dynamic
+                sessions[n] = _onnx(fast, full, sample)
+            if sessions[n] is None:
+                with torch.inference_mode():
+                    return full(*inputs)
+            return sessions[n](*inputs)
+
+        return run
+    if backend not in ("torch", "onnxruntime"):
+        raise ValueError(f"backend must be 'torch' or 'onnxruntime', got {backend!r}")
+    return _inference(full)
+
+
+def decoder(model: nn.Module, backend: str | None = None) -> Callable[..., torch.Tensor]:
     """``f(z, y=None)``: codes ``(B, d)`` (and labels ``(B,)`` for conditional models) -> images
     ``(B, 1, 28, 28)`` in [0, 1], computed by the optimised copy."""
-    return _inference(optimize(model).decode)
+    return _build(model, "decode", backend)
 
 
-def encoder(model: nn.Module) -> Callable[..., torch.Tensor]:
+def encoder(model: nn.Module, backend: str | None = None) -> Callable[..., torch.Tensor]:
     """``f(x, y=None)``: images ``(B, 1, 28, 28)`` -> codes ``(B, d)`` (the VAE's posterior mean)."""
-    return _inference(optimize(model).encode)
+    return _build(model, "encode", backend)
 
 
-def reconstructor(model: nn.Module) -> Callable[..., torch.Tensor]:
+def reconstructor(model: nn.Module, backend: str | None = None) -> Callable[..., torch.Tensor]:
     """``f(x, y=None)``: images -> reconstructions ``(B, 1, 28, 28)`` clipped to [0, 1]."""
-    fast = optimize(model)
-
-    def run(x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        out = fast(x) if y is None else fast(x, y)
-        return out.clamp(0, 1)
-
-    return _inference(run)
+    return _build(model, "__call__", backend, post=lambda out: out.clamp(0, 1))
 
 
-def classifier(model: nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
+def classifier(model: nn.Module, backend: str | None = None) -> Callable[[torch.Tensor], torch.Tensor]:
     """``f(x)``: images -> class probabilities ``(B, 10)``."""
-    fast = optimize(model)
-    return _inference(lambda x: torch.softmax(fast(x), dim=1))
+    return _build(model, "__call__", backend, post=lambda out: torch.softmax(out, dim=1))
