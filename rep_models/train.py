@@ -249,7 +249,7 @@ def resolve(name: str, args: argparse.Namespace | None = None) -> tuple[str, dic
                 config[k] = json.loads(v)
             except json.JSONDecodeError:
                 config[k] = v
-    return model_name, config, opts, bool(recipe.get("fp16", False))
+    return model_name, config, opts, bool(recipe.get("fp16", name in ZOO))  # shipped recipes store fp16
 
 
 def _save_state(path: Path, model, meta: dict, optim: _Optim) -> None:

@@ -1,7 +1,8 @@
 """The recipes of every shipped model: ``python -m rep_models.train NAME`` trains NAME from its recipe.
 
 A recipe names the registered model, its config overrides and its training options; anything given on
-the command line overrides the recipe.
+the command line overrides the recipe. Recipes store their weights as fp16 (``"fp16": False`` keeps fp32);
+the app and the metrics compute in fp32.
 """
 from __future__ import annotations
 
@@ -23,9 +24,9 @@ ZOO: dict[str, dict] = {
     "gan": {"model": "gan", "train": {"epochs": 20}},
     "dcgan": {"model": "dcgan", "config": {"ngf": 32, "ndf": 32}, "train": {"epochs": 8}},
     "cdcgan": {"model": "cdcgan", "config": {"ngf": 32, "ndf": 32}, "train": {"epochs": 8}},
-    "sda": {"model": "sda", "config": {"shift": 2}, "train": {"epochs": 20, "pretrain_epochs": 3}, "fp16": True},
+    "sda": {"model": "sda", "config": {"shift": 2}, "train": {"epochs": 20, "pretrain_epochs": 3}},
     "sda_100": {"model": "sda", "config": {"shift": 2, "pseudo_label_weight": 1.0, "pseudo_label_rampup": 800},
-                "train": {"epochs": 40, "pretrain_epochs": 3, "labels": 100, "min_steps_per_epoch": 50}, "fp16": True},
+                "train": {"epochs": 40, "pretrain_epochs": 3, "labels": 100, "min_steps_per_epoch": 50}},
 }
 
 # Shipped autoencoders/VAEs whose codes the app projects and compares.
