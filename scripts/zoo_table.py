@@ -32,6 +32,9 @@ COLUMNS = [
     ("train time", "train_seconds", None),
 ]
 
+# Rows that are baselines, not models, shown last.
+REFERENCES = {"pca32": "PCA, 32 components", "pixels": "raw pixels", "real_data": "real images (10k train vs test)"}
+
 
 def _cell(row: dict, key: str | None, fmt: str | None) -> str:
     if key is None:  # the class-share range
@@ -55,10 +58,12 @@ def _value(v) -> str:
 
 def render(m: dict) -> str:
     """The markdown of both tables: per-model measures, then every bar with its verdict."""
-    models = [k for k, v in m.items() if isinstance(v, dict) and k not in ("bars", "meta", "projections")]
+    refs = [r for r in REFERENCES if r in m]
+    models = [k for k, v in m.items() if isinstance(v, dict) and k not in ("bars", "meta", "projections", *REFERENCES)]
     lines = ["| model | " + " | ".join(c[0] for c in COLUMNS) + " |", "|---" * (len(COLUMNS) + 1) + "|"]
-    for name in models:
-        lines.append(f"| {name} | " + " | ".join(_cell(m[name], k, f) for _, k, f in COLUMNS) + " |")
+    for name in models + refs:
+        label = f"*{REFERENCES[name]}*" if name in REFERENCES else name
+        lines.append(f"| {label} | " + " | ".join(_cell(m[name], k, f) for _, k, f in COLUMNS) + " |")
     bars = m.get("bars", [])
     n_pass = sum(b["passed"] for b in bars)
     lines += ["", f"Quality bars: {n_pass} of {len(bars)} pass.", "",

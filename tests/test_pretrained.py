@@ -131,3 +131,15 @@ def test_conv_ae_umap_map_quality():
     sub = np.arange(0, len(proj["indices"]), len(proj["indices"]) // N_TEST)[:N_TEST]
     codes = projections.codes_for("conv_ae", x[proj["indices"][sub]], model=checkpoint.load(PRETRAINED_DIR / "conv_ae"))
     assert metrics.trustworthiness(codes, proj["coords"][sub]) >= 0.95
+
+
+def test_readme_zoo_table_is_generated_from_metrics_json():
+    import subprocess
+    import sys
+
+    root = PRETRAINED_DIR.parent
+    readme, metrics_json = root / "README.md", PRETRAINED_DIR / "metrics.json"
+    if not metrics_json.is_file() or "<!-- zoo-table -->" not in (readme.read_text() if readme.is_file() else ""):
+        pytest.skip("no metrics.json or no zoo-table block in README.md")
+    r = subprocess.run([sys.executable, str(root / "scripts" / "zoo_table.py"), "--check"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
