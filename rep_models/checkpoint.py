@@ -164,3 +164,28 @@ def load_pretrained(name: str, device: str | torch.device = "cpu", directory: st
         if sha256_file(directory / f"{name}.json") != manifest[f"{name}.json"]:
             raise CheckpointError(f"{directory / name}.json: sha256 does not match manifest.json; the card was edited or replaced")
     return load(directory / name, device, expected_sha256=manifest.get(fname))
+
+
+def convert_fp16(stem: str | os.PathLike) -> dict:
+    """Re-store the weights at ``stem`` as fp16, keeping the card (its sha256 and tensor list updated).
+
+    Equivalent to training with the recipe's fp16 storage; the conversion is recorded in the card.
+    """
+    stem = Path(stem)
+    card = read_card(stem)
+    model = load(stem)
+    keep = {k: v for k, v in card.items() if k not in ("name", "model", "config", "n_parameters", "weights_file", "weights_sha256", "tensors")}
+    keep["storage"] = "fp16 (converted from fp32 after training)"
+    return save(model, stem, keep, fp16=True)
+
+
+if __name__ == "__main__":  # python -m rep_models.checkpoint fp16 NAME... | manifest
+    import sys
+
+    if sys.argv[1:2] == ["fp16"]:
+        for n in sys.argv[2:]:
+            print(n, convert_fp16(PRETRAINED_DIR / n)["weights_sha256"][:12])
+    elif sys.argv[1:2] == ["manifest"]:
+        print(f"{len(write_manifest())} files in {PRETRAINED_DIR / 'manifest.json'}")
+    else:
+        raise SystemExit("usage: python -m rep_models.checkpoint fp16 NAME... | manifest")
