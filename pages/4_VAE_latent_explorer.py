@@ -44,7 +44,7 @@ def sliders_panel(name: str, kind: str, z0: np.ndarray) -> None:
     z = explore.move(z0, dirs, amounts)
     img = explore.decode_at(model, z)
     with c_img:
-        ui.show_image(img, width=240)
+        latent.show_image(img, width=240)
         st.markdown(latent.prediction_caption(img))
         st.caption(f"code norm {np.linalg.norm(z):.2f}")
 
@@ -63,11 +63,11 @@ def class_panel(name: str, z_start: np.ndarray | None) -> None:
     c_img, c_strip = st.columns([1, 2], vertical_alignment="center")
     img = explore.decode_at(model, z0 + t * direction)
     with c_img:
-        ui.show_image(img, width=200)
+        latent.show_image(img, width=200)
         st.markdown(latent.prediction_caption(img))
     with c_strip:
         strip = explore.decode_at(model, z0[None] + np.linspace(0, 1, 9)[:, None] * direction[None])
-        ui.show_image(explore.tile(strip, ncols=9), caption="the whole path, t = 0 … 1", scale=3)
+        latent.show_image(explore.tile(strip, ncols=9), caption="the whole path, t = 0 … 1", scale=3)
         st.caption(f"Start: {'your digit' if z_start is not None else f'the average {a}'}. The direction is the difference between the "
                    f"mean codes of all test {b}s and all test {a}s: the VAE has no labels, yet the classes occupy regions.")
 
@@ -110,7 +110,7 @@ def manifold_panel(z_mark: np.ndarray | None) -> None:
         if points:
             z = np.asarray(points[0]["customdata"], dtype=np.float32)
             img = explore.decode_at(model, z)
-            ui.show_image(img, caption=f"z = ({z[0]:.2f}, {z[1]:.2f})", width=180)
+            latent.show_image(img, caption=f"z = ({z[0]:.2f}, {z[1]:.2f})", width=180)
             st.markdown(latent.prediction_caption(img))
         else:
             st.info("Click anywhere on the map to decode that point.", icon=":material/ads_click:")
@@ -142,7 +142,7 @@ def interpolation_panel(name: str, z_user: np.ndarray | None) -> None:
     typical = np.sqrt(explore.latent_dim(model))
     for method in ("linear", "spherical"):
         path = explore.interpolate(z0, z1, steps, method)
-        ui.show_image(explore.tile(explore.decode_at(model, path), ncols=steps), scale=3,
+        latent.show_image(explore.tile(explore.decode_at(model, path), ncols=steps), scale=3,
                       caption=f"{method}: code norm at the midpoint {np.linalg.norm(path[steps // 2]):.2f}")
     st.caption(f"Straight (linear) paths cut through the middle of the latent ball, where codes are shorter than the typical "
                f"≈ {typical:.1f} of a random prior sample; spherical interpolation (slerp) follows the sphere instead. For posterior "
@@ -166,7 +166,7 @@ def beta_panel(image: np.ndarray | None) -> None:
             dims = explore.active_dims(codes, rows)
             z0 = latent.encode_one(name, image) if image is not None else np.zeros(explore.latent_dim(model), np.float32)
             grid = explore.traversal(model, z0, dims, span=span, steps=9)
-            ui.show_image(explore.tile(grid.reshape(-1, 28, 28), ncols=9), scale=3)
+            latent.show_image(explore.tile(grid.reshape(-1, 28, 28), ncols=9), scale=3)
             st.caption("Rows: units " + ", ".join(f"z[{d}]" for d in dims) + f", each swept from −{span:g} to +{span:g}.")
     st.caption("Each row changes one latent unit and keeps the others. The β-VAE (a 4× stronger pull to the prior) tends to give "
                "each unit one factor — slant, width, thickness — at the price of blurrier digits; the plain VAE mixes factors.")
@@ -191,9 +191,9 @@ def cvae_panel(image: np.ndarray | None) -> None:
     z = base.copy()
     z[:4] += np.asarray(style, dtype=np.float32)
     with c_out:
-        ui.show_image(explore.decode_at(model, z, y=digit), caption=f"a {digit} in this style", width=200)
+        latent.show_image(explore.decode_at(model, z, y=digit), caption=f"a {digit} in this style", width=200)
         row = explore.decode_at(model, np.repeat(z[None], 10, 0), y=np.arange(10))
-        ui.show_image(explore.tile(row, ncols=10), caption="the same style code with every digit label", scale=3)
+        latent.show_image(explore.tile(row, ncols=10), caption="the same style code with every digit label", scale=3)
     st.caption("The conditional VAE is told the digit, so its code only needs the style (slant, thickness, size). Same code + "
                "another label = the same handwriting, another digit.")
 
@@ -207,7 +207,7 @@ with ui.page_guard("the VAE latent explorer"):
         if src != "Origin":
             image = ui.digit_input("vae_in", sources=(src,), canvas_size=220)
             if image is not None:
-                ui.show_image(image, caption="as the models see it (28×28)", width=112)
+                latent.show_image(image, caption="as the models see it (28×28)", width=112)
         else:
             st.caption("The origin is the centre of the latent space: the most “average” digit. Or start from a test digit or your drawing.")
     with right:

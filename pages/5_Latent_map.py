@@ -6,6 +6,7 @@ import streamlit as st
 from rep_models import explore
 from rep_models import inspect as rinspect
 from ui import common as ui
+from ui import latent
 
 METHODS = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
 COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
@@ -113,7 +114,7 @@ def map_panel(rep: str, method: str, colour: bool, image: np.ndarray | None) -> 
         counts = np.bincount(labels, minlength=10)
         st.markdown(f"**{len(rows):,} digits selected** · most are **{counts.argmax()}s** ({100 * counts.max() / len(rows):.0f} %)")
         shown = rows[:MAX_SHOWN]
-        ui.show_image(explore.tile(x[shown, 0].numpy(), ncols=8), scale=2)
+        latent.show_image(explore.tile(x[shown, 0].numpy(), ncols=8), scale=2)
         if len(rows) > MAX_SHOWN:
             st.caption(f"the first {MAX_SHOWN} of {len(rows):,}")
         st.bar_chart({"digits": counts}, height=160, x_label="digit", y_label="selected")

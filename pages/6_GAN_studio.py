@@ -57,7 +57,7 @@ def samples_panel() -> None:
     ms_model = 1000 * (time.perf_counter() - t0)
     grid = explore.tile(images, ncols=10 if (name == "cdcgan" and digit is None) else None)
     with c_grid:
-        ui.show_image(grid, width=520)
+        latent.show_image(grid, width=520)
         st.caption(f"{n} samples in **{ms_model:.0f} ms** on {ui.device_label()} · seed {seed} · "
                    + (f"truncation ±{trunc:g}" if trunc > 0 else "no truncation")
                    + (" · one column per digit 0–9" if name == "cdcgan" and digit is None else ""))
@@ -73,7 +73,7 @@ def walk_frame(name: str, walkers: int, period: int, method: str) -> None:
     t0 = time.perf_counter()
     z = explore.walk_latents(explore.latent_dim(model), frame, n=walkers, seed=st.session_state.get("gan_walk_seed", 0), period=period, method=method)
     imgs = explore.decode_at(model, z, y=np.arange(walkers) % 10 if model.conditional else None)
-    ui.show_image(explore.tile(imgs), width=360 if walkers > 1 else 240)
+    latent.show_image(explore.tile(imgs), width=360 if walkers > 1 else 240)
     ms = 1000 * (time.perf_counter() - t0)
     times = st.session_state.setdefault("gan_frame_times", deque(maxlen=25))
     times.append(time.perf_counter())
@@ -121,7 +121,7 @@ def interpolation_panel() -> None:
         digit = st.segmented_control("Digit", list(range(10)), default=3, required=True, key="gan_interp_digit")
         digit = 3 if digit is None else int(digit)
     imgs = explore.decode_at(model, path, y=digit)
-    ui.show_image(explore.tile(imgs, ncols=steps), scale=3)
+    latent.show_image(explore.tile(imgs, ncols=steps), scale=3)
     st.caption(f"From sample A (left) to sample B (right). Midpoint code norm: {np.linalg.norm(path[steps // 2]):.2f}; "
                f"random latents have norm ≈ {np.sqrt(d):.1f}. A straight line's middle is shorter than any real sample's code, "
                "so its images can fade; the spherical path keeps the norm.")
@@ -148,7 +148,7 @@ def collapse_panel() -> None:
             st.markdown(f"**{GANS[name]}**")
             if ui.require_model(name, "This side") is None:
                 continue
-            ui.show_image(explore.tile(explore.gan_samples(ui.load_model(name), 64, 7), ncols=8), width=300)
+            latent.show_image(explore.tile(explore.gan_samples(ui.load_model(name), 64, 7), ncols=8), width=300)
             counts, conf = latent.gan_histogram(name)
             s = explore.mode_summary(counts)
             st.plotly_chart(_histogram(counts, "which digits it draws"), key=f"gan_hist_{name}", config={"displayModeBar": False})

@@ -33,8 +33,8 @@ def _test_mse(name: str) -> float:
 
 
 def _weights_row(images: np.ndarray, caption: str) -> None:
-    st.image(np.concatenate([np.pad(explore.signed_rgb(im, 3), ((2, 2), (2, 2), (0, 0)), constant_values=255) for im in images], 1),
-             caption=caption)
+    latent.show_rgb(np.concatenate([np.pad(explore.signed_rgb(im, 3), ((2, 2), (2, 2), (0, 0)), constant_values=255) for im in images], 1),
+                    caption=caption)
 
 
 with ui.page_guard("Linear AE = PCA"):
@@ -100,6 +100,8 @@ with ui.page_guard("Linear AE = PCA"):
         r_pca = (pca.mean + coeffs @ comps).reshape(28, 28)
         with torch.inference_mode():  # unclipped, like PCA's, so the two errors compare
             r_ae = lin.decode(lin.encode(xt[int(i) : int(i) + 1].to(ui.device()))).float().cpu().numpy().reshape(28, 28)
-        ui.show_images([x.reshape(28, 28), np.clip(r_pca, 0, 1), np.clip(r_ae, 0, 1)],
-                       ["original", f"PCA, {k} components · MSE {np.mean((r_pca.ravel() - x) ** 2):.4f}",
-                        f"linear AE, {k}-d code · MSE {np.mean((r_ae.ravel() - x) ** 2):.4f}"], width=150)
+        captions = ["original", f"PCA, {k} components · MSE {np.mean((r_pca.ravel() - x) ** 2):.4f}",
+                    f"linear AE, {k}-d code · MSE {np.mean((r_ae.ravel() - x) ** 2):.4f}"]
+        for col, img, cap in zip(st.columns(3), [x.reshape(28, 28), r_pca, r_ae], captions, strict=True):
+            with col:
+                latent.show_image(np.clip(img, 0, 1), caption=cap, width=140)

@@ -70,7 +70,7 @@ def show_job(job: explore.TrainJob, mine: bool) -> None:
         if s.snapshot is not None:
             cap = ("samples from a fixed set of latent codes" if s.name == "dcgan" else
                    "top: held-out digits · middle: reconstructions" + (" · bottom: samples from the prior" if s.name == "vae" else ""))
-            ui.show_image(s.snapshot, caption=f"after epoch {len(s.records)} — {cap}", width=380)
+            latent.show_image(s.snapshot, caption=f"after epoch {len(s.records)} — {cap}", width=380)
     if s.records:
         last = s.records[-1]
         st.caption(f"{last.get('images_per_s', 0):,.0f} images/s on {ui.device_label()} · {last.get('seconds', 0):.1f} s per epoch")

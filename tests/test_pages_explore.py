@@ -1,0 +1,281 @@
+"""AppTest (no browser) for the latent-space pages: VAE explorer, Latent map, GAN studio, Linear AE = PCA,
+Few labels and Train live.
+
+They run against a *tiny zoo* (small untrained models and a synthetic map saved in a temporary pretrained
+directory), so they test the pages' mechanics without waiting for the shipped models. Each test checks that
+the page runs without an exception or error box, that its main widgets exist, and that moving a control
+changes what is shown (the decoded image's bytes, the chosen model).
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import streamlit as st
+import torch
+from streamlit.testing.v1 import AppTest
+
+from rep_models import checkpoint
+from rep_models.models import build
+
+ROOT = Path(__file__).resolve().parent.parent
+TINY = {
+    "classifier": ("classifier", {"channels": 4, "features": 16}),
+    "vae": ("vae", {"latent_dim": 8, "channels": 4, "hidden": 32}),
+    "beta_vae": ("vae", {"latent_dim": 5, "channels": 4, "hidden": 32, "beta": 4.0}),
+    "vae_2d": ("vae", {"latent_dim": 2, "channels": 4, "hidden": 32}),
+    "cvae": ("cvae", {"latent_dim": 6, "channels": 4, "hidden": 32}),
+    "gan": ("gan", {"z_dim": 8, "hidden": 32}),
+    "dcgan": ("dcgan", {"z_dim": 8, "ngf": 4, "ndf": 4}),
+    "cdcgan": ("cdcgan", {"z_dim": 8, "ngf": 4, "ndf": 4}),
+    "linear_ae": ("linear_ae", {"latent_dim": 6}),
+    "conv_ae": ("conv_ae", {"channels": 4}),
+}
+
+
+@pytest.fixture(scope="module")
+def tiny_zoo(tmp_path_factory, mnist_test):
+    from rep_models import projections
+
+    d = tmp_path_factory.mktemp("tiny_zoo_explore")
+    torch.manual_seed(0)
+    for name, (model, config) in TINY.items():
+        m = build(model, **config)
+        if name != "classifier":
+            with torch.no_grad():  # untrained nets barely react to their input; tripled weights make changes visible
+                for p in m.parameters():
+                    p.mul_(3.0)
+        checkpoint.save(m, d / name)
+    # A synthetic PCA map of raw pixels: a random 2-D linear projection of the test set (placement works the same).
+    x, y = mnist_test
+    flat = x.reshape(len(x), -1).numpy()
+    comps = np.linalg.qr(np.random.default_rng(0).normal(size=(784, 2)))[0].T.astype(np.float32)
+    mean = flat.mean(0)
+    projections.save_projection("pixels", "pca", (flat - mean) @ comps.T, y.numpy(), directory=d, mean=mean, components=comps)
+    return d
+
+
+def _clear_caches():
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+
+@pytest.fixture(scope="module")
+def zoo(tiny_zoo):
+    """Point the app at the tiny zoo for the whole module; caches are cleared when entering and leaving it
+    (models are cached by name, so ones loaded from another directory must not leak in or out)."""
+    from rep_models import projections
+    from ui import latent
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(checkpoint, "PRETRAINED_DIR", tiny_zoo)
+        mp.setattr(projections, "PRETRAINED_DIR", tiny_zoo)
+        mp.setattr(latent, "N_PCA", 3000)  # a quicker PCA: these tests check the page, not the components
+        projections._placer.cache_clear()
+        _clear_caches()
+        yield tiny_zoo
+        _clear_caches()
+        projections._placer.cache_clear()
+
+
+def run(page: str) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "pages" / page), default_timeout=120).run()
+    ok(at)
+    return at
+
+
+def ok(at: AppTest) -> None:
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+
+
+def urls(at: AppTest) -> list[str]:
+    return [i.proto.imgs[0].url for i in at.image]
+
+
+def texts(at: AppTest, kind: str) -> str:
+    return " ".join(str(e.value) for e in getattr(at, kind))
+
+
+# ------------------------------------------------------------------------------------------ VAE explorer
+
+
+def test_vae_explorer_sliders_redecode(zoo):
+    at = run("4_VAE_latent_explorer.py")
+    sliders = [at.slider(key=f"vae_vae_principal_{i}") for i in range(6)]
+    assert sliders[0].label.startswith("PC 1") and sliders[0].value == 0.0
+    before = urls(at)
+    sliders[0].set_value(2.5).run()
+    ok(at)
+    assert urls(at) != before  # the decoded digit changed
+    assert "code norm 0.00" not in texts(at, "caption")
+    at.button(key="vae_reset_vae_principal").click().run()
+    assert at.slider(key="vae_vae_principal_0").value == 0.0
+
+
+def test_vae_explorer_axes_class_and_model_switch(zoo):
+    at = run("4_VAE_latent_explorer.py")
+    at.segmented_control(key="vae_kind").set_value("axes").run()
+    ok(at)
+    assert at.slider(key="vae_vae_axes_0").label.startswith("z[")
+    at.segmented_control(key="vae_kind").set_value("class").run()
+    before = urls(at)
+    at.slider(key="vae_cls_t_vae").set_value(1.0).run()
+    ok(at)
+    assert urls(at) != before
+    at.selectbox(key="vae_model").set_value("beta_vae").run()
+    ok(at)
+    assert at.slider(key="vae_cls_t_beta_vae") is not None  # the sliders now belong to the β-VAE
+
+
+def test_vae_explorer_manifold_click_and_test_digit_start(zoo):
+    at = run("4_VAE_latent_explorer.py")
+    assert "Click anywhere on the map" in texts(at, "info")
+    at.session_state["vae_manifold_chart"] = {"selection": {"points": [{"customdata": [0.5, -1.25]}]}}
+    at.run()
+    ok(at)
+    assert any(c == "z = (0.50, -1.25)" for i in at.image for c in i.captions if c)
+    at.radio(key="vae_src").set_value("Test digit").run()
+    ok(at)
+    assert any(c == "as the models see it (28×28)" for i in at.image for c in i.captions if c)
+    assert "code norm 0.00" not in texts(at, "caption")  # the sliders start from the digit's code, not the origin
+
+
+def test_vae_explorer_cvae_digit_changes_the_image(zoo):
+    at = run("4_VAE_latent_explorer.py")
+    before = urls(at)
+    at.segmented_control(key="vae_cvae_digit").set_value(2).run()
+    ok(at)
+    assert urls(at) != before and "a 2 in this style" in [c for i in at.image for c in i.captions]
+
+
+# -------------------------------------------------------------------------------------------- GAN studio
+
+
+def test_gan_studio_grid_follows_seed_truncation_and_model(zoo):
+    at = run("6_GAN_studio.py")
+    assert at.number_input(key="gan_seed").value == 0
+    grid = urls(at)[0]
+    at.number_input(key="gan_seed").set_value(3).run()
+    ok(at)
+    assert urls(at)[0] != grid
+    grid = urls(at)[0]
+    at.slider(key="gan_trunc").set_value(0.5).run()
+    assert urls(at)[0] != grid
+    assert "truncation ±0.5" in texts(at, "caption")
+    at.selectbox(key="gan_model").set_value("cdcgan").run()
+    ok(at)
+    at.segmented_control(key="gan_digit").set_value(4).run()
+    ok(at)
+    assert "64 samples in" in texts(at, "caption")
+
+
+def test_gan_studio_play_advances_frames_and_shows_the_histograms(zoo):
+    at = run("6_GAN_studio.py")
+    assert "frame **0**" in texts(at, "caption")
+    at.toggle(key="gan_play").set_value(True).run()
+    ok(at)
+    at.run()
+    assert "frame **2**" in texts(at, "caption")
+    assert "ms per frame" in texts(at, "caption")
+    assert [m.label for m in at.metric].count("Digits drawn (≥ 2 %)") == 2  # MLP GAN and DCGAN side by side
+
+
+# -------------------------------------------------------------------------------------- Linear AE = PCA
+
+
+def test_linear_pca_page_shows_weights_angles_and_reconstructions(zoo):
+    at = run("7_Linear_AE_PCA.py")
+    assert {m.label for m in at.metric} >= {"Median angle", "Largest angle"}
+    widths = [i.proto.imgs[0].url for i in at.image[:3]]
+    at.slider(key="linpca_m").set_value(4).run()
+    ok(at)
+    assert [i.proto.imgs[0].url for i in at.image[:3]] != widths
+    recon = urls(at)[-3:]
+    at.number_input(key="linpca_digit").set_value(5).run()
+    assert urls(at)[-3:] != recon
+
+
+# -------------------------------------------------------------------------------------------- Few labels
+
+
+def test_few_labels_report_and_live_rerun(zoo):
+    (zoo / "metrics.json").write_text(json.dumps({"pixels": {"few_label_100_accuracy": 0.7, "few_label_100_std": 0.02}}))
+    try:
+        at = run("8_Few_labels.py")
+        assert "precomputed results appear here" not in texts(at, "info")
+        at.multiselect(key="few_reps").set_value(["pixels", "conv_ae"])  # raw pixels and a (tiny) encoder
+        at.multiselect(key="few_counts").set_value([10, 20])
+        at.number_input(key="few_draws").set_value(1)
+        at.button(key="few_run").click().run()
+        ok(at)
+        live = at.session_state["few_live"]
+        assert set(live) == {"pixels", "conv_ae"} and [n for n, _, _ in live["pixels"]] == [10, 20]
+        assert len(at.dataframe) == 1
+    finally:
+        (zoo / "metrics.json").unlink()
+
+
+# -------------------------------------------------------------------------------------------- Train live
+
+
+def _wait(job, seconds: float = 90) -> None:
+    deadline = time.monotonic() + seconds
+    while job.running and time.monotonic() < deadline:
+        job.heartbeat()  # the page would do this while it is open
+        time.sleep(0.2)
+
+
+def test_train_live_trains_and_blocks_a_second_session(zoo):
+    from ui import latent
+
+    at = run("9_Train_live.py")
+    at.selectbox(key="train_model").set_value("linear_ae")
+    at.select_slider(key="train_samples").set_value(1000)
+    at.slider(key="train_epochs").set_value(2)
+    at.button(key="train_start").click().run()
+    ok(at)
+    job = latent.train_slot().current()
+    assert job is not None and job.name == "linear_ae"
+    other = run("9_Train_live.py")  # another visitor while it trains
+    if job.running:
+        assert "Someone else is training" in texts(other, "info")
+        assert other.button(key="train_start").disabled
+    _wait(job)
+    at.run()
+    ok(at)
+    assert job.state().status == "done"
+    assert any("Finished" in p.proto.text for p in at.get("progress"))
+    assert len(at.image) == 1  # the reconstructions after the last epoch
+
+
+# -------------------------------------------------------------------------------------------- Latent map
+
+
+def test_latent_map_selection_shows_digits_and_places_a_test_digit(zoo):
+    at = run("5_Latent_map.py")
+    assert "10,000" in [m.value for m in at.metric]
+    assert "Drag a lasso" in texts(at, "info")
+    at.session_state["map_chart_pixels_pca"] = {"selection": {"points": [{"customdata": 3}, {"customdata": 7}, {"customdata": 11}]}}
+    at.run()
+    ok(at)
+    assert "3 digits selected" in texts(at, "markdown")
+    at.radio(key="map_src").set_value("Test digit").run()
+    ok(at)
+    assert "your digit" in at.get("plotly_chart")[0].proto.spec
+
+
+def test_pages_degrade_without_models(tmp_path, monkeypatch):
+    from rep_models import projections
+
+    monkeypatch.setattr(checkpoint, "PRETRAINED_DIR", tmp_path)
+    monkeypatch.setattr(projections, "PRETRAINED_DIR", tmp_path)
+    _clear_caches()
+    for page in ("4_VAE_latent_explorer.py", "5_Latent_map.py", "6_GAN_studio.py", "7_Linear_AE_PCA.py", "8_Few_labels.py"):
+        at = run(page)
+        info = texts(at, "info")
+        assert any(t in info for t in ("not available yet", "not installed yet", "precomputed results appear here")), page
+    _clear_caches()
