@@ -4,7 +4,10 @@ Navigation is ``st.navigation`` over ``ui.common.PAGES``; pages whose file does 
 """
 from __future__ import annotations
 
+import os
+
 import streamlit as st
+import torch
 
 from rep_models import inspect as rinspect
 from ui import common as ui
@@ -63,6 +66,11 @@ def home() -> None:
                 lines += [f"{label}: **{value}**" for label, value in rinspect.headline_metrics(c, _metrics_entry(all_metrics, name))]
                 st.markdown("  \n".join(x for x in lines if x))
 
+
+# One intra-op thread per request: the app answers many small requests (one digit at a time) from many
+# sessions at once, where torch's thread pools only fight over the cores (a 1-image conv went from about
+# 1 ms to over a second on a busy 2-core machine). LATENT_LAB_TORCH_THREADS overrides it.
+torch.set_num_threads(max(1, int(os.environ.get("LATENT_LAB_TORCH_THREADS", "1"))))
 
 st.set_page_config(page_title="Latent Lab", page_icon=":material/blur_on:", layout="wide")
 

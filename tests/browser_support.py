@@ -156,7 +156,7 @@ def open_page(st_server, browser):
     contexts = []
 
     def _open(url_path: str = "", wait_for_text: str | None = None, timeout_ms: int = 90_000):
-        ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+        ctx = browser.new_context(viewport={"width": 1400, "height": 1700})  # tall: Streamlit scrolls inside the page, so screenshots show only the viewport
         contexts.append(ctx)
         page = ctx.new_page()
         page.set_default_timeout(timeout_ms)

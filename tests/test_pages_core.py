@@ -50,12 +50,13 @@ def tiny_zoo(tmp_path_factory):
     return d
 
 
-@pytest.fixture
-def zoo(tiny_zoo, monkeypatch):
-    """Point the app at the tiny zoo (and drop cached models from other directories, before and after)."""
-    monkeypatch.setattr(checkpoint, "PRETRAINED_DIR", tiny_zoo)
-    _clear_ui_caches()
-    yield tiny_zoo
+@pytest.fixture(scope="module")
+def zoo(tiny_zoo):
+    """Point the app at the tiny zoo for this module (cached models from other directories dropped before and after)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(checkpoint, "PRETRAINED_DIR", tiny_zoo)
+        _clear_ui_caches()
+        yield tiny_zoo
     _clear_ui_caches()
 
 
@@ -182,8 +183,8 @@ def test_denoise_page_uploaded_photo_is_denoised_directly(zoo):
     assert at.slider(key="denoise_level_gaussian")
 
 
-def test_pages_degrade_without_models(tmp_path, monkeypatch):
-    monkeypatch.setattr(checkpoint, "PRETRAINED_DIR", tmp_path)
+def test_pages_degrade_without_models(zoo, tmp_path, monkeypatch):
+    monkeypatch.setattr(checkpoint, "PRETRAINED_DIR", tmp_path)  # restored to the tiny zoo afterwards
     _clear_ui_caches()
     try:
         at = page(DRAW)
