@@ -495,3 +495,54 @@ def _titles(page: Path) -> list[str]:
     tree = parse(page)
     titles = _module_constant(tree, "TITLES")
     return [v.value for v in titles.values] if isinstance(titles, ast.Dict) else []
+
+
+# ------------------------------------------------------------------ the costliest legal upload is cheap
+
+WORST_UPLOAD = r"""
+import resource, sys, time
+from pathlib import Path
+from rep_models.preprocess import decode_image, to_mnist
+
+data = Path(sys.argv[1]).read_bytes()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+t = time.process_time()
+to_mnist(decode_image(data))
+print(time.process_time() - t, (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["L", "P", "RGBA", "I;16"])
+def test_the_costliest_legal_upload_is_cheap(mode, tmp_path):
+    """A tiny PNG (tens of KB, well under the upload limit) claiming just under MAX_PIXELS is accepted, so its
+    decoding must stay cheap: 30 students (or one script) sending it must not exhaust the server's RAM or CPU.
+    Decoded in a fresh subprocess so the peak memory measured is the decoding's own."""
+    import io
+    import os
+    import subprocess
+    import sys
+
+    import numpy as np
+    from PIL import Image
+
+    from rep_models.preprocess import MAX_PIXELS
+
+    side = int(MAX_PIXELS**0.5) - 1  # just under the pixel limit: accepted
+    a = np.full((side, side), 255, np.uint8)
+    a[side // 4 : 3 * side // 4, side // 2 - side // 40 : side // 2 + side // 40] = 0  # a "1"
+    img = Image.fromarray(a.astype(np.uint16) * 257) if mode == "I;16" else Image.fromarray(a).convert(mode)
+    buf = io.BytesIO()
+    img.save(buf, "PNG", compress_level=9)
+    del a, img
+    assert buf.tell() < 5 * 2**20  # it passes the 5 MB upload limit
+    (tmp_path / "big.png").write_bytes(buf.getvalue())
+    out = subprocess.run([sys.executable, "-c", WORST_UPLOAD, str(tmp_path / "big.png")], cwd=ROOT, capture_output=True, text=True,
+                         timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert out.returncode == 0, out.stderr[-2000:]
+    cpu_s, peak_mb = (float(v) for v in out.stdout.split())
+    kb = buf.tell() / 1e3
+    # 200 MB: 30 students sending it at once stay within a few GB. Shrinking to ~2 x WORK_SIDE before any
+    # conversion (Image.reduce; JPEG: Image.draft) costs well under 100 MB.
+    assert peak_mb < 200, f"{mode}: decoding one {kb:.0f} KB upload ({side}x{side}) took {peak_mb:.0f} MB extra RAM"
+    assert cpu_s < 3.0, f"{mode}: decoding one {kb:.0f} KB upload ({side}x{side}) took {cpu_s:.1f} CPU seconds"
