@@ -55,6 +55,6 @@ with ui.page_guard("Denoise"):
             ui.show_images(images, captions, width=150)
             c1, c2 = st.columns(2)
             c1.download_button("Download the denoised digit (PNG)", rinspect.png_bytes(r.denoised, scale=10), file_name="denoised_digit.png",
-                               mime="image/png", icon=":material/download:", key="denoise_download")
+                               mime="image/png", icon=":material/download:", key="denoise_download", on_click="ignore")
             if not direct:
                 c2.metric("Improvement over the noisy input", f"{r.psnr['denoised'] - r.psnr['noisy']:+.1f} dB")
