@@ -49,7 +49,7 @@ Display
     png(image, scale=4) -> bytes        (H, W) [0, 1] -> nearest-neighbour upscaled PNG
     show_image(image, caption=None, scale=4, width=None, square=False)
     show_images(images, captions=None, scale=4, columns=None, width=None, square=False)   a row (or grid)
-    pad_square(image) -> np.ndarray     black padding to a centred square
+    pad_square(image) -> np.ndarray     padding (with the median value) to a centred square
 """
 from __future__ import annotations
 
@@ -158,7 +158,11 @@ def device() -> torch.device:
 
 
 def device_label() -> str:
-    return describe(device())
+    d = device()
+    if d.type == "cpu":
+        n = torch.get_num_threads()
+        return f"CPU ({n} thread{'s' if n != 1 else ''})"
+    return describe(d)
 
 
 def is_available(name: str) -> bool:
@@ -325,11 +329,12 @@ def png(image, scale: int = 4) -> bytes:
 
 
 def pad_square(image: np.ndarray) -> np.ndarray:
-    """Pad a (h, w) image with black to a centred square, so tall and wide crops display at the same scale."""
+    """Pad a (h, w) image to a centred square with its typical (median) value, so tall and wide images display
+    at the same scale without bars: black around white-on-black digits, white around a photo of paper."""
     a = np.asarray(image, dtype=np.float32)
     h, w = a.shape[-2:]
     n = max(h, w)
-    out = np.zeros((n, n), np.float32)
+    out = np.full((n, n), float(np.median(a)), np.float32)
     out[(n - h) // 2 : (n - h) // 2 + h, (n - w) // 2 : (n - w) // 2 + w] = a.reshape(h, w)
     return out
 
