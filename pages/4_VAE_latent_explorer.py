@@ -10,6 +10,7 @@ from ui import latent
 
 VAES = {"vae": "VAE (32-d)", "beta_vae": "β-VAE (10-d, β = 4)", "vae_2d": "2-D VAE"}
 N_SLIDERS = 6
+SECTIONS = ["Sliders", "2-D map", "Interpolate", "β-VAE vs VAE", "Conditional VAE"]
 
 ui.page_header(
     "VAE latent explorer",
@@ -211,8 +212,10 @@ with ui.page_guard("the VAE latent explorer"):
         else:
             st.caption("The origin is the centre of the latent space: the most “average” digit. Or start from a test digit or your drawing.")
     with right:
-        tabs = st.tabs(["Sliders", "2-D map", "Interpolate", "β-VAE vs VAE", "Conditional VAE"])
-        with tabs[0]:
+        # A section picker rather than st.tabs: tabs run every section on each rerun; this computes only the one shown.
+        section = st.segmented_control("Section", SECTIONS, default=SECTIONS[0], required=True, key="vae_section",
+                                       label_visibility="collapsed") or SECTIONS[0]
+        if section == "Sliders":
             names = [n for n in VAES if ui.is_available(n)]
             if not names:
                 ui.require_model("vae", "The sliders")
@@ -231,18 +234,18 @@ with ui.page_guard("the VAE latent explorer"):
                                "Raw axes: the latent units themselves, the most used first, in prior standard deviations. "
                                "Units the KL term switched off change nothing.")
                     sliders_panel(name, kind, z_user if z_user is not None else np.zeros(d, np.float32))
-        with tabs[1]:
+        elif section == "2-D map":
             if ui.require_model("vae_2d", "The 2-D map") is not None:
                 manifold_panel(latent.encode_one("vae_2d", image))
-        with tabs[2]:
+        elif section == "Interpolate":
             names = [n for n in VAES if ui.is_available(n)]
             if not names:
                 ui.require_model("vae", "Interpolation")
             else:
                 name = st.selectbox("Model", names, format_func=VAES.get, key="vae_interp_model")
                 interpolation_panel(name, latent.encode_one(name, image))
-        with tabs[3]:
+        elif section == "β-VAE vs VAE":
             beta_panel(image)
-        with tabs[4]:
+        elif section == "Conditional VAE":
             if ui.require_model("cvae", "The conditional VAE") is not None:
                 cvae_panel(image)

@@ -159,12 +159,8 @@ def collapse_panel() -> None:
 
 
 with ui.page_guard("the GAN studio"):
-    tabs = st.tabs(["Samples", "Latent walk", "Interpolate", "Mode collapse"])
-    with tabs[0]:
-        samples_panel()
-    with tabs[1]:
-        walk_panel()
-    with tabs[2]:
-        interpolation_panel()
-    with tabs[3]:
-        collapse_panel()
+    # A section picker rather than st.tabs: only the section shown is computed (and only it animates).
+    sections = {"Samples": samples_panel, "Latent walk": walk_panel, "Interpolate": interpolation_panel, "Mode collapse": collapse_panel}
+    section = st.segmented_control("Section", list(sections), default="Samples", required=True, key="gan_section",
+                                   label_visibility="collapsed") or "Samples"
+    sections[section]()

@@ -66,7 +66,7 @@ with ui.page_guard("Linear AE = PCA"):
             st.metric("Largest angle", f"{angles.max():.1f}°", help="0° = the two subspaces coincide; 90° = a direction one has and the other lacks")
             st.caption("Principal angles measure how far apart two subspaces are, whatever the basis. The last angles are the "
                        "largest: the AE is least sure about the weakest of its components (small eigenvalues, slow gradients), "
-                       "and the PCA here uses 20,000 of the training digits.")
+                       "and the PCA here uses 10,000 of the training digits.")
 
         st.subheader("Error against code size")
         ks = np.arange(1, 101)

@@ -132,7 +132,10 @@ def test_vae_explorer_axes_class_and_model_switch(zoo):
 
 
 def test_vae_explorer_manifold_click_and_test_digit_start(zoo):
+    """The 2-D map section: a click (selection event) decodes that code; a test digit becomes the start."""
     at = run("4_VAE_latent_explorer.py")
+    at.segmented_control(key="vae_section").set_value("2-D map").run()
+    ok(at)
     assert "Click anywhere on the map" in texts(at, "info")
     at.session_state["vae_manifold_chart"] = {"selection": {"points": [{"customdata": [0.5, -1.25]}]}}
     at.run()
@@ -146,6 +149,7 @@ def test_vae_explorer_manifold_click_and_test_digit_start(zoo):
 
 def test_vae_explorer_cvae_digit_changes_the_image(zoo):
     at = run("4_VAE_latent_explorer.py")
+    at.segmented_control(key="vae_section").set_value("Conditional VAE").run()
     before = urls(at)
     at.segmented_control(key="vae_cvae_digit").set_value(2).run()
     ok(at)
@@ -175,12 +179,16 @@ def test_gan_studio_grid_follows_seed_truncation_and_model(zoo):
 
 def test_gan_studio_play_advances_frames_and_shows_the_histograms(zoo):
     at = run("6_GAN_studio.py")
+    at.segmented_control(key="gan_section").set_value("Latent walk").run()
     assert "frame **0**" in texts(at, "caption")
     at.toggle(key="gan_play").set_value(True).run()
     ok(at)
     at.run()
     assert "frame **2**" in texts(at, "caption")
     assert "ms per frame" in texts(at, "caption")
+    at.toggle(key="gan_play").set_value(False)
+    at.segmented_control(key="gan_section").set_value("Mode collapse").run()
+    ok(at)
     assert [m.label for m in at.metric].count("Digits drawn (≥ 2 %)") == 2  # MLP GAN and DCGAN side by side
 
 

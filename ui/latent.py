@@ -50,10 +50,10 @@ def gan_histogram(name: str, n: int = 2000, seed: int = 1234) -> tuple[np.ndarra
     return explore.class_histogram(ui.load_model("classifier"), images)
 
 
-N_PCA = 20_000  # training digits for the PCA: its top components are stable well before 55,000
+N_PCA = 10_000  # training digits for the PCA: its top components are stable well before 55,000
 
 
-@st.cache_resource(show_spinner="Computing PCA of 20,000 training digits (once per server)…")
+@st.cache_resource(show_spinner="Computing PCA of 10,000 training digits (once per server)…")
 def train_pca() -> explore.PCA:
     return explore.pca_fit(train_images(N_PCA)[0])
 
