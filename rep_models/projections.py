@@ -15,11 +15,12 @@ Files in ``pretrained/`` (all ``.npz``, no pickle):
 Placing a new point (``place``), chosen to need no pickle and to answer in well under 300 ms:
 
 - PCA: the exact linear projection.
-- t-SNE: openTSNE's own ``TSNEEmbedding.transform``. The embedding is rebuilt from the stored coordinates
-  and an exact-kNN ``PerplexityBasedNN`` on the stored reference codes (about 2 s, once per process),
-  then the new point is initialised at the median of its neighbours' positions and optimised against the
-  fixed map for ``TSNE_PLACE_ITERS`` iterations (openTSNE's default 250 take about 1-3 s on this CPU;
-  the point barely moves after the first few dozen).
+- t-SNE: what openTSNE's ``TSNEEmbedding.transform`` starts from (``prepare_partial(initialization=
+  "median")``): the median 2-D position of the new code's ``TSNE_K`` = 25 nearest reference codes, in plain
+  numpy. openTSNE's optimisation after it (250 iterations by default) took 1-3 s per point on this 2-core
+  CPU and needs the embedding rebuilt from the stored coords and an exact-kNN ``PerplexityBasedNN`` on the
+  stored codes (2 s idle, over a minute on a busy machine); ``Placer(...)(code, n_iter=N)`` still does that
+  (the rebuild once, lazily) for anyone who wants the refined position.
 - UMAP: umap-learn's ``transform`` needs the fitted ``UMAP`` object, which can only be stored by pickle,
   so we do what its ``transform`` does to initialise a new point: the mean of its ``UMAP_K`` nearest
   reference points' 2-D positions, weighted by UMAP's fuzzy membership exp(-(d - rho) / sigma) with
@@ -41,7 +42,7 @@ REPS = ["pixels", *ENCODERS]
 METHODS = ("pca", "tsne", "umap")
 MAP_DIM = 50  # codes wider than this are reduced to this many principal components for t-SNE / UMAP
 TSNE_PERPLEXITY = 30.0
-TSNE_PLACE_ITERS = 25
+TSNE_K = 25  # openTSNE transform's k for the median initialisation
 UMAP_K = 15  # umap-learn's default n_neighbors, used for fitting and for placing
 
 
@@ -106,7 +107,7 @@ def to_map_space(codes: np.ndarray, mean: np.ndarray, components: np.ndarray) ->
 
 def compute_projection(codes: np.ndarray, method: str, seed: int = 0, n_jobs: int = 2) -> np.ndarray:
     """2-D coordinates ``(N, 2)`` float32 of ``codes`` ``(N, d)`` by ``pca``, ``tsne`` (openTSNE, FFT
-    gradients, Annoy neighbours: its fast path) or ``umap`` (umap-learn defaults, ``random_state=seed``).
+    gradients and Annoy neighbours from 5,000 points: its fast path) or ``umap`` (umap-learn defaults, ``random_state=seed``).
     t-SNE and UMAP run in the map space (see :func:`map_space`)."""
     if method not in METHODS:
         raise ValueError(f"unknown projection method {method!r}; expected one of {list(METHODS)}")
@@ -120,8 +121,11 @@ def compute_projection(codes: np.ndarray, method: str, seed: int = 0, n_jobs: in
         from openTSNE import TSNE
 
         perplexity = min(TSNE_PERPLEXITY, (len(z) - 1) / 3)
-        emb = TSNE(perplexity=perplexity, n_jobs=n_jobs, random_state=seed, neighbors="annoy" if len(z) > 1000 else "exact",
-                   negative_gradient_method="fft", verbose=False).fit(z)
+        # openTSNE's fast path at this size: Annoy neighbours and FFT-interpolated gradients; Barnes-Hut is
+        # quicker for a few thousand points (FFT's grid cost is fixed per iteration).
+        big = len(z) >= 5000
+        emb = TSNE(perplexity=perplexity, n_jobs=n_jobs, random_state=seed, neighbors="annoy" if big else "exact",
+                   negative_gradient_method="fft" if big else "bh", verbose=False).fit(z)
         return np.asarray(emb, dtype=np.float32)
     import umap  # slow import (numba), so only here
 
@@ -251,15 +255,20 @@ class Placer:
         self.sq_norms = (self.ref.astype(np.float64) ** 2).sum(1)
         if len(self.ref) != len(self.coords):
             raise ValueError(f"{rep}/{method}: the map has {len(self.coords)} points but the reference {len(self.ref)}")
-        if method == "tsne":
+        self.embedding = None  # openTSNE's, built on the first refined t-SNE placement
+
+    def _tsne_embedding(self):
+        if self.embedding is None:
             from openTSNE import TSNEEmbedding, affinity
 
             perplexity = min(TSNE_PERPLEXITY, (len(self.ref) - 1) / 3)
             aff = affinity.PerplexityBasedNN(self.ref, perplexity=perplexity, method="exact", n_jobs=1, random_state=0)
             self.embedding = TSNEEmbedding(self.coords, aff, random_state=0)
+        return self.embedding
 
-    def __call__(self, code, n_iter: int | None = None) -> np.ndarray:
-        """``code`` ``(d,)`` (or ``(1, d)``) in the representation's space -> map position ``(2,)``."""
+    def __call__(self, code, n_iter: int = 0) -> np.ndarray:
+        """``code`` ``(d,)`` (or ``(1, d)``) in the representation's space -> map position ``(2,)``.
+        ``n_iter`` > 0 refines a t-SNE placement with openTSNE's ``transform`` (slow; see the module doc)."""
         code = np.asarray(code, dtype=np.float32).reshape(-1)
         if code.shape[0] != len(self.mean):
             raise ValueError(f"{self.rep} codes have {len(self.mean)} values, got {code.shape[0]}")
@@ -269,12 +278,12 @@ class Placer:
             return ((code - self.mean) @ self.components.T).astype(np.float32)
         z = to_map_space(code[None], self.mean, self.components)[0]
         if self.method == "tsne":
-            iters = TSNE_PLACE_ITERS if n_iter is None else n_iter
-            if iters == 0:
-                return np.asarray(self.embedding.prepare_partial(z[None], initialization="median"), np.float32)[0]
-            return np.asarray(self.embedding.transform(z[None], n_iter=iters), np.float32)[0]
-        k = min(UMAP_K, len(self.ref) - 1)
-        idx, dist = _knn(self.ref, self.sq_norms, z, k)
+            idx, _ = _knn(self.ref, self.sq_norms, z, min(TSNE_K, len(self.ref) - 1))
+            pos = np.median(self.coords[idx], axis=0)
+            if n_iter > 0:
+                pos = np.asarray(self._tsne_embedding().transform(z[None], initialization=pos[None], n_iter=n_iter))[0]
+            return pos.astype(np.float32)
+        idx, dist = _knn(self.ref, self.sq_norms, z, min(UMAP_K, len(self.ref) - 1))
         w = umap_weights(dist)
         return (w @ self.coords[idx] / w.sum()).astype(np.float32)
 
@@ -285,7 +294,7 @@ def _placer(rep: str, method: str, directory: str) -> Placer:
 
 
 def placer(rep: str, method: str, directory=None) -> Placer:
-    """The cached :class:`Placer` of a shipped map (built on first use: up to ~2 s for t-SNE)."""
+    """The cached :class:`Placer` of a shipped map (built on first use: reads two small files)."""
     return _placer(rep, method, str(_dir(directory)))
 
 

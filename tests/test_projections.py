@@ -10,7 +10,7 @@ from rep_models import projections as P
 @pytest.fixture(scope="module")
 def small(mnist_val):
     x, y = mnist_val
-    return x[:600], y[:600].numpy()
+    return x[:400], y[:400].numpy()
 
 
 @pytest.fixture(scope="module")
@@ -47,11 +47,11 @@ def test_saved_files_hold_small_arrays_and_load_without_pickle(saved, small):
     d, codes, _ = saved
     for method in ("pca", "tsne"):
         proj = P.load_projection("pixels", method, d)
-        assert proj["coords"].shape == (600, 2) and proj["coords"].dtype == np.float32
+        assert proj["coords"].shape == (400, 2) and proj["coords"].dtype == np.float32
         assert proj["labels"].dtype == np.uint8 and np.array_equal(proj["labels"], small[1])
-        assert np.array_equal(proj["indices"], np.arange(600))
+        assert np.array_equal(proj["indices"], np.arange(400))
     ref = P.load_reference("pixels", d)
-    assert ref["ref"].dtype == np.float16 and ref["ref"].shape == (600, P.MAP_DIM)  # 784-d pixels reduced
+    assert ref["ref"].dtype == np.float16 and ref["ref"].shape == (400, P.MAP_DIM)  # 784-d pixels reduced
     with np.load(P.path_for("pixels", "tsne", d), allow_pickle=False) as f:
         assert all(f[k].dtype != object for k in f.files)
 
@@ -76,6 +76,17 @@ def test_placing_a_reference_code_lands_near_its_point(saved, method):
         dist = np.linalg.norm(coords - pos, axis=1)
         assert dist[i] < 0.1 * extent, (method, i, dist[i], extent)
         assert (dist < dist[i]).mean() < 0.05
+
+
+def test_refined_tsne_placement_stays_near_its_point(saved):
+    d, codes, _ = saved
+    coords = P.load_projection("pixels", "tsne", d)["coords"]
+    placer = P.Placer("pixels", "tsne", d)
+    start = placer(codes[17])
+    refined = placer(codes[17], n_iter=10)  # openTSNE's transform from the median start
+    extent = np.ptp(coords, axis=0).max()
+    assert np.linalg.norm(refined - coords[17]) < 0.1 * extent
+    assert not np.allclose(refined, start)  # the optimisation did run
 
 
 def test_place_checks_the_code(saved):
