@@ -24,7 +24,7 @@ def block(cin: int, cout: int) -> nn.Sequential:
 
 class DenoisingAE(Autoencoder):
     Config = DenoisingAEConfig
-    train_defaults = {"epochs": 8, "lr": 2e-3, "batch_size": 128}
+    train_defaults = {"epochs": 8, "lr": 1e-3, "batch_size": 128}
 
     def __init__(self, config=None, **overrides):
         super().__init__(config, **overrides)
@@ -45,8 +45,9 @@ class DenoisingAE(Autoencoder):
     def decode(self, feats: list[torch.Tensor]) -> torch.Tensor:
         f1, f2, f3 = feats
         u2 = self.up2(torch.cat([F.interpolate(f3, scale_factor=2.0), f2], 1))
-        u1 = self.up1(torch.cat([F.interpolate(u2, scale_factor=2.0), f1], 1))
-        return torch.sigmoid(u1)
+        # Linear output, clipped only at inference (reconstruct): a sigmoid here saturates early in training,
+        # when predicting the mostly black background, and its vanishing gradient then freezes the network.
+        return self.up1(torch.cat([F.interpolate(u2, scale_factor=2.0), f1], 1))
 
     def denoise(self, x: torch.Tensor) -> torch.Tensor:
         """Noisy ``(B,1,28,28)`` in [0, 1] -> clean estimate, same shape."""
