@@ -353,13 +353,13 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     directory = Path(args.dir)
     out_path = Path(args.out) if args.out else directory / "metrics.json"
-    results = json.loads(out_path.read_text()) if out_path.is_file() else {}
+    results: dict = {}
+    dropped: list[str] = []
     command = "python -m rep_models.evaluate " + " ".join(argv if argv is not None else sys.argv[1:])
     t0 = time.perf_counter()
 
     if args.projections:
-        results.setdefault("projections", {}).update(compute_projections(directory, args.reps, args.methods, n_jobs=args.threads))
-        results.setdefault("meta", {})["projections_command"] = command.strip()
+        results["projections"] = compute_projections(directory, args.reps, args.methods, n_jobs=args.threads)
     else:
         names = args.only or [n for n in ZOO if n != "classifier"]
         unknown = set(names) - set(ZOO)
@@ -374,14 +374,27 @@ def main(argv: list[str] | None = None) -> int:
             r = evaluate_model(name, ctx)
             if r is None:
                 print(f"[evaluate] {name}: no shipped file, skipped", file=sys.stderr)
-                results.pop(name, None)  # a stale entry must not outlive its model
+                dropped.append(name)  # a stale entry must not outlive its model
                 continue
             results[name] = _clean(r)
             print(f"[evaluate] {name} ({time.perf_counter() - t:.0f} s): "
                   + ", ".join(f"{k}={v:.4g}" for k, v in r.items() if isinstance(v, float)), file=sys.stderr, flush=True)
-        results["meta"] = {**results.get("meta", {}), "command": command.strip(), "fast": args.fast, "n_test": len(ctx.x_test),
+        results["meta"] = {"command": command.strip(), "fast": args.fast, "n_test": len(ctx.x_test),
                            "n_samples": ctx.n_samples, "iwae_k": IWAE_K, "seconds": round(time.perf_counter() - t0, 1),
                            "date": time.strftime("%Y-%m-%d %H:%M:%S"), "torch": torch.__version__, "machine": platform.machine()}
+    # Merge into the file as it is now: a projections run and a metrics run may overlap; each keeps the other's keys.
+    merged = json.loads(out_path.read_text()) if out_path.is_file() else {}
+    meta = merged.get("meta", {})
+    if args.projections:
+        merged.setdefault("projections", {}).update(results["projections"])
+        meta["projections_command"] = command.strip()
+    else:
+        merged.update({k: v for k, v in results.items() if k != "meta"})
+        meta.update(results["meta"])
+        for name in dropped:
+            merged.pop(name, None)
+    merged["meta"] = meta
+    results = merged
     results["bars"] = check_bars(results)
     out_path.write_text(json.dumps(_clean(results), indent=1) + "\n")
     for b in results["bars"]:

@@ -143,3 +143,21 @@ def test_readme_zoo_table_is_generated_from_metrics_json():
         pytest.skip("no metrics.json or no zoo-table block in README.md")
     r = subprocess.run([sys.executable, str(root / "scripts" / "zoo_table.py"), "--check"], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_check_bars_passes_fails_and_marks_missing():
+    good = {
+        "classifier": {"test_accuracy": 0.995}, "linear_ae": {"mse_over_pca32": 1.0, "largest_angle_to_pca_deg": 1.0},
+        "contractive_ae": {"jacobian_frobenius_mean": 1.0, "mse_over_pca32": 0.5},
+        "contractive_ae_lambda0": {"jacobian_frobenius_mean": 3.0},
+        "dcgan": {"frechet_distance": 1.0}, "vae": {"frechet_distance": 2.0},
+    }
+    bars = {(b["model"], b["measure"]): b for b in evaluate.check_bars(good)}
+    assert bars[("classifier", "test accuracy")]["passed"]
+    assert bars[("contractive_ae", "mean Jacobian Frobenius norm / unpenalised twin's")]["value"] == pytest.approx(1 / 3)
+    assert bars[("contractive_ae", "mean Jacobian Frobenius norm / unpenalised twin's")]["passed"]
+    fd = [b for (m, k), b in bars.items() if m == "dcgan" and k.startswith("Frechet")]
+    assert [b["passed"] for b in fd] == [True, False]  # beats the VAE; the MLP GAN is missing, so that bar fails
+    bad = evaluate.check_bars({"classifier": {"test_accuracy": 0.99}, "linear_ae": {"largest_angle_to_pca_deg": 12.0}})
+    assert not any(b["passed"] for b in bad)
+    assert all(b["value"] is None for b in bad if b["model"] not in ("classifier", "linear_ae"))
