@@ -3,7 +3,8 @@ small ``.npz`` files so the map page opens instantly, and placement of a NEW cod
 
 Files in ``pretrained/`` (all ``.npz``, no pickle):
 
-- ``proj_<rep>_<method>.npz``: ``coords`` ``(N, 2)`` float32, ``labels`` ``(N,)`` uint8, ``indices`` ``(N,)``
+- ``proj_<rep>_<method>.npz``: ``coords`` ``(N, 2)`` float16 (plenty for a scatter plot; half the bytes,
+  read back as float32), ``labels`` ``(N,)`` uint8, ``indices`` ``(N,)``
   int32 (rows of the MNIST test set), ``seed``; the PCA map also holds its ``mean`` ``(d,)`` and
   ``components`` ``(2, d)``.
 - ``proj_<rep>_ref.npz``: what t-SNE and UMAP were fitted on and what placing needs: ``ref`` ``(N, m)``
@@ -152,7 +153,7 @@ def save_projection(rep: str, method: str, coords, labels, indices=None, directo
     indices = np.arange(len(coords)) if indices is None else np.asarray(indices)
     path = path_for(rep, method, directory)
     path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(path, coords=coords, labels=labels.astype(np.uint8), indices=indices.astype(np.int32),
+    np.savez_compressed(path, coords=coords.astype(np.float16), labels=labels.astype(np.uint8), indices=indices.astype(np.int32),
                         **{k: np.asarray(v) for k, v in extra.items()})
     return path
 
@@ -179,7 +180,9 @@ def load_projection(rep: str, method: str, directory=None) -> dict[str, np.ndarr
     """The stored map: ``coords`` ``(N, 2)``, ``labels`` ``(N,)``, ``indices`` ``(N,)`` (+ PCA's ``mean``
     and ``components``)."""
     _check(rep, method)
-    return _load_npz(path_for(rep, method, directory))
+    proj = _load_npz(path_for(rep, method, directory))
+    proj["coords"] = proj["coords"].astype(np.float32)
+    return proj
 
 
 def load_reference(rep: str, directory=None) -> dict[str, np.ndarray]:

@@ -54,6 +54,7 @@ def test_saved_files_hold_small_arrays_and_load_without_pickle(saved, small):
     assert ref["ref"].dtype == np.float16 and ref["ref"].shape == (400, P.MAP_DIM)  # 784-d pixels reduced
     with np.load(P.path_for("pixels", "tsne", d), allow_pickle=False) as f:
         assert all(f[k].dtype != object for k in f.files)
+        assert f["coords"].dtype == np.float16  # small on disk; load_projection gives float32
 
 
 def test_tsne_map_separates_digits(saved):
