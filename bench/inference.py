@@ -193,7 +193,7 @@ def run_models(models: dict, device: torch.device, quick: bool) -> list[dict]:
             if b == 64:
                 fns = {"plain": sync(device, per_sample(vs["plain"], inputs)), "plain_batched": fns["plain"],
                        **{k: v for k, v in fns.items() if k != "plain"}}
-            res = interleaved_ms(fns, repeats=(20 if quick else (200 if b == 1 else 40)), budget_s=2 if quick else 12)
+            res = interleaved_ms(fns, repeats=(20 if quick else (200 if b == 1 else 30)), budget_s=2 if quick else 5)
             best = min((k for k in res if k != "plain"), key=res.get)
             row = {"model": name, "op": op, "batch": b, **{k: round(v, 3) for k, v in res.items()}, "best": best,
                    "fast_speedup": round(res["plain"] / res["fast"], 1), "max_abs_diff": f"{diff:.1e}"}
@@ -235,7 +235,7 @@ def decode_one(models: dict, device: torch.device, quick: bool) -> list[dict]:
                 return m.decode(z, y)
 
         fns = {"plain": sync(device, plain), **{k: sync(device, lambda f=f, z=z, y=y: f(z, y)) for k, f in paths.items()}}
-        res = interleaved_ms(fns, 50 if quick else 500, budget_s=2 if quick else 10)
+        res = interleaved_ms(fns, 50 if quick else 500, budget_s=2 if quick else 6)
         rows.append({"model": name, "device": device.type, **bar_cells(res, 2.0)})
         print(rows[-1], flush=True)
     return rows
@@ -259,7 +259,7 @@ def gan_throughput(models: dict, device: torch.device, quick: bool) -> list[dict
             fns = {"plain": sync(device, plain)}
             for k, f in paths.items():
                 fns[k] = sync(device, lambda f=f, b=b, y=y, zd=m.config.z_dim: f(torch.randn(b, zd, device=device), y))
-            res = interleaved_ms(fns, repeats=(10 if quick else (300 if b == 1 else 60 if b == 64 else 12)), budget_s=2 if quick else 12)
+            res = interleaved_ms(fns, repeats=(10 if quick else (300 if b == 1 else 60 if b == 64 else 12)), budget_s=2 if quick else 6)
             row = {"model": name, "device": device.type, "batch": b, **{f"{k}_samples_per_s": b / v * 1e3 for k, v in res.items()}}
             if b == 64 and name in ("dcgan", "cdcgan"):
                 row.update(bar_cells(res, 15.0))
@@ -288,7 +288,7 @@ def thread_effect(models: dict, quick: bool) -> list[dict]:
         res = {}
         for t in sorted({1, n0}):
             torch.set_num_threads(t)
-            res[t] = median_ms(lambda f=f, a=inputs: f(*a), 30 if quick else 300, warmup=5, budget_s=2 if quick else 6)
+            res[t] = median_ms(lambda f=f, a=inputs: f(*a), 30 if quick else 300, warmup=5, budget_s=2 if quick else 3)
         torch.set_num_threads(n0)
         rows.append({"case": label, "batch": b, **{f"threads_{t}_ms": v for t, v in res.items()}})
     return rows

@@ -162,11 +162,18 @@ def warm_numba() -> float:
     return time.perf_counter() - t
 
 
-def scaling(codes, labels, sizes: list[int], sklearn_max: int) -> list[dict]:
+def scaling(codes, labels, sizes: list[int], sklearn_max: int, app_sizes: set[int]) -> list[dict]:
+    """Every method at every n of ``sizes``, except: scikit-learn's TSNE only up to ``sklearn_max`` (and at
+    ``sklearn_max`` itself, its largest point), nothing else at an n added only for scikit-learn, and the
+    app's own functions (``app_*``) only at ``app_sizes``."""
     rows = []
-    for n in sizes:
+    for n in sorted(set(sizes) | {sklearn_max}):
         for name, fit in METHODS.items():
             if name == "sklearn_tsne" and n > sklearn_max:
+                continue
+            if name != "sklearn_tsne" and n not in sizes:
+                continue
+            if name.startswith("app_") and n not in app_sizes:
                 continue
             t = time.perf_counter()
             emb = np.asarray(fit(codes[:n]))
@@ -343,15 +350,15 @@ def main(argv=None) -> None:
     if args.quick:
         args.sizes, args.sklearn_max = [500, 1000], 1000
     n_map = 1000 if args.quick else 10000
-    sizes = sorted(set(args.sizes) | ({args.sklearn_max} if args.sklearn_max not in args.sizes and not args.quick else set()))
-    codes, labels, what = get_codes(max(max(sizes), n_map + 500, args.explore or 0))
+    sizes = sorted(set(args.sizes))
+    codes, labels, what = get_codes(max(max(sizes), args.sklearn_max, n_map + 500, args.explore or 0))
     warm_s = warm_numba()
     if args.explore:
         rows = explore(codes, labels, args.explore)
         md = header(f"Projections: candidate fast settings at n = {args.explore:,}", f"- Codes: {what}") + "\n" + table(rows)
         write_section("projections_explore", md, {"rows": rows})
         return
-    rows = scaling(codes, labels, sizes, args.sklearn_max)
+    rows = scaling(codes, labels, sizes, args.sklearn_max, {min(sizes[-1], 10000), sizes[-1]})
     ext = extrapolate_sklearn(rows, 70000 if not args.quick else 2000)
     place = placement(codes, labels, n_map=n_map, n_new=100 if args.quick else 500, n_timed=5 if args.quick else 30)
     png = BENCH / "projections_scaling.png"
@@ -360,7 +367,7 @@ def main(argv=None) -> None:
     by = {(r["n"], r["method"]): r for r in rows}
     big = max(sizes)
     ratio_rows = []
-    for n in sizes:
+    for n in sorted({r["n"] for r in rows}):
         sk = by.get((n, "sklearn_tsne"), ext if ext and ext["n"] == n else None)
         for m in ("opentsne_default", "opentsne_fast", "app_tsne", "umap_default", "umap_fast", "app_umap"):
             if (n, m) in by and sk:
