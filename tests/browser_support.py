@@ -94,11 +94,11 @@ def start_server() -> str:
 
 
 def _warm_up(url: str) -> None:
-    browser = start_browser()
-    page = browser.new_page()
+    page = shared_context(start_browser()).new_page()
+    page.set_default_timeout(STARTUP_TIMEOUT_S * 2000)
     try:
-        page.goto(url + "/")
-        page.wait_for_selector('[data-testid="stSidebar"]', timeout=90_000)
+        page.goto(url + "/", wait_until="commit")  # then wait for the app itself, not every resource
+        page.wait_for_selector('[data-testid="stSidebar"]')
     finally:
         page.close()
 
@@ -128,6 +128,8 @@ def start_browser():
 
 
 def stop_browser() -> None:
+    if "context" in _state:
+        _state.pop("context").close()
     if "browser" in _state:
         _state.pop("browser").close()
     if "pw" in _state:
@@ -150,17 +152,25 @@ def browser(request):
     return start_browser()
 
 
+def shared_context(browser):
+    """One browser context for the session: pages (tabs) in it are separate Streamlit sessions, but they share
+    the HTTP cache, so the app's JavaScript is downloaded and compiled once, not per test."""
+    if "context" not in _state:
+        # Tall viewport: Streamlit scrolls inside the page, so a screenshot shows only the viewport.
+        _state["context"] = browser.new_context(viewport={"width": 1400, "height": 1700})
+    return _state["context"]
+
+
 @pytest.fixture
 def open_page(st_server, browser):
     """``open_page(url_path="")`` -> a fresh playwright Page on that app page, rendered (the app's script ran)."""
-    contexts = []
+    pages = []
 
     def _open(url_path: str = "", wait_for_text: str | None = None, timeout_ms: int = 90_000):
-        ctx = browser.new_context(viewport={"width": 1400, "height": 1700})  # tall: Streamlit scrolls inside the page, so screenshots show only the viewport
-        contexts.append(ctx)
-        page = ctx.new_page()
+        page = shared_context(browser).new_page()
+        pages.append(page)
         page.set_default_timeout(timeout_ms)
-        page.goto(f"{st_server}/{url_path}")
+        page.goto(f"{st_server}/{url_path}", wait_until="commit")
         page.wait_for_selector('[data-testid="stApp"]')
         page.wait_for_selector('[data-testid="stSidebar"]')  # navigation drawn: app.py ran
         wait_idle(page, timeout_ms)
@@ -169,8 +179,8 @@ def open_page(st_server, browser):
         return page
 
     yield _open
-    for ctx in contexts:
-        ctx.close()
+    for page in pages:
+        page.close()
 
 
 def wait_idle(page, timeout_ms: int = 90_000, settle_ms: int = 300) -> None:

@@ -121,6 +121,7 @@ MODEL_INFO: dict[str, ModelInfo] = {
     "cdcgan": ModelInfo("Conditional DCGAN", "GANs", "A DCGAN told which digit to draw."),
     "classifier": ModelInfo("Digit classifier", "Classifiers", "A small CNN that names the digit; also scores the generators."),
     "sda": ModelInfo("Stacked denoising AE (fine-tuned)", "Classifiers", "Pretrained without labels, then fine-tuned to classify."),
+    "sda_100": ModelInfo("Stacked denoising AE, 100 labels", "Classifiers", "The same, fine-tuned with only 10 labelled digits per class."),
 }
 
 
