@@ -136,6 +136,7 @@ def write_manifest(directory: Path = PRETRAINED_DIR) -> dict[str, str]:
         p.name: sha256_file(p)
         for p in sorted(directory.iterdir())
         if p.suffix in (".safetensors", ".json", ".npz") and p.name not in ("manifest.json", "metrics.json")
+        and not p.name.endswith(".state.safetensors")  # the trainer's resume state is not shipped
     }
     (directory / "manifest.json").write_text(json.dumps({"files": files}, indent=2) + "\n")
     return files
