@@ -43,7 +43,9 @@ def available_maps() -> dict[str, list[str]]:
 
 @st.cache_resource(show_spinner="Loading the map…", max_entries=64)
 def load_map(rep: str, method: str) -> dict[str, np.ndarray]:
-    return P.load_projection(rep, method)
+    m = dict(P.load_projection(rep, method))
+    m["coords"] = m["coords"].astype(np.float32)  # stored as float16, which plotly cannot send as a typed array
+    return m
 
 
 @st.cache_resource(show_spinner="Preparing to place new digits in this map (once per server)…", max_entries=32)
