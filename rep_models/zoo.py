@@ -17,7 +17,7 @@ ZOO: dict[str, dict] = {
     "contractive_ae": {"model": "contractive_ae", "config": {"lam": 1e-3}, "train": {"epochs": 15}},
     # The unpenalised twin of contractive_ae, the reference its Jacobian norm is compared with.
     "contractive_ae_lambda0": {"model": "contractive_ae", "config": {"lam": 0.0}, "train": {"epochs": 15}},
-    "vae": {"model": "vae", "train": {"epochs": 8}},
+    "vae": {"model": "vae", "train": {"epochs": 5}},
     "vae_2d": {"model": "vae", "config": {"latent_dim": 2, "channels": 16, "hidden": 256}, "train": {"epochs": 12}},
     "beta_vae": {"model": "vae", "config": {"latent_dim": 10, "beta": 4.0, "channels": 16, "hidden": 256}, "train": {"epochs": 12}},
     "cvae": {"model": "cvae", "config": {"channels": 16, "hidden": 256}, "train": {"epochs": 6}},
