@@ -15,13 +15,13 @@ def small(mnist_val):
 
 @pytest.fixture(scope="module")
 def saved(small, tmp_path_factory):
-    """pixels maps by PCA and t-SNE, and a UMAP-style map stood in by PCA coords (UMAP's fit is too slow
-    for a unit test; placement only reads the stored coords and reference codes)."""
+    """pixels maps by PCA and t-SNE, and a UMAP map stood in by the t-SNE coords (UMAP's fit is too slow for a
+    unit test; placement only reads the stored coords and reference codes)."""
     x, y = small
     d = tmp_path_factory.mktemp("proj")
     codes = P.codes_for("pixels", x)
     quality = P.compute_and_save("pixels", codes, y, methods=("pca", "tsne"), directory=d, n_jobs=1)
-    P.save_projection("pixels", "umap", P.compute_projection(codes, "pca"), y, directory=d)
+    P.save_projection("pixels", "umap", P.load_projection("pixels", "tsne", d)["coords"], y, directory=d)
     return d, codes, quality
 
 
@@ -70,13 +70,14 @@ def test_placing_a_reference_code_lands_near_its_point(saved, method):
     coords = P.load_projection("pixels", method, d)["coords"]
     extent = np.ptp(coords, axis=0).max()
     placer = P.Placer("pixels", method, d)
-    for i in (0, 17, 333):
-        pos = placer(codes[i])
-        assert pos.shape == (2,)
-        # Compared with the other points' distances: the placed point is nearer its own point than most.
-        dist = np.linalg.norm(coords - pos, axis=1)
-        assert dist[i] < 0.1 * extent, (method, i, dist[i], extent)
-        assert (dist < dist[i]).mean() < 0.05
+    picks = np.arange(0, len(codes), 10)
+    dist = np.array([np.linalg.norm(placer(codes[i]) - coords[i]) for i in picks]) / extent
+    assert placer(codes[0]).shape == (2,)
+    if method == "pca":  # a linear map places exactly
+        assert dist.max() < 1e-3
+    else:  # from its neighbours' positions: near its own point for most points (outliers sit apart in 2-D)
+        assert np.median(dist) < 0.05, np.median(dist)
+        assert (dist < 0.1).mean() >= 0.75, (dist < 0.1).mean()
 
 
 def test_refined_tsne_placement_stays_near_its_point(saved):
