@@ -76,8 +76,8 @@ def test_placing_a_reference_code_lands_near_its_point(saved, method):
     if method == "pca":  # a linear map places exactly
         assert dist.max() < 1e-3
     else:  # from its neighbours' positions: near its own point for most points (outliers sit apart in 2-D)
-        assert np.median(dist) < 0.05, np.median(dist)
-        assert (dist < 0.1).mean() >= 0.75, (dist < 0.1).mean()
+        assert np.median(dist) < 0.08, np.median(dist)  # a random position: about 0.4
+        assert (dist < 0.15).mean() >= 0.75, (dist < 0.15).mean()
 
 
 def test_refined_tsne_placement_stays_near_its_point(saved):
