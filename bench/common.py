@@ -21,6 +21,11 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 RESULTS_DIR = BENCH / "results"
 LOAD_AT_START = os.getloadavg()
+# Say here what is missing until a full run on an idle machine has replaced it.
+STATUS = ("**Status:** the inference, training and projection figures have not been taken yet: during the first "
+          "session the CPU was shared with the model-zoo training and other jobs (load average 15-34 on 2 cores), "
+          "which distorted timings 10-300x. Run `python -m bench.all` on an idle machine to fill them in. Memory "
+          "(RSS) does not depend on CPU load; its section below is valid for the models shipped when it ran.")
 SECTIONS = ["inference", "projections", "training", "memory", "load_test"]
 
 os.environ.setdefault("LATENT_LAB_MNIST", str(ROOT.parent / "shared" / "data" / "mnist"))
@@ -148,7 +153,8 @@ def write_section(name: str, markdown: str, data: dict | None = None) -> Path:
     parts = ["# Latent Lab benchmarks", "",
              "Figures from the scripts in `bench/`, each section written by the command it names. Medians over "
              "repeats; wall-clock times on the machine named in each section (a 2-core CPU VM unless it says otherwise).",
-             "Regenerate everything with `python -m bench.all` (or one script at a time).", ""]
+             "Regenerate everything with `python -m bench.all` (or one script at a time).", "",
+             STATUS, ""]
     order = SECTIONS + sorted(p.stem for p in RESULTS_DIR.glob("*.md") if p.stem not in SECTIONS)
     for sec in order:
         p = RESULTS_DIR / f"{sec}.md"
