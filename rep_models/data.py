@@ -65,8 +65,14 @@ DATASETS = {
         name="fashion_mnist",
         env_var="LATENT_LAB_FASHION_MNIST",
         system_dirs=("/usr/share/datasets/fashion-mnist",),
-        mirrors=("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),
-        sha256={},  # verified by IDX structure only
+        mirrors=("https://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),
+        # Of the decompressed files, computed from Debian's dataset-fashion-mnist package.
+        sha256={
+            "train_images": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+            "train_labels": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+            "test_images": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+            "test_labels": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+        },
     ),
 }
 
