@@ -39,6 +39,7 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 STARTUP_TIMEOUT_S = 60
+WARM_UP_TIMEOUT_S = 300  # the first script run imports torch & co. cold: seconds normally, minutes on a saturated CPU
 
 _state: dict = {}
 
@@ -95,10 +96,12 @@ def start_server() -> str:
 
 def _warm_up(url: str) -> None:
     page = shared_context(start_browser()).new_page()
-    page.set_default_timeout(STARTUP_TIMEOUT_S * 2000)
+    page.set_default_timeout(WARM_UP_TIMEOUT_S * 1000)
     try:
         page.goto(url + "/", wait_until="commit")  # then wait for the app itself, not every resource
         page.wait_for_selector('[data-testid="stSidebar"]')
+        page.get_by_text("The models").first.wait_for()  # the Home page: the first run (cold imports) is over
+        wait_idle(page, WARM_UP_TIMEOUT_S * 1000)
     finally:
         page.close()
 
