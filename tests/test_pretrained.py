@@ -90,6 +90,7 @@ BAR_NEEDS = {
     "contractive_ae": ["contractive_ae", "contractive_ae_lambda0"],
     "dcgan": ["classifier", "dcgan", "vae", "gan"],
     "cdcgan": ["classifier", "cdcgan"],
+    "cdcgan": "classifier agrees with the requested digit 90.8 % vs bar 97 % (5 epochs, 32 filters)",
     "cvae": ["classifier", "cvae"],
     "sda": ["sda"],
     "sda_100": ["sda_100"],
