@@ -14,14 +14,6 @@ from rep_models.checkpoint import CheckpointError
 from rep_models.models import REGISTRY, build
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def probe(model, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """A deterministic output of any registered model, for comparing two copies."""
     with torch.no_grad():
