@@ -83,6 +83,19 @@ def to_gray(img: Image.Image) -> Image.Image:
     return img.convert("RGB").convert("L")  # CMYK, YCbCr, LAB, HSV, ...
 
 
+REDUCIBLE_MODES = ("L", "LA", "RGB", "RGBA", "RGBX", "CMYK", "I", "F")  # box-averaging is meaningful for these
+
+
+def _shrink(img: Image.Image) -> Image.Image:
+    """Box-reduce a very large decoded image by an integer factor (to no less than twice ``WORK_SIDE``)
+    before grayscale conversion, so the conversion's copies are small. Palette and 1-bit images are left
+    as they are (averaging palette indices would be wrong; they are cheap to convert)."""
+    factor = max(img.size) // (2 * WORK_SIDE)
+    if factor < 2 or img.mode not in REDUCIBLE_MODES:
+        return img
+    return img.reduce(factor)
+
+
 def decode_image(data: bytes, max_pixels: int = MAX_PIXELS, max_bytes: int = MAX_BYTES) -> Image.Image:
     """Uploaded bytes -> a grayscale PIL image (mode 'L'), upright (EXIF rotation applied), first frame.
 
@@ -115,7 +128,12 @@ def decode_image(data: bytes, max_pixels: int = MAX_PIXELS, max_bytes: int = MAX
         raise ImageError(f"The image is too big ({w}x{h} pixels); the limit is {max_pixels / 1e6:.0f} megapixels. Please upload a smaller picture.")
     try:
         img.seek(0)  # animated GIF/WebP/PNG: the first frame
+        if img.format in ("JPEG", "MPO"):
+            # Phone photos: let the JPEG decoder scale by 1/2..1/8 and decode luminance only, so a
+            # 12-megapixel photo costs a few MB instead of hundreds.
+            img.draft("L", (2 * WORK_SIDE, 2 * WORK_SIDE))
         img.load()
+        img = _shrink(img)
     except Exception as e:  # truncated data, bad compressed stream, bad palette, ...
         raise ImageError("The image file is damaged or incomplete (it may have been cut off during upload). Please try another file.") from e
     try:

@@ -20,8 +20,8 @@ ZOO: dict[str, dict] = {
     "vae": {"model": "vae", "train": {"epochs": 30}},
     "vae_2d": {"model": "vae", "config": {"latent_dim": 2}, "train": {"epochs": 20}},
     "beta_vae": {"model": "vae", "config": {"latent_dim": 10, "beta": 4.0, "channels": 16, "hidden": 256}, "train": {"epochs": 12}},
-    # An 8-d style code (not 16) leaves the digit to the label: the decoder cannot ignore it.
-    "cvae": {"model": "cvae", "config": {"latent_dim": 8, "channels": 16, "hidden": 256}, "train": {"epochs": 15}},
+    # A 4-d style code (not 16) leaves the digit to the label: the decoder cannot ignore it.
+    "cvae": {"model": "cvae", "config": {"latent_dim": 4, "channels": 16, "hidden": 256}, "train": {"epochs": 20}},
     "gan": {"model": "gan", "train": {"epochs": 20}},
     "dcgan": {"model": "dcgan", "config": {"ngf": 32, "ndf": 32}, "train": {"epochs": 12}},
     "cdcgan": {"model": "cdcgan", "config": {"ngf": 32, "ndf": 32}, "train": {"epochs": 12}},

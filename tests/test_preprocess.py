@@ -267,6 +267,30 @@ def test_big_photo_is_shrunk_first():
     assert max(steps.gray.shape) <= WORK_SIDE
 
 
+def test_big_jpeg_is_decoded_small_and_upright():
+    # A 4000x3000 phone photo held in portrait (EXIF orientation 6): the decoder scales it down while
+    # decoding, yet the rotation and the digit survive.
+    photo = digit_seven((4000, 3000), width=240).convert("RGB")
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    gray = decode_image(encode(photo, "JPEG", quality=90, exif=exif.tobytes()))
+    w, h = gray.size
+    assert h > w, "portrait after EXIF rotation"
+    assert 2 * WORK_SIDE <= max(w, h) <= 4000 // 2, f"decoded at {w}x{h}: not reduced"
+    upright = photo.convert("L").transpose(Image.Transpose.ROTATE_270)  # the same photo decoded at full size
+    assert np.abs(to_mnist(gray).final - to_mnist(upright).final).mean() < 0.02
+
+
+def test_big_transparent_png_is_reduced_before_compositing():
+    img = Image.new("RGBA", (5000, 4000), (0, 0, 0, 0))  # transparent: composited on white paper
+    ImageDraw.Draw(img).line([(1250, 800), (3750, 800), (2000, 3400)], fill=(0, 0, 0, 255), width=300)
+    gray = decode_image(encode(img, "PNG"))
+    assert 2 * WORK_SIDE <= max(gray.size) < 5000
+    a = np.asarray(gray)
+    assert a.max() == 255 and a.min() < 30  # white paper, dark ink: alpha handled after the reduction
+    assert to_mnist(gray).inverted
+
+
 # ------------------------------------------------------------------------------------------- canvas
 
 

@@ -40,7 +40,9 @@ class VAE(Model):
         self.from_code = nn.Sequential(nn.Linear(c.latent_dim + k, c.hidden), nn.ReLU(), nn.Linear(c.hidden, 2 * ch * 49), nn.ReLU())
         self.generator = nn.Sequential(
             nn.Unflatten(1, (2 * ch, 7, 7)),
-            nn.ConvTranspose2d(2 * ch, ch, 4, 2, 1), nn.ReLU(),  # 14
+            # A conditional VAE also gets the label as k constant 7x7 maps here, so the deconvolutions
+            # cannot lose the digit on the way (the code alone would otherwise drift towards holding it).
+            nn.ConvTranspose2d(2 * ch + k, ch, 4, 2, 1), nn.ReLU(),  # 14
             nn.ConvTranspose2d(ch, ch, 4, 2, 1), nn.ReLU(),  # 28
             nn.Conv2d(ch, 1, 3, 1, 1),
         )
@@ -62,7 +64,11 @@ class VAE(Model):
         return self.encode_stats(x, y)[0]
 
     def decode_logits(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        return self.generator(self.from_code(self._cond(z, y)))
+        h = self.generator[0](self.from_code(self._cond(z, y)))  # (B, 2ch, 7, 7)
+        if self.config.n_classes:
+            onehot = F.one_hot(y.long(), self.config.n_classes).to(h.dtype)
+            h = torch.cat([h, onehot[:, :, None, None].expand(-1, -1, 7, 7)], 1)
+        return self.generator[1:](h)
 
     def decode(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """``(B, latent_dim)`` -> Bernoulli means ``(B,1,28,28)`` in [0, 1]."""
