@@ -23,14 +23,14 @@ import numpy as np
 import torch
 
 from bench.common import BENCH, header, passfail, table, write_section
+from rep_models.projections import TSNE_FAST, UMAP_FAST
 
 warnings.filterwarnings("ignore")
 
-# The fastest settings found by ``--explore`` (see RESULTS.md) whose 10-NN accuracy is at least the
-# library defaults'. The rest of each library's defaults is kept.
-FAST_TSNE = dict(n_jobs=2, early_exaggeration_iter=125, n_iter=250, initialization="pca", neighbors="annoy",
-                 negative_gradient_method="fft")
-FAST_UMAP = dict(n_jobs=2, n_epochs=100, init="pca", low_memory=True)
+# The app's and rep_models.evaluate's fast settings (rep_models.projections.TSNE_FAST / UMAP_FAST, chosen
+# with ``--explore``), with the big-n fast paths and both cores.
+FAST_TSNE = dict(n_jobs=2, initialization="pca", neighbors="annoy", negative_gradient_method="fft", **TSNE_FAST)
+FAST_UMAP = dict(n_jobs=2, **UMAP_FAST)
 # openTSNE's transform defaults run 250 iterations per call; placing one drawing needs far fewer.
 FAST_TSNE_TRANSFORM = dict(n_iter=50)
 

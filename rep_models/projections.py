@@ -45,6 +45,13 @@ MAP_DIM = 50  # codes wider than this are reduced to this many principal compone
 TSNE_PERPLEXITY = 30.0
 TSNE_K = 25  # openTSNE transform's k for the median initialisation
 UMAP_K = 15  # umap-learn's default n_neighbors, used for fitting and for placing
+# The fastest settings whose 10-NN accuracy in 2-D is at least the library defaults' (measured side by side
+# by ``python -m bench.projections --explore 70000``; figures in bench/RESULTS.md). Everything else is the
+# libraries' defaults. openTSNE: half the iterations (the map of 10k-70k codes settles well before 500)
+# with its fast path above 5,000 points (Annoy neighbours, FFT-interpolated gradients). UMAP: 100 epochs
+# instead of the 200 it uses above 10,000 points, started from PCA (the spectral start costs seconds at 70k).
+TSNE_FAST = dict(early_exaggeration_iter=125, n_iter=250)
+UMAP_FAST = dict(n_epochs=100, init="pca")
 
 
 def _check(rep: str, method: str) -> None:
@@ -106,10 +113,11 @@ def to_map_space(codes: np.ndarray, mean: np.ndarray, components: np.ndarray) ->
 
 # --------------------------------------------------------------------------------------------- fitting
 
-def compute_projection(codes: np.ndarray, method: str, seed: int = 0, n_jobs: int = 2) -> np.ndarray:
+def compute_projection(codes: np.ndarray, method: str, seed: int = 0, n_jobs: int = 2, fast: bool = True) -> np.ndarray:
     """2-D coordinates ``(N, 2)`` float32 of ``codes`` ``(N, d)`` by ``pca``, ``tsne`` (openTSNE, FFT
-    gradients and Annoy neighbours from 5,000 points: its fast path) or ``umap`` (umap-learn defaults, ``random_state=seed``).
-    t-SNE and UMAP run in the map space (see :func:`map_space`)."""
+    gradients and Annoy neighbours from 5,000 points: its fast path) or ``umap`` (umap-learn,
+    ``random_state=seed``); with ``fast`` the settings :data:`TSNE_FAST` / :data:`UMAP_FAST`, else the
+    libraries' defaults. t-SNE and UMAP run in the map space (see :func:`map_space`)."""
     if method not in METHODS:
         raise ValueError(f"unknown projection method {method!r}; expected one of {list(METHODS)}")
     codes = np.asarray(codes, dtype=np.float32)
@@ -126,11 +134,12 @@ def compute_projection(codes: np.ndarray, method: str, seed: int = 0, n_jobs: in
         # quicker for a few thousand points (FFT's grid cost is fixed per iteration).
         big = len(z) >= 5000
         emb = TSNE(perplexity=perplexity, n_jobs=n_jobs, random_state=seed, neighbors="annoy" if big else "exact",
-                   negative_gradient_method="fft" if big else "bh", verbose=False).fit(z)
+                   negative_gradient_method="fft" if big else "bh", verbose=False, **(TSNE_FAST if fast else {})).fit(z)
         return np.asarray(emb, dtype=np.float32)
     import umap  # slow import (numba), so only here
 
-    reducer = umap.UMAP(n_neighbors=min(UMAP_K, len(z) - 1), random_state=seed, n_jobs=1)
+    # n_jobs=1: a fixed random_state makes umap-learn single-threaded anyway (and say so in a warning)
+    reducer = umap.UMAP(n_neighbors=min(UMAP_K, len(z) - 1), random_state=seed, n_jobs=1, **(UMAP_FAST if fast else {}))
     return reducer.fit_transform(z).astype(np.float32)
 
 

@@ -328,6 +328,16 @@ def train(name: str, out_dir: str | os.PathLike = "pretrained", out_name: str | 
         if done["pretrain"][layer] < opts.pretrain_epochs:
             run_phase(model, wrapped, x, y, opts, device, "layerwise", opts.pretrain_epochs, done["pretrain"][layer],
                       layer=layer, on_epoch=on_epoch, desc=f"pretrain layer {layer + 1}")
+    semi_report = {}
+    if opts.labels and hasattr(model, "pseudo_label"):
+        chosen = model.pseudo_label(x, keep, y[keep])  # semi-supervised: few labels -> pseudo-labels (after pretraining)
+        if chosen is not None:
+            idx, pseudo = chosen
+            x_sup, y_sup = x[idx], pseudo
+            # Measured against the labels the model never saw, for the card only.
+            semi_report = {"images": len(idx), "pseudo_label_accuracy": round(float((pseudo == y[idx]).float().mean()), 4)}
+            if rank == 0:
+                print(json.dumps({"pseudo_labels": semi_report}), file=sys.stderr, flush=True)
     phase = "gan" if model.trainer == "gan" else "loss"
     optim = None
     if resume_state and done["main"]:
@@ -347,7 +357,7 @@ def train(name: str, out_dir: str | os.PathLike = "pretrained", out_name: str | 
             "recipe": name,
             "trained_by": "python -m rep_models.train " + " ".join(shlex.quote(a) for a in (getattr(args, "argv", sys.argv[1:]) if args is not None else [name])),
             "train_options": {k: v for k, v in opts.__dict__.items() if k not in ("history", "progress")},
-            "metrics": {"validation": final},
+            "metrics": {"validation": final, **({"pseudo_labels": semi_report} if semi_report else {})},
             "history": opts.history,
             "epochs": opts.epochs,
             "seed": opts.seed,

@@ -26,8 +26,9 @@ ZOO: dict[str, dict] = {
     "dcgan": {"model": "dcgan", "config": {"ngf": 32, "ndf": 32}, "train": {"epochs": 12}},
     "cdcgan": {"model": "cdcgan", "config": {"ngf": 32, "ndf": 32}, "train": {"epochs": 12}},
     "sda": {"model": "sda", "config": {"shift": 2}, "train": {"epochs": 20, "pretrain_epochs": 3}},
-    "sda_100": {"model": "sda", "config": {"shift": 2, "pseudo_label_weight": 1.0, "pseudo_label_rampup": 800},
-                "train": {"epochs": 40, "pretrain_epochs": 3, "labels": 100, "min_steps_per_epoch": 50}},
+    # 100 labels spread over a 10-NN graph of the pretrained codes (rep_models.semi), then fine-tuned on.
+    "sda_100": {"model": "sda", "config": {"shift": 2, "propagate_labels": True},
+                "train": {"epochs": 15, "pretrain_epochs": 3, "labels": 100}},
 }
 
 # Shipped autoencoders/VAEs whose codes the app projects and compares.

@@ -12,6 +12,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .. import semi
 from .base import flatten
 from .classifier import random_shift
 from .stacked_ae import StackedAE
@@ -27,6 +28,11 @@ class SDAConfig:
     shift: int = 0  # random translation (pixels) of labelled images in fine-tuning
     pseudo_label_weight: float = 0.0  # final weight of the pseudo-label loss (0: plain supervised fine-tuning)
     pseudo_label_rampup: int = 1000  # steps over which that weight rises from 0
+    # With few labels: spread them over a 10-NN graph of the pretrained codes (rep_models.semi) and fine-tune
+    # on the labelled images plus this fraction of the most confidently pseudo-labelled ones, per class.
+    propagate_labels: bool = False
+    propagation_keep: float = 0.8
+    propagate_on: str = "code"  # the graph's space: "code" (the pretrained stack's top code) or "pixels"
 
 
 class SDA(StackedAE):
@@ -43,6 +49,33 @@ class SDA(StackedAE):
     def set_unlabelled(self, x: torch.Tensor) -> None:
         """Give the images without labels that the pseudo-label term draws from."""
         self.unlabelled = x
+
+    @torch.inference_mode()
+    def propagation_features(self, x: torch.Tensor, dim: int = 50, batch_size: int = 1000) -> torch.Tensor:
+        """``(N,1,28,28)`` -> ``(N, dim)`` top principal components of the pretrained codes (or pixels):
+        the space whose nearest neighbours the labels spread over."""
+        if self.config.propagate_on not in ("code", "pixels"):
+            raise ValueError(f"propagate_on must be 'code' or 'pixels', got {self.config.propagate_on!r}")
+        was_training, device = self.training, next(self.parameters()).device
+        self.eval()
+        if self.config.propagate_on == "code":
+            h = torch.cat([self.stack.encode(flatten(x[i:i + batch_size].to(device))).cpu() for i in range(0, len(x), batch_size)])
+        else:
+            h = flatten(x).float()
+        self.train(was_training)
+        h = h - h.mean(0)
+        _, _, v = torch.pca_lowrank(h, q=min(dim, h.shape[1]), center=False)
+        return h @ v
+
+    def pseudo_label(self, x: torch.Tensor, labelled_idx: torch.Tensor, labelled_y: torch.Tensor):
+        """Indices into ``x`` ``(K,)`` and their labels ``(K,)`` to fine-tune on: the labelled images plus
+        the most confident pseudo-labelled ones (``propagation_keep`` of each class), or None when
+        ``propagate_labels`` is off. Called by the trainer after pretraining, with ``x`` all training images."""
+        if not self.config.propagate_labels:
+            return None
+        p = semi.pseudo_labels(self.propagation_features(x).numpy(), labelled_idx.numpy(), labelled_y.numpy())
+        keep = semi.most_confident(p, self.config.propagation_keep)
+        return torch.from_numpy(keep), torch.from_numpy(p.labels[keep])
 
     def forward(self, x):
         """Logits ``(B, 10)``."""
