@@ -390,7 +390,14 @@ def main(argv: list[str] | None = None) -> int:
         meta["projections_command"] = command.strip()
     else:
         merged.update({k: v for k, v in results.items() if k != "meta"})
+        # Each model's entry says how it was measured; meta keeps the last run and the list of runs.
+        for name in names:
+            if name in merged and isinstance(merged[name], dict):
+                merged[name]["measured_with"] = {"n_test": len(ctx.x_test), "fast": args.fast, "date": results["meta"]["date"]}
+        runs = [r for r in meta.get("runs", []) if r.get("only") != args.only] + [
+            {"command": command.strip(), "only": args.only, "date": results["meta"]["date"], "seconds": results["meta"]["seconds"]}]
         meta.update(results["meta"])
+        meta["runs"] = runs
         for name in dropped:
             merged.pop(name, None)
     merged["meta"] = meta

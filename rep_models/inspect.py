@@ -173,6 +173,8 @@ def headline_metrics(card: dict | None, evaluated: dict | None = None, k: int = 
     source = evaluated if isinstance(evaluated, dict) and evaluated else ((card or {}).get("metrics") or {}).get("validation") or {}
     flat: list[tuple[str, float]] = []
     for key, v in source.items():
+        if key == "measured_with":  # how it was measured (test-set size, date): not a metric
+            continue
         if isinstance(v, dict):
             flat += [(f"{key} {k2}", v2) for k2, v2 in v.items() if isinstance(v2, (int, float)) and not isinstance(v2, bool)]
         elif isinstance(v, (int, float)) and not isinstance(v, bool):

@@ -361,7 +361,7 @@ def train(name: str, out_dir: str | os.PathLike = "pretrained", out_name: str | 
             "history": opts.history,
             "epochs": opts.epochs,
             "seed": opts.seed,
-            "data": {"dataset": "mnist", "split": f"train minus a 5,000-image validation split (seed 0)"
+            "data": {"dataset": "mnist", "split": "train minus a 5,000-image validation split (seed 0)"
                      + (f", first {opts.limit}" if opts.limit else "") + (f", {opts.labels} labels" if opts.labels else ""),
                      "sha256": data.data_checksum("mnist", opts.data_root)},
             "wall_seconds": round(wall_before + time.time() - t_start, 1),

@@ -1,8 +1,8 @@
 """The registry: a model's name -> its class. A new model is one file and one line here."""
+from .cdcgan import CDCGAN
 from .classifier import Classifier
 from .contractive_ae import ContractiveAE
 from .conv_ae import ConvAE
-from .cdcgan import CDCGAN
 from .cvae import CVAE
 from .dcgan import DCGAN
 from .denoising_ae import DenoisingAE

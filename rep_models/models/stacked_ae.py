@@ -26,9 +26,9 @@ class LayerStack(nn.Module):
     def __init__(self, sizes: list[int], tied: bool):
         super().__init__()
         self.sizes, self.tied = sizes, tied
-        self.enc = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
+        self.enc = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:], strict=True))
         self.dec_bias = nn.ParameterList(nn.Parameter(torch.zeros(a)) for a in sizes[:-1])
-        self.dec = None if tied else nn.ModuleList(nn.Linear(b, a, bias=False) for a, b in zip(sizes[:-1], sizes[1:]))
+        self.dec = None if tied else nn.ModuleList(nn.Linear(b, a, bias=False) for a, b in zip(sizes[:-1], sizes[1:], strict=True))
 
     def encode_layer(self, h: torch.Tensor, i: int) -> torch.Tensor:
         h = self.enc[i](h)
