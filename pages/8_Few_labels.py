@@ -51,7 +51,7 @@ def _sda_accuracy(name: str) -> float:
     return float((pred == yt[:N_TEST]).float().mean())
 
 
-def _figure(pre: dict, live: dict, sda: dict) -> go.Figure:
+def _figure(pre: dict, live: dict, sda: dict, live_method: str = "logistic") -> go.Figure:
     fig = go.Figure()
     palette = ["#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#ff9da6", "#9d755d", "#bab0ac", "#eeca3b"]
     reps = list(dict.fromkeys([*pre, *live]))
@@ -64,7 +64,7 @@ def _figure(pre: dict, live: dict, sda: dict) -> go.Figure:
         if rep in live:
             n, acc, sd = map(np.array, zip(*live[rep], strict=True))
             fig.add_trace(go.Scatter(x=n, y=100 * acc, error_y=dict(array=100 * sd, visible=True), mode="markers+lines",
-                                     name=f"{_title(rep)} (your re-run)", legendgroup=rep,
+                                     name=f"{_title(rep)} (your re-run{', spreading' if live_method == 'spreading' else ''})", legendgroup=rep,
                                      line=dict(color=color, dash="dot", width=1.5), marker=dict(symbol="circle-open", size=10)))
     for n, acc in sda.values():
         fig.add_trace(go.Scatter(x=[n], y=[100 * acc], mode="markers", name=f"SdA fine-tuned, {n:,} labels",
@@ -88,7 +88,8 @@ with ui.page_guard("Few labels"):
         elif ui.is_available(name):
             sda[name] = (n, _sda_accuracy(name))
     live = st.session_state.get("few_live", {})
-    st.plotly_chart(_figure(pre, live, sda), key="few_chart", config={"displayModeBar": False})
+    live_method = st.session_state.get("few_live_method", "logistic")
+    st.plotly_chart(_figure(pre, live, sda, live_method), key="few_chart", config={"displayModeBar": False})
     st.caption(f"Each point: a logistic regression on the frozen codes of n labelled digits (n/10 per class), scored on "
                f"{N_TEST:,} test digits; error bars are the spread over random labelled subsets. Stars: the SdA, whose whole "
                f"network was fine-tuned with the labels (accuracy on the same {N_TEST:,} test digits).")
@@ -100,15 +101,19 @@ with ui.page_guard("Few labels"):
                           format_func=_title, key="few_reps")
     counts = c2.multiselect("Label counts", LIVE_COUNTS, default=[10, 50, 100, 500], key="few_counts")
     draws = c3.number_input("Draws", 1, 5, 3, key="few_draws", help="Random labelled subsets per count")
+    method = st.radio("Classifier", list(explore.FEW_LABEL_METHODS), format_func=explore.FEW_LABEL_METHODS.get, horizontal=True,
+                      key="few_method", help="Spreading uses the unlabelled digits too: each label flows to its neighbours' "
+                      "neighbours, so it works where the classes are connected clusters rather than linearly separable.")
     seed = st.session_state.get("few_seed", 100)
     if st.button("Run with new random labelled subsets", icon=":material/play_arrow:", key="few_run", disabled=not (reps and counts)):
         bar = st.progress(0.0, text="Encoding digits…")
         results = {}
         for i, rep in enumerate(reps):
             bar.progress(i / len(reps), text=f"{_title(rep)}: encoding {N_POOL:,} + {N_TEST:,} digits, then fitting…")
-            results[rep] = explore.few_label_curve(*_codes(rep), sorted(counts), draws=int(draws), seed=seed)
+            results[rep] = explore.few_label_curve(*_codes(rep), sorted(counts), draws=int(draws), seed=seed, method=method)
         bar.progress(1.0, text="Done")
         st.session_state["few_live"] = results
+        st.session_state["few_live_method"] = method
         st.session_state["few_seed"] = seed + 10
         st.rerun()
     if live:

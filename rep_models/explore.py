@@ -437,12 +437,24 @@ def linear_ae_curve(x: torch.Tensor, sizes, epochs: int = 5, seed: int = 0, lr: 
 # -------------------------------------------------------------------------------------------- few labels
 
 
-def few_label_curve(train_codes, train_labels, test_codes, test_labels, counts, draws: int = 3, seed: int = 0) -> list[tuple[int, float, float]]:
-    """``[(n_labels, mean accuracy, std), ...]`` of a logistic regression on ``n_labels`` labelled codes, per count
-    (``rep_models.metrics.few_label_accuracy``, ``draws`` random labelled subsets each)."""
-    from .metrics import few_label_accuracy
+FEW_LABEL_METHODS = {
+    "logistic": "logistic regression on the frozen codes",
+    "spreading": "labels spread over the codes' 10-nearest-neighbour graph",
+}
 
-    return [(int(n), *few_label_accuracy(train_codes, train_labels, test_codes, test_labels, int(n), draws=draws, seed=seed)) for n in counts]
+
+def few_label_curve(train_codes, train_labels, test_codes, test_labels, counts, draws: int = 3, seed: int = 0,
+                    method: str = "logistic") -> list[tuple[int, float, float]]:
+    """``[(n_labels, mean accuracy, std), ...]`` per count, ``draws`` random labelled subsets each: a logistic
+    regression on ``n_labels`` labelled codes (``rep_models.metrics.few_label_accuracy``) or, with
+    ``method="spreading"``, those labels spread over the neighbour graph of all the codes
+    (``rep_models.metrics.few_label_spreading_accuracy``)."""
+    from .metrics import few_label_accuracy, few_label_spreading_accuracy
+
+    if method not in FEW_LABEL_METHODS:
+        raise ValueError(f"method must be one of {list(FEW_LABEL_METHODS)}, got {method!r}")
+    fn = few_label_accuracy if method == "logistic" else few_label_spreading_accuracy
+    return [(int(n), *fn(train_codes, train_labels, test_codes, test_labels, int(n), draws=draws, seed=seed)) for n in counts]
 
 
 def few_label_results(report: dict) -> dict[str, list[tuple[int, float, float]]]:

@@ -11,7 +11,7 @@ ZOO: dict[str, dict] = {
     "linear_ae": {"model": "linear_ae", "config": {"latent_dim": 32}, "train": {"epochs": 40, "lr": 3e-3}},
     "stacked_ae": {"model": "stacked_ae", "config": {"tied": True}, "train": {"epochs": 20, "pretrain_epochs": 2}},
     "conv_ae": {"model": "conv_ae", "train": {"epochs": 10}},
-    "recurrent_ae": {"model": "recurrent_ae", "config": {"hidden": 256}, "train": {"epochs": 15}},
+    "recurrent_ae": {"model": "recurrent_ae", "config": {"hidden": 256, "bidirectional": True}, "train": {"epochs": 15}},
     "denoising_ae": {"model": "denoising_ae", "config": {"channels": 16}, "train": {"epochs": 16}},
     "sparse_ae": {"model": "sparse_ae", "train": {"epochs": 15}},
     "contractive_ae": {"model": "contractive_ae", "config": {"lam": 1e-3}, "train": {"epochs": 15}},

@@ -250,6 +250,18 @@ def test_few_label_curve_beats_chance(mnist_val):
     assert [r[0] for r in rows] == [20, 100] and all(r[1] > 0.3 for r in rows)
 
 
+def test_spreading_labels_over_the_neighbour_graph_beats_the_linear_probe(mnist_val):
+    # With 100 labels, the other 1,900 unlabelled digits' neighbours carry the labels where a line cannot.
+    x, y = mnist_val
+    pixels = x[:3000].reshape(3000, -1).numpy()
+    args = (pixels[:2000], y[:2000].numpy(), pixels[2000:], y[2000:3000].numpy(), [100])
+    linear = explore.few_label_curve(*args, draws=2)[0][1]
+    spread = explore.few_label_curve(*args, draws=2, method="spreading")[0][1]
+    assert spread > linear + 0.05, (spread, linear)
+    with pytest.raises(ValueError, match="method"):
+        explore.few_label_curve(*args, method="svm")
+
+
 # ------------------------------------------------------------------------------------------ train live
 
 

@@ -223,6 +223,12 @@ def test_few_labels_report_and_live_rerun(zoo):
         live = at.session_state["few_live"]
         assert set(live) == {"pixels", "conv_ae"} and [n for n, _, _ in live["pixels"]] == [10, 20]
         assert len(at.dataframe) == 1
+        linear = live["pixels"]
+        at.radio(key="few_method").set_value("spreading")
+        at.button(key="few_run").click().run()
+        ok(at)
+        assert at.session_state["few_live_method"] == "spreading"
+        assert at.session_state["few_live"]["pixels"] != linear  # another classifier, another curve
     finally:
         (zoo / "metrics.json").unlink()
 

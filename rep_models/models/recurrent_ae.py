@@ -13,7 +13,7 @@ class RecurrentAEConfig:
     latent_dim: int = 32
     hidden: int = 256
     cell: str = "gru"  # or "lstm"
-    bidirectional: bool = True  # the reader also runs bottom-up, so the code sees the top rows as recently as the bottom
+    bidirectional: bool = False  # True: the reader also runs bottom-up, so the code sees the top rows as recently as the bottom
 
 
 class RecurrentAE(Autoencoder):
