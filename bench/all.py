@@ -13,7 +13,7 @@ import sys
 
 from bench.common import ROOT
 
-SCRIPTS = ["inference", "training", "memory", "projections"]
+SCRIPTS = ["inference", "training", "memory", "projections", "browser"]
 
 
 def main(argv=None) -> None:

@@ -22,11 +22,11 @@ ROOT = BENCH.parent
 RESULTS_DIR = BENCH / "results"
 LOAD_AT_START = os.getloadavg()
 # Say here what is missing until a full run on an idle machine has replaced it.
-STATUS = ("**Status:** the inference, training and projection figures have not been taken yet: during the first "
+STATUS = ("**Status:** the inference, training, projection and browser figures have not been taken yet: during the first "
           "session the CPU was shared with the model-zoo training and other jobs (load average 15-34 on 2 cores), "
           "which distorted timings 10-300x. Run `python -m bench.all` on an idle machine to fill them in. Memory "
           "(RSS) does not depend on CPU load; its section below is valid for the models shipped when it ran.")
-SECTIONS = ["inference", "projections", "training", "memory", "load_test"]
+SECTIONS = ["inference", "projections", "training", "memory", "load_test", "browser"]
 
 os.environ.setdefault("LATENT_LAB_MNIST", str(ROOT.parent / "shared" / "data" / "mnist"))
 
@@ -165,5 +165,6 @@ def write_section(name: str, markdown: str, data: dict | None = None) -> Path:
     return out
 
 
-def passfail(ok: bool) -> str:
-    return "PASS" if ok else "FAIL"
+def passfail(ok: bool, fail: str = "FAIL") -> str:
+    """Return "PASS" if ``ok``, else ``fail`` ("FAIL"; the browser figures say "MISS" for a bar not met)."""
+    return "PASS" if ok else fail

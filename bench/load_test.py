@@ -28,12 +28,9 @@ import argparse
 import asyncio
 import io
 import json
-import os
 import random
-import subprocess
 import sys
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,10 +41,8 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path.insert(0, str(ROOT))
 from bench import common  # noqa: E402
+from bench.server import CHROMIUM, CHROMIUM_ARGS, free_port, start_app, stop_app  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 SCENARIOS = ["draw", "upload", "denoise", "vae"]
 RSS_BOUND_MB_PER_SESSION = 25.0  # the stated bound: what one more student may cost the server
 
@@ -74,51 +69,11 @@ ERRORS_JS = """() => {
 # ------------------------------------------------------------------------------------------------ server
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
-
-
-def start_server(port: int, log_path: Path) -> subprocess.Popen:
-    log = open(log_path, "wb")  # noqa: SIM115 - closed by the caller through proc.log
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.address", "127.0.0.1",
-         "--server.port", str(port), "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    proc.log = log  # type: ignore[attr-defined]
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"the server exited ({proc.returncode}); see {log_path}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return proc
-        except OSError:
-            time.sleep(0.3)
-    stop_server(proc)
-    raise SystemExit(f"the server did not answer within 90 s; see {log_path}")
-
-
-def stop_server(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()  # our own child, by its PID
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-    proc.log.close()  # type: ignore[attr-defined]
 
 
 # ---------------------------------------------------------------------------------------------- sessions
@@ -165,6 +120,12 @@ async def runs(page) -> int:
     return await page.evaluate("() => window.__ll ? window.__ll.runs : 0")
 
 
+def main_slider(page):
+    """The first slider of the page body. Streamlit 1.67 renders it as an <input type="range"> (an implicit ARIA
+    role, no role attribute), so a CSS ``[role="slider"]`` selector finds nothing: ask for the role instead."""
+    return page.locator('[data-testid="stMain"] [data-testid="stSlider"]').first.get_by_role("slider")
+
+
 async def open_scenario(page, base: str, s: Session) -> None:
     path = {"draw": "draw", "upload": "draw", "denoise": "denoise", "vae": "vae"}[s.scenario]
     await page.goto(f"{base}/{path}")
@@ -185,7 +146,7 @@ async def open_scenario(page, base: str, s: Session) -> None:
         await page.locator('input[type="file"]').first.wait_for(state="attached", timeout=120_000)
     if s.scenario in ("denoise", "vae"):
         try:
-            await page.locator('[data-testid="stMain"] [role="slider"]').first.wait_for(timeout=120_000)
+            await main_slider(page).wait_for(timeout=120_000)
         except Exception:  # noqa: BLE001 - e.g. no VAE installed yet: fall back to the Denoise page
             if s.scenario == "vae":
                 s.scenario, s.note = "denoise", "vae page had no slider (model not installed); used denoise"
@@ -214,7 +175,7 @@ async def interact(page, s: Session, rng: random.Random, timeout_s: float) -> No
         await page.locator('input[type="file"]').first.set_input_files(
             files=[{"name": f"digit{s.interactions}.png", "mimeType": "image/png", "buffer": digit_png(rng, corrupt)}])
     else:
-        slider = page.locator('[data-testid="stMain"] [role="slider"]').first
+        slider = main_slider(page)
         await slider.focus()
         await page.keyboard.press("ArrowRight" if (s.interactions // 3) % 2 == 0 else "ArrowLeft")
     ms = await wait_run(page, n, timeout_s)
@@ -258,7 +219,10 @@ async def run(args) -> dict:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     log_path = Path(args.server_log)
-    proc = start_server(port, log_path)
+    try:
+        proc = start_app(port, log_path=log_path, timeout_s=90)
+    except RuntimeError as e:
+        raise SystemExit(str(e)) from None
     samples: list[tuple[float, float]] = []
     try:
         rss_start = rss_mb(proc.pid)
@@ -295,7 +259,7 @@ async def run(args) -> dict:
             await browser.close()
         server_alive = proc.poll() is None
     finally:
-        stop_server(proc)
+        stop_app(proc)
 
     lat = [v for s in done for v in s.latencies_ms]
     by_scenario = {}

@@ -20,18 +20,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 from bench.common import ROOT, header, passfail, table, write_section
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+from bench.server import CHROMIUM, CHROMIUM_ARGS, free_port, start_app, stop_app
 
 
 def status_mb(pid: int | str = "self") -> dict[str, float]:
@@ -82,28 +77,6 @@ def models_part() -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(port: int) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
-           "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return proc
-        except OSError:
-            time.sleep(0.5)
-    proc.kill()
-    raise RuntimeError("the Streamlit server did not become healthy in 120 s")
-
-
 def wait_idle(page, timeout_s: float = 90) -> float:
     """Wait until the script run finished (no running status widget for 1.5 s); returns the seconds waited."""
     t0 = time.time()
@@ -129,7 +102,7 @@ def sessions_part(n_sessions: int, page_path: str) -> dict:
 
     urls = [""] + [p.url_path for p in PAGES if (ROOT / p.path).is_file()]
     port = free_port()
-    server = start_server(port)
+    server = start_app(port, timeout_s=120)
     base = f"http://127.0.0.1:{port}/"
     res: dict = {"pages": urls, "page_for_sessions": page_path}
     try:
@@ -160,11 +133,7 @@ def sessions_part(n_sessions: int, page_path: str) -> dict:
             browser.close()
     finally:
         res["peak_MB"] = status_mb(server.pid)["VmHWM"]
-        server.terminate()
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_app(server)
     xs = [s["open_sessions"] for s in res["series"]]
     ys = [s["VmRSS"] for s in res["series"]]
     mx, my = sum(xs) / len(xs), sum(ys) / len(ys)

@@ -14,9 +14,10 @@ session fixtures ``st_server``, ``browser`` and ``open_page``), and import the h
         screenshot(page, "vae")                      # artifacts/browser_vae.png (gitignored)
 
 The server and the browser are process-wide singletons, so modules that import these fixtures share
-one of each; both are stopped at the end of the session. The server is started as our own child
-process (its PID, not a shell's) on a free 127.0.0.1 port, headless, without usage statistics, and
-inherits the environment (set ``LATENT_LAB_PRETRAINED`` to serve another model directory).
+one of each; both are stopped at the end of the session. The server is started by ``bench.server``
+(shared with the bench scripts) as our own child process (its PID, not a shell's) on a free 127.0.0.1
+port, headless, without usage statistics, and inherits the environment (set ``LATENT_LAB_PRETRAINED`` to
+serve another model directory).
 
 Skips: only when /usr/bin/chromium is missing and the environment variable ``CI`` is not set. Under CI
 a missing browser fails the test.
@@ -24,20 +25,18 @@ a missing browser fails the test.
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `python -m pytest` from the root has it already; plain `pytest` may not
+    sys.path.insert(0, str(ROOT))
+from bench.server import CHROMIUM, CHROMIUM_ARGS, base_url, free_port, start_app, stop_app  # noqa: E402, F401 - free_port: for tests
+from bench.server import healthy as _healthy  # noqa: E402, F401 - for tests that start their own server
+
 ARTIFACTS = ROOT / "artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 STARTUP_TIMEOUT_S = 60
 WARM_UP_TIMEOUT_S = 300  # the first script run imports torch & co. cold: seconds normally, minutes on a saturated CPU
 
@@ -52,40 +51,14 @@ def require_chromium() -> None:
     pytest.skip(f"{CHROMIUM} not installed (and CI not set)")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
-            return r.status == 200
-    except OSError:
-        return False
-
-
 def start_server() -> str:
     """Start (once) `streamlit run app.py`; returns its base URL when /_stcore/health answers."""
     if "url" in _state:
         return _state["url"]
     port = free_port()
     ARTIFACTS.mkdir(exist_ok=True)
-    log = open(ARTIFACTS / "streamlit_server.log", "wb")  # noqa: SIM115 - closed in stop_server
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.address", "127.0.0.1",
-         "--server.port", str(port), "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    _state.update(proc=proc, log=log)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while not _healthy(url):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            stop_server()
-            raise RuntimeError(f"streamlit did not start; see {ARTIFACTS / 'streamlit_server.log'}")
-        time.sleep(0.2)
+    _state["proc"] = start_app(port, log_path=ARTIFACTS / "streamlit_server.log", timeout_s=STARTUP_TIMEOUT_S)  # RuntimeError if not
+    url = base_url(port)
     # Streamlit quirk: with a pages/ folder next to app.py, the very first script run after the server starts
     # uses the legacy pages-folder mode, where a deep link such as /draw shows a "Page not found" dialog. One
     # run of "/" switches the server to st.navigation for good; do it before any test opens a page.
@@ -108,15 +81,8 @@ def _warm_up(url: str) -> None:
 
 def stop_server() -> None:
     proc = _state.pop("proc", None)
-    if proc is not None and proc.poll() is None:
-        proc.terminate()  # our own child, by its PID
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-    if "log" in _state:
-        _state.pop("log").close()
+    if proc is not None:
+        stop_app(proc, timeout_s=10)  # our own child, by its PID; closes its log
     _state.pop("url", None)
 
 

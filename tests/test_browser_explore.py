@@ -12,11 +12,12 @@ import time
 
 import numpy as np
 import pytest
-from browser_support import ARTIFACTS, assert_no_error, browser, open_page, screenshot, st_server, wait_idle  # noqa: F401
+from browser_support import ARTIFACTS, assert_no_error, screenshot, wait_idle
 
 from rep_models import checkpoint
 
 pytestmark = pytest.mark.browser
+pytest_plugins = ["browser_support"]  # the st_server, browser and open_page fixtures
 
 PAGES = {"vae": "VAE latent explorer", "latent_map": "Latent map", "gan": "GAN studio", "linear_pca": "Linear AE = PCA",
          "few_labels": "Few labels", "train_live": "Train live"}
