@@ -30,6 +30,10 @@ with ui.page_guard("Draw & reconstruct"):
             stages = steps.stages()
             ui.show_images([img for _, img in stages], [cap for cap, _ in stages], width=96, square=True)
 
+            # Every autoencoder once; the anomaly score reuses the conv AE's reconstruction from these.
+            models = {n: m for n in rinspect.RECONSTRUCTORS if ui.is_available(n) and (m := ui.require_model(n)) is not None}
+            recs = rinspect.reconstruct_all(models, x) if models else []
+
             st.markdown("##### What it is")
             c1, c2 = st.columns(2, gap="large")
             with c1:
@@ -48,7 +52,8 @@ with ui.page_guard("Draw & reconstruct"):
                     elif ref is None:
                         st.info("The anomaly score needs the MNIST test set, which could not be loaded.")
                     else:
-                        err = rinspect.reconstruct_all({rinspect.ANOMALY_MODEL: ae}, x)[0].mse
+                        mine = [r for r in recs if r.name == rinspect.ANOMALY_MODEL]
+                        err = (mine or rinspect.reconstruct_all({rinspect.ANOMALY_MODEL: ae}, x))[0].mse
                         a = rinspect.anomaly_score(err, ref)
                         st.metric("Anomaly percentile (0–100)", f"{a.percentile:.1f}",
                                   help="Where the convolutional autoencoder's reconstruction error of your input falls among "
@@ -59,11 +64,9 @@ with ui.page_guard("Draw & reconstruct"):
                     ui.require_model(rinspect.ANOMALY_MODEL, "The anomaly score")
 
             st.markdown("##### Reconstructions")
-            models = {n: m for n in rinspect.RECONSTRUCTORS if ui.is_available(n) and (m := ui.require_model(n)) is not None}
             if not models:
                 st.info("No autoencoder is installed yet (the model zoo is still training). Reconstructions appear here once one is.")
             else:
-                recs = rinspect.reconstruct_all(models, x)
                 best = min(recs, key=lambda r: r.mse).name
                 st.caption("Under each: the model and its error (mean squared error per pixel; lower is closer to your input). "
                            f"Closest: **{SHORT.get(best, best)}**.")

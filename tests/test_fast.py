@@ -85,3 +85,10 @@ def test_fast_path_leaves_the_model_untouched():
     n_convt = lambda net: sum(isinstance(mod, nn.ConvTranspose2d) for mod in net.modules())
     assert n_convt(fast.optimize(m).generator_net) < n_convt(m.generator_net)  # the rewrite did happen
     assert not any(isinstance(mod, nn.BatchNorm2d) for mod in fast.optimize(m).generator_net.modules())
+
+
+def test_importing_rep_models_flushes_denormals():
+    # A product below 1.2e-38 would be a (slow) denormal; rep_models flushes it to zero at import.
+    import rep_models  # noqa: F401
+
+    assert (torch.tensor([1e-30]) * torch.tensor([1e-10])).item() == 0.0

@@ -341,14 +341,19 @@ def pad_square(image: np.ndarray) -> np.ndarray:
 
 
 def show_image(image, caption: str | None = None, scale: int = 4, width: int | None = None, square: bool = False) -> None:
-    """One image, pixel-crisp. With ``width`` (CSS pixels) it is upscaled to at least that and shown at that width."""
+    """One image, pixel-crisp and fast: an integer nearest-neighbour upscale sent as PNG at its exact size.
+    With ``width`` (CSS pixels) the scale is the largest integer that fits in it.
+
+    Why not ``st.image`` defaults: with ``output_format="auto"`` Streamlit re-encodes an opaque PNG as JPEG
+    (blurry strokes, and an extra encode per rerun), and an image wider than ``width`` is resized bilinearly.
+    """
     a = image.detach().cpu().numpy() if isinstance(image, torch.Tensor) else np.asarray(image, dtype=np.float32)
     a = a.reshape(a.shape[-2:])
     if square:
         a = pad_square(a)
     if width:
-        scale = max(1, -(-width // max(a.shape)))
-    st.image(png(a, scale), caption=caption, width=width or "content")
+        scale = max(1, width // max(a.shape))
+    st.image(png(a, scale), caption=caption, width=a.shape[1] * scale, output_format="PNG")
 
 
 def show_images(images, captions=None, scale: int = 4, columns: int | None = None, width: int | None = None, square: bool = False) -> None:

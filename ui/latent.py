@@ -96,18 +96,7 @@ def prediction_caption(image: np.ndarray) -> str:
     return "" if p is None else f"classifier: **{p[0]}** ({100 * p[1]:.0f} %)"
 
 
-def show_image(image, caption: str | None = None, scale: int = 4, width: int | None = None) -> None:
-    """One image, pixel-crisp and fast: an integer nearest-neighbour upscale sent as PNG at its exact size.
-
-    Why not ``st.image`` defaults: with ``output_format="auto"`` Streamlit re-encodes an opaque PNG as JPEG
-    (blurry strokes, and an extra encode per slider move), and an image wider than ``width`` is resized
-    bilinearly. With ``width`` the scale is the largest integer that fits in it.
-    """
-    a = np.asarray(image, dtype=np.float32)
-    a = a.reshape(a.shape[-2:])
-    if width:
-        scale = max(1, width // max(a.shape))
-    st.image(rinspect.png_bytes(a, scale), caption=caption, width=a.shape[1] * scale, output_format="PNG")
+show_image = ui.show_image  # one implementation (PNG at its exact integer scale)
 
 
 def show_rgb(rgb: np.ndarray, caption: str | None = None) -> None:
