@@ -64,7 +64,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from rep_models import checkpoint
+from rep_models import checkpoint, fast
 from rep_models import inspect as rinspect
 from rep_models.device import describe, pick_device
 from rep_models.preprocess import EmptyImageError, ImageError, Steps, canvas_to_array, decode_image, to_mnist
@@ -176,8 +176,15 @@ def load_model(name: str):
     """The shipped model ``name`` in eval mode on :func:`device`, shared by every session.
 
     Raises ``CheckpointError`` if it is missing or corrupt (errors are not cached: it loads once the file appears).
+    The model comes through ``rep_models.fast.optimize`` (batch norm folded, sub-pixel deconvolutions): the same
+    class and methods, the same outputs, faster on a CPU (bench/RESULTS.md); it is for inference only.
     """
-    return checkpoint.load_pretrained(name, device())
+    model = checkpoint.load_pretrained(name, device())
+    try:
+        return fast.optimize(model)
+    except Exception:  # noqa: BLE001 - a rewrite that does not apply must not cost the page its model
+        log.exception("fast path failed for %s; serving the plain model", name)
+        return model
 
 
 def require_model(name: str, purpose: str | None = None):
