@@ -23,7 +23,7 @@ ZOO: dict[str, dict] = {
     # A 4-d style code (not 16) leaves the digit to the label: the decoder cannot ignore it.
     "cvae": {"model": "cvae", "config": {"latent_dim": 4, "channels": 16, "hidden": 256}, "train": {"epochs": 15}},
     "gan": {"model": "gan", "train": {"epochs": 20}},
-    "dcgan": {"model": "dcgan", "config": {"ngf": 32, "ndf": 32}, "train": {"epochs": 5}},
+    "dcgan": {"model": "dcgan", "config": {"ngf": 32, "ndf": 32}, "train": {"epochs": 10}},
     "cdcgan": {"model": "cdcgan", "config": {"ngf": 32, "ndf": 32}, "train": {"epochs": 12}},
     "sda": {"model": "sda", "config": {"shift": 2}, "train": {"epochs": 20, "pretrain_epochs": 3}},
     # 100 labels spread over a 10-NN graph of the pretrained codes (rep_models.semi), then fine-tuned on.
