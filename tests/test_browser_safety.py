@@ -95,48 +95,32 @@ def test_upload_over_the_size_limit_is_refused_by_the_uploader(upload_page):
 @pytest.fixture
 def fresh_server():
     """A new server nobody has visited yet (the shared one has run every page already)."""
-    import os
-    import subprocess
-    import sys
-    import time
-
-    from browser_support import ROOT, _healthy, free_port
+    from bench.server import base_url, free_port, start_app, stop_app
 
     port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.address", "127.0.0.1",
-         "--server.port", str(port), "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ.copy())
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while not _healthy(url) and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.2)
-    yield url
-    proc.terminate()  # our own child, by its PID
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    proc = start_app(port)
+    yield base_url(port)
+    stop_app(proc)
 
 
-@pytest.mark.xfail(strict=True, reason="Streamlit 1.67 quirk with a pages/ folder beside an st.navigation app; the "
-                   "project layout keeps pages/ (renaming it, e.g. to app_pages/, fixes this)")
-def test_first_visitor_by_url_gets_no_page_not_found_dialog(fresh_server, browser):  # noqa: F811
+@pytest.mark.parametrize("url_path", ["draw", "latent_map", "train_live"])
+def test_first_visitor_by_url_gets_no_page_not_found_dialog(fresh_server, browser, url_path):  # noqa: F811
     """The first student to follow a shared link (http://host/draw) after the server starts lands on the page,
     with no bogus modal over it (the modal makes the page inert until closed).
 
-    Streamlit 1.67 shows "Page not found" to the first session when a legacy ``pages/`` folder sits next to
-    an ``st.navigation`` entry script (it resolves the URL against ``pages/`` before app.py has run once).
-    The fix: keep the page scripts in a folder not named ``pages`` (e.g. ``app_pages/``).
+    Streamlit resolves the very first URL against the legacy ``pages/`` folder before app.py has run once
+    (and shows "Page not found" if nothing there matches); the page files are therefore named so that the
+    name Streamlit derives from each (``pages/2_draw.py`` -> ``draw``) is its ``url_path`` in ui.common.PAGES.
     """
     ctx = browser.new_context()
     try:
         page = ctx.new_page()
         page.set_default_timeout(90_000)
-        page.goto(f"{fresh_server}/draw")
+        page.goto(f"{fresh_server}/{url_path}")
         page.wait_for_selector('[data-testid="stSidebar"]')
         wait_idle(page)
         dialogs = page.locator('[data-testid="stDialog"]')
         assert dialogs.count() == 0, "modal shown on a direct link: " + " | ".join(dialogs.all_inner_texts())
+        assert_no_error(page)
     finally:
         ctx.close()

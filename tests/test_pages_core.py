@@ -21,8 +21,8 @@ from rep_models.models import build
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
-DRAW = "pages/2_Draw_and_reconstruct.py"
-DENOISE = "pages/3_Denoise.py"
+DRAW = "pages/2_draw.py"
+DENOISE = "pages/3_denoise.py"
 TINY = {  # name -> (registered model, config): small and untrained, only the mechanics matter here
     "classifier": ("classifier", {"channels": 4, "features": 16}),
     "conv_ae": ("conv_ae", {"channels": 4}),
@@ -197,3 +197,14 @@ def test_pages_degrade_without_models(zoo, tmp_path, monkeypatch):
         assert "not available yet" in " ".join(texts(at, "info"))
     finally:
         _clear_ui_caches()
+
+
+def test_page_files_are_named_after_their_url_paths():
+    # Streamlit resolves a first visit's URL against pages/ by file name ("2_draw.py" -> "draw") before
+    # app.py has declared st.navigation: a mismatch shows "Page not found" (tests/test_browser_safety.py).
+    import re
+
+    from ui import common as ui_common
+
+    for spec in ui_common.PAGES:
+        assert re.sub(r"^\d+_", "", Path(spec.path).stem) == spec.url_path, spec

@@ -104,7 +104,7 @@ def texts(at: AppTest, kind: str) -> str:
 
 
 def test_vae_explorer_sliders_redecode(zoo):
-    at = run("4_VAE_latent_explorer.py")
+    at = run("4_vae.py")
     sliders = [at.slider(key=f"vae_vae_principal_{i}") for i in range(6)]
     assert sliders[0].label.startswith("PC 1") and sliders[0].value == 0.0
     before = urls(at)
@@ -117,7 +117,7 @@ def test_vae_explorer_sliders_redecode(zoo):
 
 
 def test_vae_explorer_axes_class_and_model_switch(zoo):
-    at = run("4_VAE_latent_explorer.py")
+    at = run("4_vae.py")
     at.segmented_control(key="vae_kind").set_value("axes").run()
     ok(at)
     assert at.slider(key="vae_vae_axes_0").label.startswith("z[")
@@ -133,7 +133,7 @@ def test_vae_explorer_axes_class_and_model_switch(zoo):
 
 def test_vae_explorer_manifold_click_and_test_digit_start(zoo):
     """The 2-D map section: a click (selection event) decodes that code; a test digit becomes the start."""
-    at = run("4_VAE_latent_explorer.py")
+    at = run("4_vae.py")
     at.segmented_control(key="vae_section").set_value("2-D map").run()
     ok(at)
     assert "Click anywhere on the map" in texts(at, "info")
@@ -148,7 +148,7 @@ def test_vae_explorer_manifold_click_and_test_digit_start(zoo):
 
 
 def test_vae_explorer_cvae_digit_changes_the_image(zoo):
-    at = run("4_VAE_latent_explorer.py")
+    at = run("4_vae.py")
     at.segmented_control(key="vae_section").set_value("Conditional VAE").run()
     before = urls(at)
     at.segmented_control(key="vae_cvae_digit").set_value(2).run()
@@ -160,7 +160,7 @@ def test_vae_explorer_cvae_digit_changes_the_image(zoo):
 
 
 def test_gan_studio_grid_follows_seed_truncation_and_model(zoo):
-    at = run("6_GAN_studio.py")
+    at = run("6_gan.py")
     assert at.number_input(key="gan_seed").value == 0
     grid = urls(at)[0]
     at.number_input(key="gan_seed").set_value(3).run()
@@ -178,7 +178,7 @@ def test_gan_studio_grid_follows_seed_truncation_and_model(zoo):
 
 
 def test_gan_studio_play_advances_frames_and_shows_the_histograms(zoo):
-    at = run("6_GAN_studio.py")
+    at = run("6_gan.py")
     at.segmented_control(key="gan_section").set_value("Latent walk").run()
     assert "frame **0**" in texts(at, "caption")
     at.toggle(key="gan_play").set_value(True).run()
@@ -196,7 +196,7 @@ def test_gan_studio_play_advances_frames_and_shows_the_histograms(zoo):
 
 
 def test_linear_pca_page_shows_weights_angles_and_reconstructions(zoo):
-    at = run("7_Linear_AE_PCA.py")
+    at = run("7_linear_pca.py")
     assert {m.label for m in at.metric} >= {"Median angle", "Largest angle"}
     widths = [i.proto.imgs[0].url for i in at.image[:3]]
     at.slider(key="linpca_m").set_value(4).run()
@@ -213,7 +213,7 @@ def test_linear_pca_page_shows_weights_angles_and_reconstructions(zoo):
 def test_few_labels_report_and_live_rerun(zoo):
     (zoo / "metrics.json").write_text(json.dumps({"pixels": {"few_label_100_accuracy": 0.7, "few_label_100_std": 0.02}}))
     try:
-        at = run("8_Few_labels.py")
+        at = run("8_few_labels.py")
         assert "precomputed results appear here" not in texts(at, "info")
         at.multiselect(key="few_reps").set_value(["pixels", "conv_ae"])  # raw pixels and a (tiny) encoder
         at.multiselect(key="few_counts").set_value([10, 20])
@@ -246,7 +246,7 @@ def _wait(job, seconds: float = 90) -> None:
 def test_train_live_trains_and_blocks_a_second_session(zoo):
     from ui import latent
 
-    at = run("9_Train_live.py")
+    at = run("9_train_live.py")
     at.selectbox(key="train_model").set_value("linear_ae")
     at.select_slider(key="train_samples").set_value(1000)
     at.slider(key="train_epochs").set_value(2)
@@ -254,7 +254,7 @@ def test_train_live_trains_and_blocks_a_second_session(zoo):
     ok(at)
     job = latent.train_slot().current()
     assert job is not None and job.name == "linear_ae"
-    other = run("9_Train_live.py")  # another visitor while it trains
+    other = run("9_train_live.py")  # another visitor while it trains
     if job.running:
         assert "Someone else is training" in texts(other, "info")
         assert other.button(key="train_start").disabled
@@ -270,7 +270,7 @@ def test_train_live_trains_and_blocks_a_second_session(zoo):
 
 
 def test_latent_map_selection_shows_digits_and_places_a_test_digit(zoo):
-    at = run("5_Latent_map.py")
+    at = run("5_latent_map.py")
     assert "10,000" in [m.value for m in at.metric]
     assert "Drag a lasso" in texts(at, "info")
     at.session_state["map_chart_pixels_pca"] = {"selection": {"points": [{"customdata": 3}, {"customdata": 7}, {"customdata": 11}]}}
@@ -288,7 +288,7 @@ def test_pages_degrade_without_models(tmp_path, monkeypatch):
     monkeypatch.setattr(checkpoint, "PRETRAINED_DIR", tmp_path)
     monkeypatch.setattr(projections, "PRETRAINED_DIR", tmp_path)
     _clear_caches()
-    for page in ("4_VAE_latent_explorer.py", "5_Latent_map.py", "6_GAN_studio.py", "7_Linear_AE_PCA.py", "8_Few_labels.py"):
+    for page in ("4_vae.py", "5_latent_map.py", "6_gan.py", "7_linear_pca.py", "8_few_labels.py"):
         at = run(page)
         info = texts(at, "info")
         assert any(t in info for t in ("not available yet", "not installed yet", "precomputed results appear here")), page

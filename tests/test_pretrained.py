@@ -98,14 +98,14 @@ BAR_NEEDS = {
 # (pretrained/metrics.json). strict=True: a model that starts passing turns into a failure, so this list
 # cannot go stale, and a regression elsewhere still fails.
 KNOWN_MISSES = {
-    "vae": "test -ELBO 113 nats vs bar 95: 5 epochs (CPU budget of the session that trained it)",
-    "dcgan": "class fractions 5.8-15.1 % vs 6-14 % and mean top-class probability 0.87 vs 0.9 (5 epochs); its Frechet bars pass",
-    "cdcgan": "classifier agrees with the requested digit 90.8 % vs bar 97 % (5 epochs, 32 filters)",
+    "vae": "test -ELBO 97.4 nats vs bar 95 (IWAE k=100: 93.1): 30 epochs of a 2-conv VAE with a 32-d code",
+    "dcgan": "class fractions 5.8-15.1 % vs 6-14 %, mean top-class probability 0.87 vs 0.9, Frechet distance 205 vs the VAE's 141 (5 epochs)",
     "recurrent_ae": "test MSE 1.12 x PCA(32) vs bar 0.6: 10 epochs of a 128-unit GRU (CPU budget)",
     "vae_2d": "test -ELBO 149 nats vs bar 145 (12 epochs, 16 channels)",
-    "denoising_ae": "PSNR 19.3 dB at sigma 0.5 (bar 19.5) and 22.9 dB at 20 % salt-and-pepper (bar 24); the others pass",
     "cvae": "classifier agrees with the requested digit 76 % vs bar 95 % (6 epochs, 16 channels)",
     "sda_100": "test error 29 % with 100 labels vs bar 10 %: pseudo-labels from an over-fitted start reinforce its errors",
+    "denoising_ae": "salt-and-pepper 20 %: 23.999 dB on this 2,000-image subset vs bar 24 (24.1 dB on the full test set, "
+                    "where every denoising bar passes: 28.7 / 23.0 / 19.6 dB at sigma 0.1 / 0.3 / 0.5)",
 }
 
 

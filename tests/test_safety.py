@@ -415,7 +415,7 @@ def test_draw_page_with_tampered_weights_says_so_without_a_traceback(tmp_path, m
 
     from rep_models.models import build
 
-    page = ROOT / "pages" / "2_Draw_and_reconstruct.py"
+    page = ROOT / "pages" / "2_draw.py"
     if not page.is_file():
         pytest.skip("the Draw & reconstruct page is not there yet")
     d = tmp_path / "pretrained"
@@ -477,7 +477,7 @@ def test_train_live_widgets_stay_within_the_limits():
 
     from rep_models import explore
 
-    page = ROOT / "pages" / "9_Train_live.py"
+    page = ROOT / "pages" / "9_train_live.py"
     if not page.is_file():
         pytest.skip("the Train live page is not there yet")
     at = AppTest.from_file(str(page), default_timeout=60).run()

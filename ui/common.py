@@ -17,7 +17,7 @@ listed in :data:`PAGES` that does not exist yet is skipped. So a page is a plain
 
 Do NOT call ``st.set_page_config`` in a page. URLs: ``/`` (home) and ``/<url_path>`` from :data:`PAGES`
 (e.g. ``http://127.0.0.1:PORT/vae``). In AppTest: ``AppTest.from_file("app.py").run()`` then
-``at.switch_page("pages/4_VAE_latent_explorer.py").run()``, or ``AppTest.from_file("pages/<file>.py")``.
+``at.switch_page("pages/4_vae.py").run()``, or ``AppTest.from_file("pages/<file>.py")``.
 
 API (stable)
 ------------
@@ -86,14 +86,14 @@ class PageSpec:
 
 
 PAGES: list[PageSpec] = [
-    PageSpec("pages/2_Draw_and_reconstruct.py", "Draw & reconstruct", ":material/draw:", "draw", "Explore"),
-    PageSpec("pages/3_Denoise.py", "Denoise", ":material/blur_off:", "denoise", "Explore"),
-    PageSpec("pages/4_VAE_latent_explorer.py", "VAE latent explorer", ":material/tune:", "vae", "Latent spaces"),
-    PageSpec("pages/5_Latent_map.py", "Latent map", ":material/scatter_plot:", "latent_map", "Latent spaces"),
-    PageSpec("pages/7_Linear_AE_PCA.py", "Linear AE = PCA", ":material/linear_scale:", "linear_pca", "Latent spaces"),
-    PageSpec("pages/6_GAN_studio.py", "GAN studio", ":material/auto_awesome:", "gan", "Generate"),
-    PageSpec("pages/8_Few_labels.py", "Few labels", ":material/label:", "few_labels", "Learn"),
-    PageSpec("pages/9_Train_live.py", "Train live", ":material/model_training:", "train_live", "Learn"),
+    PageSpec("pages/2_draw.py", "Draw & reconstruct", ":material/draw:", "draw", "Explore"),
+    PageSpec("pages/3_denoise.py", "Denoise", ":material/blur_off:", "denoise", "Explore"),
+    PageSpec("pages/4_vae.py", "VAE latent explorer", ":material/tune:", "vae", "Latent spaces"),
+    PageSpec("pages/5_latent_map.py", "Latent map", ":material/scatter_plot:", "latent_map", "Latent spaces"),
+    PageSpec("pages/7_linear_pca.py", "Linear AE = PCA", ":material/linear_scale:", "linear_pca", "Latent spaces"),
+    PageSpec("pages/6_gan.py", "GAN studio", ":material/auto_awesome:", "gan", "Generate"),
+    PageSpec("pages/8_few_labels.py", "Few labels", ":material/label:", "few_labels", "Learn"),
+    PageSpec("pages/9_train_live.py", "Train live", ":material/model_training:", "train_live", "Learn"),
 ]
 
 
