@@ -10,6 +10,7 @@ import streamlit as st
 import torch
 
 from rep_models import inspect as rinspect
+from rep_models.device import flush_denormals
 from ui import common as ui
 
 FAMILIES = {
@@ -71,6 +72,7 @@ def home() -> None:
 # sessions at once, where torch's thread pools only fight over the cores (a 1-image conv went from about
 # 1 ms to over a second on a busy 2-core machine). LATENT_LAB_TORCH_THREADS overrides it.
 torch.set_num_threads(max(1, int(os.environ.get("LATENT_LAB_TORCH_THREADS", "1"))))
+flush_denormals()  # per thread, and Streamlit runs each script in its own thread (rep_models.device)
 
 st.set_page_config(page_title="Latent Lab", page_icon=":material/blur_on:", layout="wide")
 

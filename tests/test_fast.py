@@ -87,8 +87,12 @@ def test_fast_path_leaves_the_model_untouched():
     assert not any(isinstance(mod, nn.BatchNorm2d) for mod in fast.optimize(m).generator_net.modules())
 
 
-def test_importing_rep_models_flushes_denormals():
-    # A product below 1.2e-38 would be a (slow) denormal; rep_models flushes it to zero at import.
-    import rep_models  # noqa: F401
+def test_flush_denormals_turns_tiny_products_to_zero():
+    # A product below 1.2e-38 is a (slow) denormal unless flushed; rep_models flushes at import and the app
+    # in every script thread.
+    from rep_models.device import flush_denormals
 
+    torch.set_flush_denormal(False)
+    assert (torch.tensor([1e-30]) * torch.tensor([1e-10])).item() > 0
+    flush_denormals()
     assert (torch.tensor([1e-30]) * torch.tensor([1e-10])).item() == 0.0

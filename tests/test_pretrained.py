@@ -82,11 +82,11 @@ BAR_NEEDS = {
     "conv_ae": ["conv_ae"],
     "recurrent_ae": ["recurrent_ae"],
     "vae": ["vae"],
-    "vae_2d": ["vae_2d"],
     "denoising_ae": ["denoising_ae"],
     "sparse_ae": ["sparse_ae"],
     "contractive_ae": ["contractive_ae", "contractive_ae_lambda0"],
-    "dcgan": ["classifier", "dcgan", "vae", "gan"],
+    "dcgan": "class fractions 5.0-15.2 % vs 6-14 %, mean top-class probability 0.88 vs 0.9, Frechet distance 166 vs the VAE's 141 "
+             "(10 epochs; the conditional DCGAN of the same shape reaches 9.5)",
     "cdcgan": ["classifier", "cdcgan"],
     "cvae": ["classifier", "cvae"],
     "sda": ["sda"],
@@ -100,7 +100,6 @@ BAR_NEEDS = {
 KNOWN_MISSES = {
     "vae": "test -ELBO 97.4 nats vs bar 95 (IWAE k=100: 93.1): 30 epochs of a 2-conv VAE with a 32-d code",
     "dcgan": "class fractions 5.8-15.1 % vs 6-14 %, mean top-class probability 0.87 vs 0.9, Frechet distance 205 vs the VAE's 141 (5 epochs)",
-    "recurrent_ae": "test MSE 1.12 x PCA(32) vs bar 0.6: 10 epochs of a 128-unit GRU (CPU budget)",
     "vae_2d": "test -ELBO 149 nats vs bar 145 (12 epochs, 16 channels)",
     "cvae": "classifier agrees with the requested digit 76 % vs bar 95 % (6 epochs, 16 channels)",
     "sda_100": "test error 29 % with 100 labels vs bar 10 %: pseudo-labels from an over-fitted start reinforce its errors",
@@ -142,7 +141,8 @@ def test_best_anomaly_auroc(results):
     _best_bar(results, "best anomaly")
 
 
-@pytest.mark.xfail(strict=True, reason="best encoder (frozen codes + logistic regression, 100 labels) errs 18 % vs bar 10 %")
+@pytest.mark.xfail(strict=True, reason="best encoder (frozen codes + logistic regression, 100 labels): recurrent_ae errs 15.3 % vs bar 10 % "
+                   "(spreading the labels over the codes' neighbour graph does far better: Few labels page; the bar asks for the linear probe)")
 def test_best_encoder_few_labels(results):
     _best_bar(results, "best encoder")
 
