@@ -52,10 +52,14 @@ def machine() -> str:
 
 
 def busy_note() -> str:
-    """Warn in the results when the model zoo was still training (figures distorted by the shared CPU)."""
-    log = Path("/tmp/zoo.log")
-    if log.is_file() and "=== done" not in log.read_text(errors="replace"):
-        return "**WARNING: the model zoo was still training on this CPU during this run; these figures are distorted.**"
+    """Warn in the results when a training run (``python -m rep_models.train``) shares the CPU."""
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
+            continue
+        if b"rep_models.train" in cmd and proc.name != str(os.getpid()):
+            return "**WARNING: a model was training on this CPU during this run; these figures are distorted.**"
     return ""
 
 

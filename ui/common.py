@@ -363,6 +363,19 @@ def show_image(image, caption: str | None = None, scale: int = 4, width: int | N
     st.image(png(a, scale), caption=caption, width=a.shape[1] * scale, output_format="PNG")
 
 
+def show_image_inline(image, caption: str | None = None, width: int | None = None, scale: int = 4) -> None:
+    """Like :func:`show_image`, but the PNG travels inside the page update as a ``data:`` URL (``st.image``
+    passes URLs through) instead of as a media file the browser fetches afterwards: for animation frames,
+    where each fetch would be overtaken by the next frame."""
+    import base64
+
+    a = image.detach().cpu().numpy() if isinstance(image, torch.Tensor) else np.asarray(image, dtype=np.float32)
+    a = a.reshape(a.shape[-2:])
+    if width:
+        scale = max(1, width // max(a.shape))
+    st.image("data:image/png;base64," + base64.b64encode(png(a, scale)).decode("ascii"), caption=caption, width=a.shape[1] * scale)
+
+
 def show_images(images, captions=None, scale: int = 4, columns: int | None = None, width: int | None = None, square: bool = False) -> None:
     """Images side by side (``columns`` per row, default all in one row), each with its caption."""
     images = list(images)
