@@ -22,10 +22,10 @@ ROOT = BENCH.parent
 RESULTS_DIR = BENCH / "results"
 LOAD_AT_START = os.getloadavg()
 # Say here what is missing until a full run on an idle machine has replaced it.
-STATUS = ("**Status:** the inference, training, projection and browser figures have not been taken yet: during the first "
-          "session the CPU was shared with the model-zoo training and other jobs (load average 15-34 on 2 cores), "
-          "which distorted timings 10-300x. Run `python -m bench.all` on an idle machine to fill them in. Memory "
-          "(RSS) does not depend on CPU load; its section below is valid for the models shipped when it ran.")
+STATUS = ("**Status:** the browser figures (session 2, idle machine) and the load test (session 2; 30 browsers on the "
+          "server's own 2 cores) are below. The inference, training and projection figures have not been taken on an idle "
+          "machine yet (the CPU went to retraining the zoo): run `python -m bench.all`. Memory (RSS) does not depend on "
+          "CPU load; its section is from session 1, with the 8 models shipped then.")
 SECTIONS = ["inference", "projections", "training", "memory", "load_test", "browser"]
 
 os.environ.setdefault("LATENT_LAB_MNIST", str(ROOT.parent / "shared" / "data" / "mnist"))
