@@ -246,6 +246,22 @@ def timed(page, spec: dict, act, event: str) -> dict | None:
             "run_start_ms": after(b["run_start"]), "run_end_ms": after(b["run_end"])}
 
 
+def timed_series(page, spec: dict, n: int, warmup: int, before, act, event: str) -> tuple[list[dict], int]:
+    """``warmup + n`` timed interactions (``before(i)`` prepares the i-th, ``act(i)`` makes it): the timed results
+    after the warm-up and how many of them timed out."""
+    out, timeouts = [], 0
+    for i in range(warmup + n):
+        before(i)
+        r = timed(page, spec, lambda i=i: act(i), event)
+        if i >= warmup:
+            if r is None or "ms" not in r:
+                timeouts += 1
+            else:
+                out.append(r)
+        wait_idle(page)
+    return out, timeouts
+
+
 def _runs(rows: list[dict]) -> list[float]:
     """Input to the end of the script run it triggered (the server's part plus the round trip), where seen."""
     return [r["run_end_ms"] for r in rows if r.get("run_end_ms") is not None]
@@ -258,19 +274,14 @@ def vae_slider(ctx, url: str, presses: int, warmup: int) -> dict:
     page = open_app_page(ctx, f"{url}/vae", lambda p: p.get_by_text("PC 1").first.wait_for())
     n_sliders = page.locator('[data-testid="stMain"] [data-testid="stSlider"]').filter(has_text=re.compile(r"^PC \d")).count()
     spec = {"selector": IMAGES, "min": 1}
-    out, timeouts = [], 0
-    for i in range(warmup + presses):
+    def focus(i: int) -> None:
         k = (i // 10) % n_sliders + 1  # 10 steps on PC 1, then PC 2, ...; the next pass goes back left
-        key = "ArrowRight" if (i // (10 * n_sliders)) % 2 == 0 else "ArrowLeft"
-        thumb = page.locator('[data-testid="stSlider"]').filter(has_text=re.compile(rf"^PC {k}(?!\d)")).get_by_role("slider")
-        thumb.focus()
-        r = timed(page, spec, lambda key=key: page.keyboard.press(key), "keydown")
-        if i >= warmup:
-            if r is None or "ms" not in r:
-                timeouts += 1
-            else:
-                out.append(r)
-        wait_idle(page)
+        page.locator('[data-testid="stSlider"]').filter(has_text=re.compile(rf"^PC {k}(?!\d)")).get_by_role("slider").focus()
+
+    def press(i: int) -> None:
+        page.keyboard.press("ArrowRight" if (i // (10 * n_sliders)) % 2 == 0 else "ArrowLeft")
+
+    out, timeouts = timed_series(page, spec, presses, warmup, focus, press, "keydown")
     shot = screenshot(page, "vae")
     res = {"sliders": n_sliders, "ms": [r["ms"] for r in out], "loaded_ms": [r["loaded_ms"] for r in out], "run_end_ms": _runs(out), "timeouts": timeouts,
            "caption": page.locator('[data-testid="stMain"]').get_by_text(re.compile(r"code norm")).first.inner_text(),
@@ -335,17 +346,8 @@ def gan(ctx, url: str, changes: int, warmup: int, walk_s: float) -> dict:
     page.locator(IMAGES).first.wait_for()
     seed_box = page.get_by_label("Seed", exact=True)
     spec = {"selector": IMAGES, "min": 1}
-    out, timeouts = [], 0
-    for i in range(warmup + changes):
-        seed_box.fill(str(i + 1))  # a new seed each time: a grid never shown before
-
-        r = timed(page, spec, lambda: seed_box.press("Enter"), "keydown")
-        if i >= warmup:
-            if r is None or "ms" not in r:
-                timeouts += 1
-            else:
-                out.append(r)
-        wait_idle(page)
+    out, timeouts = timed_series(page, spec, changes, warmup, lambda i: seed_box.fill(str(i + 1)),  # a grid never shown before
+                                 lambda i: seed_box.press("Enter"), "keydown")
     grid_caption = page.locator('[data-testid="stMain"]').get_by_text(re.compile(r"samples in")).first.inner_text()
     shots = [screenshot(page, "gan")]
     errors = page_errors(page)

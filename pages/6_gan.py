@@ -73,7 +73,7 @@ def walk_frame(name: str, walkers: int, period: int, method: str) -> None:
     t0 = time.perf_counter()
     z = explore.walk_latents(explore.latent_dim(model), frame, n=walkers, seed=st.session_state.get("gan_walk_seed", 0), period=period, method=method)
     imgs = explore.decode_at(model, z, y=np.arange(walkers) % 10 if model.conditional else None)
-    ui.show_image_inline(explore.tile(imgs), width=360 if walkers > 1 else 240)  # no media fetch per frame
+    ui.show_image(explore.tile(imgs), width=360 if walkers > 1 else 240, inline=True)  # no media fetch per frame
     ms = 1000 * (time.perf_counter() - t0)
     times = st.session_state.setdefault("gan_frame_times", deque(maxlen=25))
     times.append(time.perf_counter())

@@ -53,6 +53,7 @@ Display
 """
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import logging
@@ -347,9 +348,12 @@ def pad_square(image: np.ndarray) -> np.ndarray:
     return out
 
 
-def show_image(image, caption: str | None = None, scale: int = 4, width: int | None = None, square: bool = False) -> None:
+def show_image(image, caption: str | None = None, scale: int = 4, width: int | None = None, square: bool = False,
+               inline: bool = False) -> None:
     """One image, pixel-crisp and fast: an integer nearest-neighbour upscale sent as PNG at its exact size.
-    With ``width`` (CSS pixels) the scale is the largest integer that fits in it.
+    With ``width`` (CSS pixels) the scale is the largest integer that fits in it. With ``inline`` the PNG
+    travels inside the page update as a ``data:`` URL (``st.image`` passes URLs through) instead of as a
+    media file the browser fetches afterwards: for animation frames, where a fetch is overtaken by the next frame.
 
     Why not ``st.image`` defaults: with ``output_format="auto"`` Streamlit re-encodes an opaque PNG as JPEG
     (blurry strokes, and an extra encode per rerun), and an image wider than ``width`` is resized bilinearly.
@@ -360,20 +364,11 @@ def show_image(image, caption: str | None = None, scale: int = 4, width: int | N
         a = pad_square(a)
     if width:
         scale = max(1, width // max(a.shape))
-    st.image(png(a, scale), caption=caption, width=a.shape[1] * scale, output_format="PNG")
-
-
-def show_image_inline(image, caption: str | None = None, width: int | None = None, scale: int = 4) -> None:
-    """Like :func:`show_image`, but the PNG travels inside the page update as a ``data:`` URL (``st.image``
-    passes URLs through) instead of as a media file the browser fetches afterwards: for animation frames,
-    where each fetch would be overtaken by the next frame."""
-    import base64
-
-    a = image.detach().cpu().numpy() if isinstance(image, torch.Tensor) else np.asarray(image, dtype=np.float32)
-    a = a.reshape(a.shape[-2:])
-    if width:
-        scale = max(1, width // max(a.shape))
-    st.image("data:image/png;base64," + base64.b64encode(png(a, scale)).decode("ascii"), caption=caption, width=a.shape[1] * scale)
+    data = png(a, scale)
+    if inline:
+        st.image("data:image/png;base64," + base64.b64encode(data).decode("ascii"), caption=caption, width=a.shape[1] * scale)
+    else:
+        st.image(data, caption=caption, width=a.shape[1] * scale, output_format="PNG")
 
 
 def show_images(images, captions=None, scale: int = 4, columns: int | None = None, width: int | None = None, square: bool = False) -> None:
