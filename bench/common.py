@@ -64,8 +64,12 @@ def busy_note() -> str:
 
 
 def command() -> str:
-    return "python -m " + Path(sys.argv[0]).with_suffix("").relative_to(ROOT).as_posix().replace("/", ".") + \
-        ("" if len(sys.argv) == 1 else " " + " ".join(sys.argv[1:]))
+    """The command line that ran this script, as ``python -m bench.NAME ...`` (as is when not run from the tree)."""
+    args = "" if len(sys.argv) == 1 else " " + " ".join(sys.argv[1:])
+    try:
+        return "python -m " + Path(sys.argv[0]).with_suffix("").relative_to(ROOT).as_posix().replace("/", ".") + args
+    except ValueError:  # e.g. under pytest
+        return " ".join(sys.argv)
 
 
 def median_ms(fn: Callable[[], object], repeats: int, warmup: int = 3, budget_s: float | None = None) -> float:
