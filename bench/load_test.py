@@ -20,9 +20,11 @@ Two kinds of client (``--clients``):
 - ``protocol`` (the default): each session is a small asyncio client speaking Streamlit's own protocol as the page
   does, and nothing else: it fetches ``/_stcore/health`` and ``/_stcore/host-config`` (the XSRF cookie), opens the
   websocket ``/_stcore/stream`` with the subprotocols ``streamlit, <xsrf token>``, sends ``BackMsg.rerun_script``
-  with a ``ClientState`` (page name, then page script hash; the widget states it has set, as the page's widget
-  manager keeps them; the fragment of the widget that moved; the hashes of the cacheable messages it holds) and
-  reads ``ForwardMsg``s until that run's ``script_finished``. Widget ids come from the deltas the server sends.
+  with a ``ClientState`` (page name, then page script hash; the states of the widgets it has set, kept from run
+  to run and dropped when the widget goes, as the page's widget manager does -- the page also lists widgets left at
+  their defaults, which the server then takes from its own state; the fragment of the widget that moved; the hashes
+  of the cacheable messages it holds) and reads ``ForwardMsg``s until that run's ``script_finished``. Widget ids
+  come from the deltas the server sends (a keyed widget's id ends with its key).
   Uploads go as in the page: ``file_urls_request`` over the socket, a multipart PUT to the upload URL with the
   ``X-Xsrftoken`` header, a DELETE of the file it replaces, then the uploader's ``file_uploader_state_value``.
   After each run it GETs the run's images (``/media/...``) as the page would. Think time 0.5-2 s (random).
