@@ -8,16 +8,17 @@ Starts ``streamlit run app.py`` headless on a free 127.0.0.1 port (``bench.serve
 Streamlit "Page not found" quirk), then measures, all on the page's own clock (``performance.now()``):
 
 1. VAE latent explorer (``/vae``), Sliders section: a key press on a principal-direction slider to the new
-   decoded image shown (its ``src`` changed, the image loaded, and the next animation frame started).
+   decoded digit shown: by default decoded in the page (the component's canvas counted one more render, then
+   the next animation frame started); again with "Decode in your browser" off (the server's image ``src``
+   changed, the image loaded, and the next animation frame started).
    Presses sweep PC 1, PC 2, ... one step at a time (right on the first pass, left on the next), so the value
    stays in range and every press asks for a code not decoded before (no browser-cache hits).
 2. Draw & reconstruct (``/draw``): mouse-up at the end of a stroke on the canvas to every reconstruction image
    (the images captioned "<model> · <error>") replaced and loaded. Strokes come in groups of three on a canvas
    cleared before each group: the first makes the reconstructions appear, the next two change them.
 3. GAN studio (``/gan``): a new seed typed in the Seed input, Enter to the new 64-sample grid shown; then the
-   Latent walk's Play: distinct frames actually displayed per second, counted in the page by a
-   requestAnimationFrame loop (a new, loaded ``src`` at a frame), with ``src`` changes counted by a
-   MutationObserver beside it.
+   Latent walk's Play: frames actually drawn per second by the page's player (its canvas counts them; a
+   MutationObserver times each), while the server sends the frames in chunks.
 4. Latent map (``/latent_map``, 10,000 points): navigation start to interactive (the WebGL scatter drawn with
    all its points, plotly's scene no longer dirty, and the script idle: no run in progress, no status widget),
    for the first visit after the server start (cold: the map is loaded into ``st.cache_resource``), then for
@@ -82,7 +83,48 @@ HOOKS = r"""
     });
     B.runObs.observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
   };
+  // Query through open shadow roots (Latent Lab's in-page components render in one).
+  B.deep = (sel, root = document) => {
+    const hit = root.querySelector(sel);
+    if (hit) return hit;
+    for (const el of root.querySelectorAll('*')) if (el.shadowRoot) { const h = B.deep(sel, el.shadowRoot); if (h) return h; }
+    return null;
+  };
+  // A canvas that counts its own renders in data-renders (the VAE sliders decoded in the page): the result is
+  // the animation frame after the count went up.
+  B.armCanvas = (spec) => {
+    const c = B.deep(spec.canvas);
+    B.result = null;
+    B.input = {};
+    if (!c) return -1;
+    const before = Number(c.dataset.renders);
+    if (B.obs) B.obs.disconnect();
+    B.obs = new MutationObserver(() => {
+      if (B.result !== null || Number(c.dataset.renders) <= before) return;
+      B.obs.disconnect();
+      const loaded = performance.now();
+      requestAnimationFrame(() => { B.result = {loaded, frame: performance.now(), n: 1}; });
+    });
+    B.obs.observe(c, {attributes: true, attributeFilter: ['data-renders']});
+    return before;
+  };
+  // Frames a player canvas showed in `ms` (its data-shown counter), with their times.
+  B.countCanvasFrames = (sel, ms) => new Promise(resolve => {
+    const c = B.deep(sel);
+    if (!c) { resolve({shown: 0, changes: 0, ticks: 0, seconds: ms / 1000, times: []}); return; }
+    const n0 = Number(c.dataset.shown), t0 = performance.now(), times = [];
+    let ticks = 0;
+    const obs = new MutationObserver(() => times.push(performance.now()));
+    obs.observe(c, {attributes: true, attributeFilter: ['data-shown']});
+    const tick = (now) => {
+      ticks++;
+      if (now - t0 < ms) requestAnimationFrame(tick);
+      else { obs.disconnect(); resolve({shown: Number(c.dataset.shown) - n0, changes: times.length, ticks, seconds: (now - t0) / 1000, times}); }
+    };
+    requestAnimationFrame(tick);
+  });
   B.arm = (spec) => {
+    if (spec.canvas) return B.armCanvas(spec);
     watchRuns();
     if (B.obs) B.obs.disconnect();
     const before = new Set(images(spec).map(i => i.src));
@@ -105,32 +147,6 @@ HOOKS = r"""
     B.obs.observe(document.body, {subtree: true, childList: true, attributes: true, attributeFilter: ['src'], characterData: true});
     return before.size;
   };
-
-  // Frames displayed: a rAF loop notes each new, loaded src of the image matching `selector`; a MutationObserver
-  // counts src changes (and new <img> elements) beside it.
-  B.countFrames = (selector, ms) => new Promise(resolve => {
-    let last = null, shown = 0, changes = 0, ticks = 0;
-    const t0 = performance.now(), times = [];
-    const main = document.querySelector('[data-testid="stMain"]') || document.body;
-    const obs = new MutationObserver(muts => {
-      for (const m of muts) {
-        if (m.type === 'attributes' && m.target.tagName === 'IMG') changes++;
-        else for (const n of m.addedNodes) if (n.nodeType === 1 && (n.tagName === 'IMG' || n.querySelector('img'))) changes++;
-      }
-    });
-    obs.observe(main, {subtree: true, childList: true, attributes: true, attributeFilter: ['src']});
-    const tick = (now) => {
-      ticks++;
-      const img = document.querySelector(selector);
-      if (img && img.complete && img.naturalWidth > 0 && img.src !== last) {
-        if (last !== null) { shown++; times.push(now); }
-        last = img.src;
-      }
-      if (now - t0 < ms) requestAnimationFrame(tick);
-      else { obs.disconnect(); resolve({shown, changes, ticks, seconds: (now - t0) / 1000, times}); }
-    };
-    requestAnimationFrame(tick);
-  });
 
   // The latent map: every animation frame from navigation start, is the WebGL scatter drawn with all its points
   // and the app idle? B.map.since = when that became (and stayed) true, on the navigation-start clock.
@@ -170,6 +186,7 @@ ERRORS_JS = """() => {
           traceback: main && main.innerText.includes('Traceback') ? 1 : 0};
 }"""
 IMAGES = '[data-testid="stMain"] [data-testid="stImage"]'
+WALK_CANVAS = "canvas[aria-label='latent walk']"
 RECON_CAPTION = r"^\S.* · \d+\.\d+$"  # "Conv · 0.0015": the Draw page's reconstructions (not the steps or "your input")
 
 
@@ -270,22 +287,38 @@ def _runs(rows: list[dict]) -> list[float]:
 # ---------------------------------------------------------------------------------------------- scenarios
 
 
-def vae_slider(ctx, url: str, presses: int, warmup: int) -> dict:
+VAE_CANVAS = "canvas[aria-label='decoded digit']"
+
+
+def vae_slider(ctx, url: str, presses: int, warmup: int, in_browser: bool = True) -> dict:
+    """Key presses on the principal-direction sliders to the new decoded digit on screen. ``in_browser``: the
+    app's default (decoded in the page, a canvas); otherwise with "Decode in your browser" switched off
+    (decoded by the server, an image)."""
     page = open_app_page(ctx, f"{url}/vae", lambda p: p.get_by_text("PC 1").first.wait_for())
-    n_sliders = page.locator('[data-testid="stMain"] [data-testid="stSlider"]').filter(has_text=re.compile(r"^PC \d")).count()
-    spec = {"selector": IMAGES, "min": 1}
+    if in_browser:
+        page.wait_for_function(f"() => {{ const c = window.__bench.deep({VAE_CANVAS!r}); return c && Number(c.dataset.renders) > 0; }}",
+                               timeout=TIMEOUT_MS)
+        sliders = page.locator("input[type=range]")  # Playwright's CSS reaches into the component's shadow root
+        spec = {"canvas": VAE_CANVAS}
+    else:
+        page.get_by_text("Decode in your browser").click()
+        page.locator(IMAGES).first.wait_for()
+        wait_idle(page)
+        sliders = page.locator('[data-testid="stMain"] [data-testid="stSlider"]').filter(has_text=re.compile(r"^PC \d")).get_by_role("slider")
+        spec = {"selector": IMAGES, "min": 1}
+    n_sliders = sliders.count()
+
     def focus(i: int) -> None:
-        k = (i // 10) % n_sliders + 1  # 10 steps on PC 1, then PC 2, ...; the next pass goes back left
-        page.locator('[data-testid="stSlider"]').filter(has_text=re.compile(rf"^PC {k}(?!\d)")).get_by_role("slider").focus()
+        sliders.nth((i // 10) % n_sliders).focus()  # 10 steps on PC 1, then PC 2, ...; the next pass goes back left
 
     def press(i: int) -> None:
         page.keyboard.press("ArrowRight" if (i // (10 * n_sliders)) % 2 == 0 else "ArrowLeft")
 
     out, timeouts = timed_series(page, spec, presses, warmup, focus, press, "keydown")
-    shot = screenshot(page, "vae")
-    res = {"sliders": n_sliders, "ms": [r["ms"] for r in out], "loaded_ms": [r["loaded_ms"] for r in out], "run_end_ms": _runs(out), "timeouts": timeouts,
-           "caption": page.locator('[data-testid="stMain"]').get_by_text(re.compile(r"code norm")).first.inner_text(),
-           "errors": page_errors(page), "screenshot": shot}
+    shot = screenshot(page, "vae" if in_browser else "vae_server")
+    caption = page.locator('[data-testid="stMain"]').get_by_text(re.compile(r"code norm")).first.inner_text()
+    res = {"sliders": n_sliders, "ms": [r["ms"] for r in out], "loaded_ms": [r["loaded_ms"] for r in out], "run_end_ms": _runs(out),
+           "timeouts": timeouts, "caption": caption, "errors": page_errors(page), "screenshot": shot}
     page.close()
     return res
 
@@ -336,11 +369,6 @@ def draw(ctx, url: str, strokes: int, warmup: int) -> dict:
     return res
 
 
-def _frame_no(page) -> int:
-    m = re.search(r"frame (\d+)", page.locator('[data-testid="stMain"]').inner_text())
-    return int(m.group(1)) if m else -1
-
-
 def gan(ctx, url: str, changes: int, warmup: int, walk_s: float) -> dict:
     page = open_app_page(ctx, f"{url}/gan", lambda p: p.get_by_label("Seed", exact=True).wait_for())
     page.locator(IMAGES).first.wait_for()
@@ -354,13 +382,17 @@ def gan(ctx, url: str, changes: int, warmup: int, walk_s: float) -> dict:
 
     page.locator('[data-testid="stButtonGroup"] button', has_text="Latent walk").first.click()
     wait_idle(page)
-    page.locator(IMAGES).first.wait_for()
+    page.locator(WALK_CANVAS).first.wait_for()
     page.get_by_text("Play", exact=True).click()
-    page.wait_for_function("() => /frame [1-9]/.test(document.querySelector('[data-testid=\"stMain\"]').innerText)", timeout=TIMEOUT_MS)
+    page.wait_for_function(f"() => {{ const c = window.__bench.deep({WALK_CANVAS!r}); return c && Number(c.dataset.shown) > 3; }}",
+                           timeout=TIMEOUT_MS)
     page.wait_for_timeout(1000)  # let the animation reach its steady rate
-    f0, t0 = _frame_no(page), time.perf_counter()
-    count = page.evaluate("([sel, ms]) => window.__bench.countFrames(sel, ms)", [IMAGES + " img", int(walk_s * 1000)])
-    f1, t1 = _frame_no(page), time.perf_counter()
+    walk_canvas = page.locator(WALK_CANVAS)
+    f0, t0 = int(walk_canvas.get_attribute("data-frame")), time.perf_counter()
+    count = page.evaluate("([sel, ms]) => window.__bench.countCanvasFrames(sel, ms)", [WALK_CANVAS, int(walk_s * 1000)])
+    f1, t1 = int(walk_canvas.get_attribute("data-frame")), time.perf_counter()
+    stalls = int(walk_canvas.get_attribute("data-stalls") or 0)
+    walk_caption = walk_canvas.locator("xpath=following-sibling::div").first.inner_text()
     shots.append(screenshot(page, "gan_walk"))
     page.get_by_text("Play", exact=True).click()  # stop the timer
     wait_idle(page)
@@ -373,7 +405,7 @@ def gan(ctx, url: str, changes: int, warmup: int, walk_s: float) -> dict:
             "walk": {"seconds": count["seconds"], "frames_shown": count["shown"], "src_changes": count["changes"],
                      "fps_shown": count["shown"] / count["seconds"], "fps_src_changes": count["changes"] / count["seconds"],
                      "browser_frames_per_s": count["ticks"] / count["seconds"],  # animation frames the browser ran at all
-                     "server_frames": f1 - f0, "server_fps": (f1 - f0) / (t1 - t0),
+                     "walk_frames": f1 - f0, "walk_fps": (f1 - f0) / (t1 - t0), "stalls": stalls, "caption": walk_caption,
                      "frame_gap_ms_median": float(np.median(gaps)) if gaps.size else None,
                      "frame_gap_ms_max": float(gaps.max()) if gaps.size else None},
             "errors": errors, "screenshot": shots}
@@ -428,8 +460,8 @@ def fmt(v, digits: int = 0) -> str:
 
 
 def report(r: dict) -> tuple[str, list[str]]:
-    vae, dr, g, mp = r["vae"], r["draw"], r["gan"], r["map"]
-    sv, sd, sg = stats(vae["ms"]), stats(dr["ms"]), stats(g["ms"])
+    vae, vae_srv, dr, g, mp = r["vae"], r["vae_server"], r["draw"], r["gan"], r["map"]
+    sv, sd, sg, ss = stats(vae["ms"]), stats(dr["ms"]), stats(g["ms"]), stats(vae_srv["ms"])
     tab_s, ctx_s = stats([x["s"] for x in mp["tabs"]]), stats([x["s"] for x in mp["contexts"]])
     walk = g["walk"]
 
@@ -444,12 +476,13 @@ def report(r: dict) -> tuple[str, list[str]]:
         ("GAN latent walk, frames displayed per second", f"{walk['fps_shown']:.1f} /s", f"≥ {BARS['gan_fps']:.0f} /s", ok(walk["fps_shown"], BARS["gan_fps"], le=False)),
         ("Latent map (10,000 points), navigation to interactive, new tab: p95", f"{fmt(tab_s['p95'], 2)} s", f"≤ {BARS['map_s']:.0f} s", ok(tab_s["p95"], BARS["map_s"])),
     ]
-    timeouts = vae["timeouts"] + dr["timeouts"] + g["timeouts"]
+    timeouts = vae["timeouts"] + vae_srv["timeouts"] + dr["timeouts"] + g["timeouts"]
     med = lambda v: statistics.median([x for x in v if x is not None]) if any(x is not None for x in v) else None
     run_med = med
     tab_med = lambda key: fmt(med([x[key] for x in mp["tabs"]]), 2)
     rows = [
-        {"figure": "VAE slider: key press → new decoded image", **sv, "unit": "ms", "run over (median)": run_med(vae["run_end_ms"])},
+        {"figure": "VAE slider: key press → new decoded digit (decoded in the page: the app's default)", **sv, "unit": "ms"},
+        {"figure": "… with “Decode in your browser” off (decoded on the server)", **ss, "unit": "ms", "run over (median)": run_med(vae_srv["run_end_ms"])},
         {"figure": "Draw: mouse-up → reconstructions shown (all)", **sd, "unit": "ms", "run over (median)": run_med(dr["run_end_ms"])},
         {"figure": "… first stroke on a cleared canvas (appear)", **stats(dr["appear_ms"]), "unit": "ms"},
         {"figure": "… a further stroke (change)", **stats(dr["change_ms"]), "unit": "ms"},
@@ -471,9 +504,10 @@ def report(r: dict) -> tuple[str, list[str]]:
            "\"run over\": from the same input to the end of the script run it triggered (Streamlit's `data-test-script-state` back to "
            "`notRunning`): the server's share plus the round trip; images can show before the run ends.", "",
            f"GAN latent walk (Play, {walk['seconds']:.1f} s window): **{walk['fps_shown']:.1f} frames/s displayed** "
-           f"({walk['frames_shown']} distinct images shown; {walk['src_changes']} src changes seen by a MutationObserver, "
-           f"{walk['fps_src_changes']:.1f}/s; the browser ran {walk['browser_frames_per_s']:.0f} animation frames/s); the page's own counter advanced {walk['server_frames']} frames ({walk['server_fps']:.1f}/s); "
-           f"gap between displayed frames median {fmt(walk['frame_gap_ms_median'])} ms, max {fmt(walk['frame_gap_ms_max'])} ms.", "",
+           f"({walk['frames_shown']} frames drawn on the player's canvas, {walk['src_changes']} seen by a MutationObserver; "
+           f"the walk advanced {walk['walk_frames']} frames, {walk['walk_fps']:.1f}/s; {walk['stalls']} player ticks found no frame ready; "
+           f"the browser ran {walk['browser_frames_per_s']:.0f} animation frames/s); gap between displayed frames median "
+           f"{fmt(walk['frame_gap_ms_median'])} ms, max {fmt(walk['frame_gap_ms_max'])} ms. The page's caption: “{walk['caption']}”.", "",
            "| bar | measured | target | result |", "|---|---|---|---|"]
     md += [f"| {name} | {val} | {bar} | **{verdict(good)}** |" for name, val, bar, good in checks]
     md += ["", f"Latent map cold first load (informational, same 2 s bar): {mp['cold']['s']:.2f} s "
@@ -484,7 +518,7 @@ def report(r: dict) -> tuple[str, list[str]]:
            f"chart element in the page {tab_med('chart_element_s')} s, scatter drawn {tab_med('scatter_drawn_s')} s, interactive {fmt(tab_s['median'], 2)} s.",
            f"Reconstructions per stroke: {dr['reconstructions']}; VAE sliders: {vae['sliders']}; interactions timed out: {timeouts}.",
            f"Server: first script run (Home, cold imports) {r['home_s']:.1f} s after the server answered.", ""]
-    errs = {k: r[k]["errors"] for k in ("vae", "draw", "gan") if r[k]["errors"]}
+    errs = {k: r[k]["errors"] for k in ("vae", "vae_server", "draw", "gan") if r[k]["errors"]}
     errs.update({f"map {k}": x["errors"] for k, x in [("cold", mp["cold"])] + [(f"tab {i}", x) for i, x in enumerate(mp["tabs"])] if x["errors"]})
     md.append(f"Errors on the pages: {errs if errs else 'none'}.")
     lines = [f"{verdict(good)}  {name}: {val} (bar {bar})" for name, val, bar, good in checks]
@@ -534,7 +568,9 @@ def main(argv=None) -> None:
             r["map"] = latent_map(browser, ctx, url, n["loads"], n["context_loads"])
             print(f"  cold {r['map']['cold']['s']:.2f} s, new tab {[round(x['s'], 2) for x in r['map']['tabs']]} s; VAE slider ...", flush=True)
             r["vae"] = vae_slider(ctx, url, n["presses"], warmup=3)
-            print(f"  {[round(x) for x in r['vae']['ms']]} ms; draw ...", flush=True)
+            print(f"  {[round(x) for x in r['vae']['ms']]} ms; VAE slider decoded on the server ...", flush=True)
+            r["vae_server"] = vae_slider(ctx, url, n["presses"], warmup=3, in_browser=False)
+            print(f"  {[round(x) for x in r['vae_server']['ms']]} ms; draw ...", flush=True)
             r["draw"] = draw(ctx, url, n["strokes"], warmup=2)
             print(f"  {[round(x) for x in r['draw']['ms']]} ms; GAN studio ...", flush=True)
             r["gan"] = gan(ctx, url, n["seeds"], warmup=2, walk_s=n["walk_s"])

@@ -6,7 +6,7 @@ import streamlit as st
 from rep_models import explore
 from rep_models import inspect as rinspect
 from ui import common as ui
-from ui import latent
+from ui import latent, live
 
 VAES = {"vae": "VAE (32-d)", "beta_vae": "β-VAE (10-d, β = 4)", "vae_2d": "2-D VAE"}
 N_SLIDERS = 6
@@ -26,21 +26,28 @@ def _reset(keys: list[str]) -> None:
         st.session_state[k] = 0.0
 
 
+def _slider_labels(dirs, kind: str) -> list[str]:
+    if kind == "principal":
+        return [f"{dirs.names[i]} · {100 * dirs.explained[i]:.0f} % of the variance" for i in range(len(dirs.names))]
+    return [f"{dirs.names[i]}" + (" · unused by the model" if dirs.spread[i] < 0.05 else f" · codes spread ±{dirs.spread[i]:.2f}")
+            for i in range(len(dirs.names))]
+
+
 @st.fragment
-def sliders_panel(name: str, kind: str, z0: np.ndarray) -> None:
-    """The sliders and the decoded digit: a slider move reruns only this fragment (one decode, one small PNG)."""
+def sliders_panel(name: str, kind: str, z0: np.ndarray, in_browser: bool) -> None:
+    """The sliders and the decoded digit. In the browser: every move decodes in the page, no round trip.
+    On the server: a slider move reruns only this fragment (one decode, one small PNG)."""
     model = ui.load_model(name)
     dirs = latent.directions(name, kind, min(N_SLIDERS, explore.latent_dim(model)))
+    labels = _slider_labels(dirs, kind)
+    if in_browser:
+        live.latent_sliders(name, z0, dirs, labels, key=f"vae_live_{name}_{kind}")
+        return
     keys = [f"vae_{name}_{kind}_{i}" for i in range(len(dirs.names))]
     c_sl, c_img = st.columns([3, 2], gap="medium")
     with c_sl:
-        amounts = []
-        for i, key in enumerate(keys):
-            if kind == "principal":
-                label = f"{dirs.names[i]} · {100 * dirs.explained[i]:.0f} % of the variance"
-            else:
-                label = f"{dirs.names[i]}" + (" · unused by the model" if dirs.spread[i] < 0.05 else f" · codes spread ±{dirs.spread[i]:.2f}")
-            amounts.append(st.slider(label, -3.0, 3.0, 0.0, 0.1, key=key, help="In standard deviations: ±3 covers almost all test digits."))
+        amounts = [st.slider(label, -3.0, 3.0, 0.0, 0.1, key=key, help="In standard deviations: ±3 covers almost all test digits.")
+                   for label, key in zip(labels, keys, strict=True)]
         st.button("Reset sliders", icon=":material/restart_alt:", on_click=_reset, args=(keys,), key=f"vae_reset_{name}_{kind}")
     z = explore.move(z0, dirs, amounts)
     img = explore.decode_at(model, z)
@@ -233,7 +240,11 @@ with ui.page_guard("the VAE latent explorer"):
                                "in standard deviations." if kind == "principal" else
                                "Raw axes: the latent units themselves, the most used first, in prior standard deviations. "
                                "Units the KL term switched off change nothing.")
-                    sliders_panel(name, kind, z_user if z_user is not None else np.zeros(d, np.float32))
+                    in_browser = live.browser_decodable(name) and st.toggle(
+                        "Decode in your browser", value=True, key="vae_in_browser",
+                        help="On: the decoder runs in this page, so the digit follows the slider as you drag. "
+                             "Off: each move asks the server (the same network, in PyTorch).")
+                    sliders_panel(name, kind, z_user if z_user is not None else np.zeros(d, np.float32), in_browser)
         elif section == "2-D map":
             if ui.require_model("vae_2d", "The 2-D map") is not None:
                 manifold_panel(latent.encode_one("vae_2d", image))

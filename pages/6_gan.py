@@ -1,6 +1,5 @@
 """GAN studio: sample grids, an animated latent walk, interpolation, the conditional GAN and mode collapse."""
 import time
-from collections import deque
 
 import numpy as np
 import plotly.graph_objects as go
@@ -8,10 +7,11 @@ import streamlit as st
 
 from rep_models import explore
 from ui import common as ui
-from ui import latent
+from ui import latent, live
 
 GANS = {"dcgan": "DCGAN (convolutional)", "gan": "MLP GAN", "cdcgan": "Conditional DCGAN"}
-FRAME_INTERVAL = 0.08  # seconds between animation frames asked of the browser (12.5 frames/s at most)
+FPS = 15  # animation frames per second, shown by the page's own player
+CHUNK = 15  # frames per server round trip (one fragment run a second); the player keeps one chunk in hand
 
 ui.page_header(
     "GAN studio",
@@ -63,24 +63,21 @@ def samples_panel() -> None:
                    + (" · one column per digit 0–9" if name == "cdcgan" and digit is None else ""))
 
 
-def walk_frame(name: str, walkers: int, period: int, method: str) -> None:
-    """One frame of the animation, run as a fragment: while playing, Streamlit reruns only it every FRAME_INTERVAL."""
+def walk_chunk(name: str, walkers: int, period: int, method: str) -> None:
+    """The animation, run as a fragment: while playing, Streamlit reruns only it every CHUNK / FPS seconds and
+    each run sends the next CHUNK frames (decoded in one batch); the page plays them at FPS frames/s."""
     model = ui.load_model(name)
-    frame = st.session_state.get("gan_frame", 0)
-    if st.session_state.get("gan_play"):
-        frame += 1
-        st.session_state["gan_frame"] = frame
+    playing = bool(st.session_state.get("gan_play"))
+    start = st.session_state.get("gan_frame", 0)
+    n = (2 * CHUNK if start == 0 or not st.session_state.get("gan_was_playing") else CHUNK) if playing else 1
     t0 = time.perf_counter()
-    z = explore.walk_latents(explore.latent_dim(model), frame, n=walkers, seed=st.session_state.get("gan_walk_seed", 0), period=period, method=method)
-    imgs = explore.decode_at(model, z, y=np.arange(walkers) % 10 if model.conditional else None)
-    ui.show_image(explore.tile(imgs), width=360 if walkers > 1 else 240, inline=True)  # no media fetch per frame
-    ms = 1000 * (time.perf_counter() - t0)
-    times = st.session_state.setdefault("gan_frame_times", deque(maxlen=25))
-    times.append(time.perf_counter())
-    fps = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 2 and times[-1] > times[0] else 0.0
-    playing = st.session_state.get("gan_play")
-    st.caption(f"frame **{frame}** · " + (f"**{fps:.1f} frames/s** · " if playing and fps else "")
-               + f"{ms:.1f} ms per frame (generate + encode PNG) on {ui.device_label()}")
+    frames = explore.walk_frames(model, start, n, walkers, st.session_state.get("gan_walk_seed", 0), period, method)
+    ms = 1000 * (time.perf_counter() - t0) / n
+    if playing:
+        st.session_state["gan_frame"] = start + n
+    st.session_state["gan_was_playing"] = playing
+    live.frame_player(frames, start, FPS, playing, walk=f"{name}/{walkers}/{period}/{method}", key="gan_player",
+                      px=360 if walkers > 1 else 240, note=f"{ms:.1f} ms per frame to generate on {ui.device_label()}")
 
 
 def walk_panel() -> None:
@@ -98,8 +95,8 @@ def walk_panel() -> None:
         st.caption("A great circle passes through random latent points at the norm typical of the prior, so every frame "
                    "is a plausible input; the generator turns the smooth path into a smooth morph.")
     with c_out:
-        run_every = FRAME_INTERVAL if st.session_state.get("gan_play") else None
-        st.fragment(run_every=run_every)(walk_frame)(name, walkers, period, method)
+        run_every = CHUNK / FPS if st.session_state.get("gan_play") else None
+        st.fragment(run_every=run_every)(walk_chunk)(name, walkers, period, method)
 
 
 @st.fragment

@@ -1,6 +1,7 @@
 """Weights as safetensors plus a JSON card; never pickle.
 
-``NAME.safetensors`` holds the state dict (optionally fp16). ``NAME.json`` holds the registered model
+``NAME.safetensors`` holds the state dict (optionally fp16; optionally its large matrices as int8 rows with one
+fp16 scale each, ``KEY__q8`` + ``KEY__q8scale``, dequantized on load: half the bytes again where they dominate). ``NAME.json`` holds the registered model
 name, its config, the weights' sha256 and tensor shapes, and how it was trained (metrics, seed, data
 checksum, wall time, device, versions, the command). ``pretrained/manifest.json`` lists the sha256 of every
 shipped file; :func:`load_pretrained` refuses a file that does not match it.
@@ -41,13 +42,41 @@ def registered_name(model: Model) -> str:
     raise KeyError(f"{type(model).__name__} is not in the registry")
 
 
-def save(model: Model, stem: str | os.PathLike, card: dict | None = None, fp16: bool = False) -> dict:
-    """Write ``stem.safetensors`` and ``stem.json``; returns the card."""
+Q8, Q8_SCALE = "__q8", "__q8scale"
+
+
+def quantize_rows(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """A matrix ``(R, C)`` as int8 ``(R, C)`` and fp16 scales ``(R, 1)``, symmetric per row: ``w ≈ q * scale``."""
+    scale = (w.abs().amax(dim=1, keepdim=True).float() / 127).clamp_min(1e-12).half()
+    q = torch.round(w.float() / scale.float()).clamp(-127, 127).to(torch.int8)
+    return q, scale
+
+
+def _dequantize(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    out = {k: v for k, v in state.items() if not (k.endswith(Q8) or k.endswith(Q8_SCALE))}
+    for k, q in state.items():
+        if k.endswith(Q8):
+            base = k.removesuffix(Q8)
+            if base + Q8_SCALE not in state:
+                raise CheckpointError(f"{k}: int8 weights without their scales {base + Q8_SCALE}")
+            out[base] = q.float() * state[base + Q8_SCALE].float()
+    return out
+
+
+def save(model: Model, stem: str | os.PathLike, card: dict | None = None, fp16: bool = False, int8_min: int | None = None) -> dict:
+    """Write ``stem.safetensors`` and ``stem.json``; returns the card.
+
+    ``fp16``: floating tensors stored as float16. ``int8_min``: 2-D weights with at least this many elements
+    stored as int8 rows plus a float16 scale per row (see :func:`quantize_rows`).
+    """
     stem = Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
     state = {}
     for k, v in model.state_dict().items():
         v = v.detach().to("cpu").contiguous()
+        if int8_min and v.is_floating_point() and v.dim() == 2 and v.numel() >= int8_min:
+            state[k + Q8], state[k + Q8_SCALE] = quantize_rows(v)
+            continue
         state[k] = v.half() if fp16 and v.is_floating_point() else v
     weights = stem.with_suffix(".safetensors")
     save_file(state, str(weights), metadata={"model": registered_name(model)})
@@ -97,7 +126,7 @@ def load(stem: str | os.PathLike, device: str | torch.device = "cpu", expected_s
         if want and digest != want:
             raise CheckpointError(f"{weights}: sha256 {digest[:12]}… does not match {what} ({want[:12]}…); the file is corrupt or was replaced")
     try:
-        state = load_file(str(weights))
+        state = _dequantize(load_file(str(weights)))
     except (SafetensorError, OSError, ValueError) as e:
         raise CheckpointError(f"{weights}: not a readable safetensors file ({e})") from e
     try:
@@ -180,13 +209,27 @@ def convert_fp16(stem: str | os.PathLike) -> dict:
     return save(model, stem, keep, fp16=True)
 
 
-if __name__ == "__main__":  # python -m rep_models.checkpoint fp16 NAME... | manifest
+def convert_int8(stem: str | os.PathLike, int8_min: int) -> dict:
+    """Re-store the weights at ``stem`` with matrices of at least ``int8_min`` elements as int8 rows (the rest
+    fp16), keeping the card (its sha256 and tensor list updated); recorded in the card. Re-run the evaluation."""
+    stem = Path(stem)
+    card = read_card(stem)
+    model = load(stem)
+    keep = {k: v for k, v in card.items() if k not in ("name", "model", "config", "n_parameters", "weights_file", "weights_sha256", "tensors")}
+    keep["storage"] = f"fp16, matrices of >= {int8_min:,} elements as int8 rows with fp16 scales (converted after training)"
+    return save(model, stem, keep, fp16=True, int8_min=int8_min)
+
+
+if __name__ == "__main__":  # python -m rep_models.checkpoint fp16 NAME... | int8 MIN NAME... | manifest
     import sys
 
     if sys.argv[1:2] == ["fp16"]:
         for n in sys.argv[2:]:
             print(n, convert_fp16(PRETRAINED_DIR / n)["weights_sha256"][:12])
+    elif sys.argv[1:2] == ["int8"]:
+        for n in sys.argv[3:]:
+            print(n, convert_int8(PRETRAINED_DIR / n, int(sys.argv[2]))["weights_sha256"][:12])
     elif sys.argv[1:2] == ["manifest"]:
         print(f"{len(write_manifest())} files in {PRETRAINED_DIR / 'manifest.json'}")
     else:
-        raise SystemExit("usage: python -m rep_models.checkpoint fp16 NAME... | manifest")
+        raise SystemExit("usage: python -m rep_models.checkpoint fp16 NAME... | int8 MIN_ELEMENTS NAME... | manifest")

@@ -4,7 +4,8 @@ Where the files are looked for, in order:
 1. ``root`` given by argument, or the environment variable (``LATENT_LAB_MNIST`` /
    ``LATENT_LAB_FASHION_MNIST``);
 2. the per-user cache ``~/.cache/latent_lab/<dataset>`` (``LATENT_LAB_CACHE`` overrides);
-3. for Fashion-MNIST, Debian's ``/usr/share/datasets/fashion-mnist``;
+3. the shared data folder beside the checkout (``../shared/data/mnist``, where CI and this project's
+   machines keep MNIST), and for Fashion-MNIST Debian's ``/usr/share/datasets/fashion-mnist``;
 4. a download from the dataset's public mirrors into the cache, with checksum verification.
 
 Arrays are uint8 ``(N, 28, 28)``; :func:`load_tensors` gives float tensors ``(N, 1, 28, 28)`` in [0, 1].
@@ -49,7 +50,7 @@ DATASETS = {
     "mnist": DatasetSpec(
         name="mnist",
         env_var="LATENT_LAB_MNIST",
-        system_dirs=(),
+        system_dirs=(str(Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"),),
         mirrors=(
             "https://ossci-datasets.s3.amazonaws.com/mnist/",
             "https://storage.googleapis.com/cvdf-datasets/mnist/",

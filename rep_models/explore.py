@@ -324,6 +324,19 @@ def walk_latents(z_dim: int, frame: int, n: int = 1, seed: int = 0, period: int 
     raise ValueError(f"method must be 'circle' or 'random', got {method!r}")
 
 
+def walk_frames(model, start: int, n_frames: int, walkers: int = 1, seed: int = 0, period: int = 120,
+                method: str = "circle") -> np.ndarray:
+    """Frames ``start … start + n_frames - 1`` of the latent walk (:func:`walk_latents`) of a generator or
+    decoder, decoded in one batch: ``(n_frames, H, W)``, each frame the walkers' images tiled (:func:`tile`).
+    A conditional model draws walker ``i`` as digit ``i % 10``."""
+    if n_frames < 1:
+        raise ValueError(f"n_frames must be >= 1, got {n_frames}")
+    z = np.concatenate([walk_latents(latent_dim(model), f, walkers, seed, period, method) for f in range(start, start + n_frames)])
+    y = np.tile(np.arange(walkers) % 10, n_frames) if getattr(model, "conditional", False) else None
+    images = decode_at(model, z, y=y).reshape(n_frames, walkers, 28, 28)
+    return np.stack([tile(frame) for frame in images])
+
+
 def class_histogram(classifier, images, batch_size: int = 1000) -> tuple[np.ndarray, float]:
     """How many ``images (B, 28, 28)`` the classifier calls each digit: counts ``(10,)`` and mean confidence."""
     from . import metrics

@@ -368,7 +368,7 @@ def train(name: str, out_dir: str | os.PathLike = "pretrained", out_name: str | 
             "device": str(device),
             "world_size": world,
             "versions": {"python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__},
-        }, fp16=fp16)
+        }, fp16=fp16, int8_min=ZOO.get(name, {}).get("int8_min"))
         state_path.unlink(missing_ok=True)
     if world > 1:
         dist.barrier()

@@ -2,9 +2,12 @@
 
 A recipe names the registered model, its config overrides and its training options; anything given on
 the command line overrides the recipe. Recipes store their weights as fp16 (``"fp16": False`` keeps fp32);
-the app and the metrics compute in fp32.
+``"int8_min": N`` also stores each matrix of at least N elements as int8 rows with an fp16 scale per row
+(the few big fully connected layers that make up most of a file). The app and the metrics compute in fp32.
 """
 from __future__ import annotations
+
+INT8_MIN = 1 << 18  # 262,144 elements: the 512x3136 layers of the VAEs, the 1000-unit layers of the SdA
 
 ZOO: dict[str, dict] = {
     "classifier": {"model": "classifier", "train": {"epochs": 6}},
@@ -17,18 +20,18 @@ ZOO: dict[str, dict] = {
     "contractive_ae": {"model": "contractive_ae", "config": {"lam": 1e-3}, "train": {"epochs": 15}},
     # The unpenalised twin of contractive_ae, the reference its Jacobian norm is compared with.
     "contractive_ae_lambda0": {"model": "contractive_ae", "config": {"lam": 0.0}, "train": {"epochs": 15}},
-    "vae": {"model": "vae", "train": {"epochs": 30}},
-    "vae_2d": {"model": "vae", "config": {"latent_dim": 2}, "train": {"epochs": 20}},
+    "vae": {"model": "vae", "train": {"epochs": 30}, "int8_min": INT8_MIN},
+    "vae_2d": {"model": "vae", "config": {"latent_dim": 2}, "train": {"epochs": 20}, "int8_min": INT8_MIN},
     "beta_vae": {"model": "vae", "config": {"latent_dim": 10, "beta": 4.0, "channels": 16, "hidden": 256}, "train": {"epochs": 12}},
     # A 4-d style code (not 16) leaves the digit to the label: the decoder cannot ignore it.
     "cvae": {"model": "cvae", "config": {"latent_dim": 4, "channels": 16, "hidden": 256}, "train": {"epochs": 15}},
     "gan": {"model": "gan", "train": {"epochs": 20}},
     "dcgan": {"model": "dcgan", "config": {"ngf": 32, "ndf": 32}, "train": {"epochs": 10}},
     "cdcgan": {"model": "cdcgan", "config": {"ngf": 32, "ndf": 32}, "train": {"epochs": 12}},
-    "sda": {"model": "sda", "config": {"shift": 2}, "train": {"epochs": 20, "pretrain_epochs": 3}},
+    "sda": {"model": "sda", "config": {"shift": 2}, "train": {"epochs": 20, "pretrain_epochs": 3}, "int8_min": INT8_MIN},
     # 100 labels spread over a 10-NN graph of the pretrained codes (rep_models.semi), then fine-tuned on.
     "sda_100": {"model": "sda", "config": {"shift": 2, "propagate_labels": True},
-                "train": {"epochs": 15, "pretrain_epochs": 3, "labels": 100}},
+                "train": {"epochs": 15, "pretrain_epochs": 3, "labels": 100}, "int8_min": INT8_MIN},
 }
 
 # Shipped autoencoders/VAEs whose codes the app projects and compares.

@@ -70,6 +70,38 @@ def test_fp16_storage_gives_close_outputs(tmp_path, small_batch):
     assert not torch.equal(a, b) and torch.allclose(a, b, atol=1e-2)
 
 
+def test_int8_rows_for_large_matrices(tmp_path, small_batch):
+    """Matrices of at least int8_min elements go to int8 rows + fp16 scales; the rest stay fp16; loading
+    dequantizes, and a file whose scales are missing is refused."""
+    x, y = small_batch[0][:16], small_batch[1][:16]
+    model = trained_a_little("vae", (x, y), latent_dim=4, channels=4, hidden=64)
+    checkpoint.save(model, tmp_path / "half", fp16=True)
+    card = checkpoint.save(model, tmp_path / "q8", fp16=True, int8_min=10_000)
+    big = [k for k, v in model.state_dict().items() if v.dim() == 2 and v.numel() >= 10_000]
+    assert big and all(card["tensors"][k + "__q8"]["dtype"] == "int8" for k in big)
+    assert all(card["tensors"][k + "__q8scale"]["shape"] == [model.state_dict()[k].shape[0], 1] for k in big)
+    assert not any(k in card["tensors"] for k in big)
+    size = lambda stem: (tmp_path / f"{stem}.safetensors").stat().st_size
+    assert size("q8") < 0.65 * size("half")
+    loaded = checkpoint.load(tmp_path / "q8")
+    for k in big:  # at most half a step of each row's scale away
+        w, w8 = model.state_dict()[k], loaded.state_dict()[k]
+        step = w.abs().amax(1, keepdim=True) / 127
+        assert ((w - w8).abs() <= 0.5 * step * 1.01 + 1e-3 * step).all()
+    with torch.no_grad():
+        z = torch.randn(8, 4)
+        assert torch.allclose(model.decode(z), loaded.decode(z), atol=2e-2)
+    from safetensors.torch import load_file, save_file
+
+    state = load_file(str(tmp_path / "q8.safetensors"))
+    del state[big[0] + "__q8scale"]
+    save_file(state, str(tmp_path / "q8.safetensors"))
+    card_path = tmp_path / "q8.json"  # a consistent card, so the missing scales themselves are what is caught
+    card_path.write_text(json.dumps({**card, "weights_sha256": checkpoint.sha256_file(tmp_path / "q8.safetensors")}))
+    with pytest.raises(checkpoint.CheckpointError, match="scales"):
+        checkpoint.load(tmp_path / "q8")
+
+
 # ---------------------------------------------------------------- every way a file can be wrong
 
 

@@ -8,6 +8,8 @@ changes what is shown (the decoded image's bytes, the chosen model).
 """
 from __future__ import annotations
 
+import base64
+import io
 import json
 import time
 from pathlib import Path
@@ -103,8 +105,54 @@ def texts(at: AppTest, kind: str) -> str:
 # ------------------------------------------------------------------------------------------ VAE explorer
 
 
+def components(at: AppTest, name: str) -> list:
+    """The in-page components (``st.components.v2``) named ``name``, as protos, in page order."""
+    found = []
+
+    def walk(node):
+        children = getattr(node, "children", None)
+        for c in (children.values() if isinstance(children, dict) else []):
+            if type(c).__name__ == "UnknownElement" and c.type == "bidi_component" and c.proto.component_name == name:
+                found.append(c.proto)
+            walk(c)
+
+    walk(at.main)
+    return found
+
+
+def component_data(proto) -> dict:
+    return json.loads(proto.json)
+
+
+def test_vae_explorer_decodes_in_the_browser_by_default(zoo):
+    """The default: the page gets the decoder and classifier as bytes and sliders with the code to start from."""
+    at = run("4_vae.py")
+    assert at.toggle(key="vae_in_browser").value is True
+    loaders = components(at, "latent_lab.net_loader")
+    from rep_models import webexport
+
+    names = sorted(webexport.unpack(p.bytes)[0].split(":")[0] for p in loaders)
+    assert names == ["classifier", "vae"]
+    (sliders,) = components(at, "latent_lab.latent_sliders")
+    d = component_data(sliders)
+    assert d["net"].startswith("vae:") and d["classifier"].startswith("classifier:")
+    assert len(d["z0"]) == 8 and len(d["labels"]) == len(d["vectors"]) == 6 and d["labels"][0].startswith("PC 1")
+    assert np.allclose(d["z0"], 0)  # the origin
+    at.radio(key="vae_src").set_value("Test digit").run()
+    ok(at)
+    (sliders,) = components(at, "latent_lab.latent_sliders")
+    assert not np.allclose(component_data(sliders)["z0"], 0)  # now the test digit's code
+    at.selectbox(key="vae_model").set_value("beta_vae").run()
+    ok(at)
+    (sliders,) = components(at, "latent_lab.latent_sliders")
+    assert component_data(sliders)["net"].startswith("beta_vae:") and len(component_data(sliders)["z0"]) == 5
+
+
 def test_vae_explorer_sliders_redecode(zoo):
     at = run("4_vae.py")
+    at.toggle(key="vae_in_browser").set_value(False).run()
+    ok(at)
+    assert not components(at, "latent_lab.latent_sliders")
     sliders = [at.slider(key=f"vae_vae_principal_{i}") for i in range(6)]
     assert sliders[0].label.startswith("PC 1") and sliders[0].value == 0.0
     before = urls(at)
@@ -118,6 +166,7 @@ def test_vae_explorer_sliders_redecode(zoo):
 
 def test_vae_explorer_axes_class_and_model_switch(zoo):
     at = run("4_vae.py")
+    at.toggle(key="vae_in_browser").set_value(False).run()
     at.segmented_control(key="vae_kind").set_value("axes").run()
     ok(at)
     assert at.slider(key="vae_vae_axes_0").label.startswith("z[")
@@ -180,12 +229,20 @@ def test_gan_studio_grid_follows_seed_truncation_and_model(zoo):
 def test_gan_studio_play_advances_frames_and_shows_the_histograms(zoo):
     at = run("6_gan.py")
     at.segmented_control(key="gan_section").set_value("Latent walk").run()
-    assert "frame **0**" in texts(at, "caption")
+    (player,) = components(at, "latent_lab.frame_player")
+    d = component_data(player)
+    assert (d["start"], d["n"], d["playing"]) == (0, 1, False)  # paused: the one current frame
     at.toggle(key="gan_play").set_value(True).run()
     ok(at)
-    at.run()
-    assert "frame **2**" in texts(at, "caption")
-    assert "ms per frame" in texts(at, "caption")
+    d = component_data(components(at, "latent_lab.frame_player")[0])
+    assert (d["start"], d["n"], d["playing"]) == (0, 30, True)  # two chunks in hand to start
+    sheet = base64.b64decode(d["sheet"].split(",", 1)[1])
+    from PIL import Image
+
+    assert Image.open(io.BytesIO(sheet)).size == (30 * d["fw"], d["fh"])  # the frames side by side
+    at.run()  # what run_every does: the next chunk
+    d = component_data(components(at, "latent_lab.frame_player")[0])
+    assert (d["start"], d["n"]) == (30, 15) and "ms per frame" in d["note"]
     at.toggle(key="gan_play").set_value(False)
     at.segmented_control(key="gan_section").set_value("Mode collapse").run()
     ok(at)

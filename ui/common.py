@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import gc
 import json
 import logging
 import random
@@ -182,10 +183,13 @@ def load_model(name: str):
     """
     model = checkpoint.load_pretrained(name, device())
     try:
-        return fast.optimize(model)
+        model = fast.optimize(model)
     except Exception:  # noqa: BLE001 - a rewrite that does not apply must not cost the page its model
         log.exception("fast path failed for %s; serving the plain model", name)
-        return model
+    # Everything alive now (torch, the models, the imports) lives as long as the server: out of the garbage
+    # collector's sight, so its automatic full collections stay cheap (.streamlit/config.toml: postScriptGC).
+    gc.freeze()
+    return model
 
 
 def require_model(name: str, purpose: str | None = None):
@@ -348,12 +352,16 @@ def pad_square(image: np.ndarray) -> np.ndarray:
     return out
 
 
+INLINE_MAX_BYTES = 24_000  # PNGs up to this size travel inside the page update (most digits are 1-10 kB)
+
+
 def show_image(image, caption: str | None = None, scale: int = 4, width: int | None = None, square: bool = False,
-               inline: bool = False) -> None:
+               inline: bool | None = None) -> None:
     """One image, pixel-crisp and fast: an integer nearest-neighbour upscale sent as PNG at its exact size.
-    With ``width`` (CSS pixels) the scale is the largest integer that fits in it. With ``inline`` the PNG
-    travels inside the page update as a ``data:`` URL (``st.image`` passes URLs through) instead of as a
-    media file the browser fetches afterwards: for animation frames, where a fetch is overtaken by the next frame.
+    With ``width`` (CSS pixels) the scale is the largest integer that fits in it. An ``inline`` PNG travels
+    inside the page update as a ``data:`` URL (``st.image`` passes URLs through) instead of as a media file the
+    browser fetches afterwards: a page of 15 small digits otherwise waits for 15 more requests after each run.
+    ``None`` (default): inline when the PNG is at most ``INLINE_MAX_BYTES``.
 
     Why not ``st.image`` defaults: with ``output_format="auto"`` Streamlit re-encodes an opaque PNG as JPEG
     (blurry strokes, and an extra encode per rerun), and an image wider than ``width`` is resized bilinearly.
@@ -365,7 +373,7 @@ def show_image(image, caption: str | None = None, scale: int = 4, width: int | N
     if width:
         scale = max(1, width // max(a.shape))
     data = png(a, scale)
-    if inline:
+    if inline or (inline is None and len(data) <= INLINE_MAX_BYTES):
         st.image("data:image/png;base64," + base64.b64encode(data).decode("ascii"), caption=caption, width=a.shape[1] * scale)
     else:
         st.image(data, caption=caption, width=a.shape[1] * scale, output_format="PNG")

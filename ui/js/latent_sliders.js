@@ -1,0 +1,114 @@
+// Sliders over latent directions, decoded in the browser on every move (no server round trip).
+// data: {net, classifier|null, z0[d], vectors[k][d], scales[k], labels[k], min, max, step, px, state_key}
+// The decoded digit is a 28x28 canvas scaled up without smoothing; data-renders counts the decodes (tests).
+function fmt(v) { return (v >= 0 ? "+" : "−") + Math.abs(v).toFixed(1); }
+
+function build(root, d) {
+  root.innerHTML = "";
+  const style = document.createElement("style");
+  style.textContent = CSS;
+  root.append(style);
+  const wrap = document.createElement("div");
+  wrap.className = "ll-wrap";
+  const left = document.createElement("div");
+  left.className = "ll-sliders";
+  const inputs = d.labels.map((label, i) => {
+    const row = document.createElement("label");
+    row.className = "ll-row";
+    const top = document.createElement("div");
+    top.className = "ll-top";
+    const name = document.createElement("span");
+    name.textContent = label;
+    const val = document.createElement("span");
+    val.className = "ll-val";
+    top.append(name, val);
+    const input = document.createElement("input");
+    Object.assign(input, { type: "range", min: d.min, max: d.max, step: d.step, value: 0 });
+    input.setAttribute("aria-label", label);
+    input.dataset.index = i;
+    row.append(top, input);
+    left.append(row);
+    return { input, val };
+  });
+  const reset = document.createElement("button");
+  reset.type = "button";
+  reset.className = "ll-reset";
+  reset.textContent = "↺ Reset sliders";
+  left.append(reset);
+  const right = document.createElement("div");
+  right.className = "ll-out";
+  const canvas = document.createElement("canvas");
+  canvas.width = canvas.height = 28;
+  canvas.style.width = canvas.style.height = d.px + "px";
+  canvas.dataset.renders = "0";
+  canvas.setAttribute("role", "img");
+  canvas.setAttribute("aria-label", "decoded digit");
+  const cap = document.createElement("div");
+  cap.className = "ll-cap";
+  const sub = document.createElement("div");
+  sub.className = "ll-sub";
+  right.append(canvas, cap, sub);
+  wrap.append(left, right);
+  root.append(wrap);
+  return { inputs, reset, canvas, cap, sub, ctx: canvas.getContext("2d"), image: new ImageData(28, 28) };
+}
+
+export default function (component) {
+  const { data: d, parentElement: root } = component;
+  const sig = JSON.stringify([d.labels, d.min, d.max, d.step, d.px]);
+  let ui = root.__ll;
+  if (!ui || ui.sig !== sig) {
+    ui = root.__ll = { sig, ...build(root, d), pending: false };
+    const redraw = () => {
+      if (ui.pending) return;
+      ui.pending = true;
+      requestAnimationFrame(() => { ui.pending = false; render(ui); });
+    };
+    ui.redraw = redraw;
+    ui.inputs.forEach(({ input }) => input.addEventListener("input", redraw));
+    ui.reset.addEventListener("click", () => { ui.inputs.forEach(({ input }) => (input.value = 0)); redraw(); });
+  }
+  ui.d = d;
+  const saved = LL.state.get(d.state_key);
+  if (saved) ui.inputs.forEach(({ input }, i) => (input.value = saved[i] ?? 0));
+  ui.sub.textContent = "loading the decoder…";
+  Promise.all([LL.whenNet(d.net), d.classifier ? LL.whenNet(d.classifier) : null]).then(() => ui.redraw());
+}
+
+function render(ui) {
+  const d = ui.d, net = LL.nets.get(d.net);
+  if (!net) return;
+  const t0 = performance.now();
+  const a = ui.inputs.map(({ input }) => parseFloat(input.value));
+  LL.state.set(d.state_key, a);
+  const z = Float32Array.from(d.z0);
+  a.forEach((amount, i) => {
+    const s = amount * d.scales[i], v = d.vectors[i];
+    for (let j = 0; j < z.length; j++) z[j] += s * v[j];
+  });
+  const img = runNet(net, z);
+  const px = ui.image.data;
+  for (let i = 0; i < 784; i++) {
+    const g = Math.round(255 * Math.min(1, Math.max(0, img[i])));
+    px[4 * i] = px[4 * i + 1] = px[4 * i + 2] = g;
+    px[4 * i + 3] = 255;
+  }
+  ui.ctx.putImageData(ui.image, 0, 0);
+  ui.inputs.forEach(({ val }, i) => (val.textContent = fmt(a[i])));
+  const clf = d.classifier && LL.nets.get(d.classifier);
+  if (clf) {
+    const p = runNet(clf, img);
+    let best = 0;
+    for (let i = 1; i < p.length; i++) if (p[i] > p[best]) best = i;
+    ui.cap.innerHTML = "";
+    const b = document.createElement("b");
+    b.textContent = String(best);
+    ui.cap.append("classifier: ", b, ` (${Math.round(100 * p[best])} %)`);
+  }
+  let norm = 0;
+  for (let j = 0; j < z.length; j++) norm += z[j] * z[j];
+  const ms = performance.now() - t0;
+  ui.sub.textContent = `code norm ${Math.sqrt(norm).toFixed(2)} · decoded in your browser in ${ms.toFixed(1)} ms`;
+  ui.canvas.dataset.renders = String(Number(ui.canvas.dataset.renders) + 1);
+  ui.canvas.dataset.ms = ms.toFixed(2);
+}

@@ -1,0 +1,87 @@
+"""In-browser pieces: networks that run in the page (no server round trip per slider move) and a frame player.
+
+- :func:`send_net` ships one exported network (``rep_models.webexport``) to the page, once per session:
+  Streamlit caches large, unchanged messages in the browser and afterwards sends only their hash.
+- :func:`frame_player` plays frames at a steady rate in the page while the server sends them in chunks.
+- :func:`latent_sliders` draws sliders over latent directions whose decoded digit (and the classifier's
+  reading of it) is recomputed in the browser on every move.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from rep_models import checkpoint, explore
+from rep_models import webexport as wx
+from ui import common as ui
+
+JS = Path(__file__).resolve().parent / "js"
+
+
+def _asset(*names: str) -> str:
+    """The JS files as one module; a ``.css`` file becomes the constant ``CSS`` (the module adds a <style>
+    to its shadow root: the ``css=`` argument of inline components did not reach the page here)."""
+    parts = []
+    for n in names:
+        text = (JS / n).read_text(encoding="utf-8")
+        parts.append(f"const CSS = {json.dumps(text)};" if n.endswith(".css") else text)
+    return "\n".join(parts)
+
+
+_net_loader = st.components.v2.component("latent_lab.net_loader", js=_asset("netrun.js", "net_loader.js"))
+_frame_player = st.components.v2.component("latent_lab.frame_player", js=_asset("frame_player.js"))
+_latent_sliders = st.components.v2.component("latent_lab.latent_sliders", js=_asset("netrun.js", "latent_sliders.css", "latent_sliders.js"))
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def net_blob(name: str) -> tuple[str, bytes]:
+    """``(id, blob)`` of shipped model ``name`` for the browser: a VAE's decoder, or the classifier.
+    The id carries a hash of the weights, so a retrained model never reuses a stale copy in the page."""
+    model = checkpoint.load_pretrained(name)  # the plain layers (the app's fast path rewrites some)
+    program = wx.classifier_program(model) if name == "classifier" else wx.decoder_program(model)
+    net_id = f"{name}:{hashlib.sha256(program.weights.tobytes()).hexdigest()[:12]}"
+    return net_id, wx.pack(program, net_id)
+
+
+def browser_decodable(name: str) -> bool:
+    """Whether model ``name`` can be decoded in the page (an unconditional VAE)."""
+    return name in ("vae", "beta_vae", "vae_2d") and ui.is_available(name)
+
+
+def send_net(name: str) -> str:
+    """Ship model ``name`` to the page (an invisible element) and return the id the page knows it by."""
+    net_id, blob = net_blob(name)
+    _net_loader(data=blob, key=f"net_{name}", height=0)
+    return net_id
+
+
+def latent_sliders(name: str, z0: np.ndarray, dirs: explore.Directions, labels: list[str], key: str,
+                   lo: float = -3.0, hi: float = 3.0, step: float = 0.1, px: int = 168) -> None:
+    """Sliders over ``dirs`` starting from code ``z0 (d,)``, decoded by model ``name`` in the browser."""
+    data = {
+        "net": send_net(name),
+        "classifier": send_net("classifier") if ui.is_available("classifier") else None,
+        "z0": np.asarray(z0, dtype=np.float64).round(5).tolist(),
+        "vectors": np.asarray(dirs.vectors, dtype=np.float64).round(6).tolist(),
+        "scales": np.asarray(dirs.scales, dtype=np.float64).round(6).tolist(),
+        "labels": list(labels), "min": lo, "max": hi, "step": step, "px": px, "state_key": key,
+    }
+    _latent_sliders(data=data, key=key)
+
+
+def frame_player(frames: np.ndarray, start: int, fps: float, playing: bool, walk: str, key: str, px: int = 336,
+                 note: str = "") -> None:
+    """Queue ``frames (F, H, W)`` in [0, 1] (global indices ``start …``) in the page's player, shown at ``fps``.
+    ``walk`` names the path: a new value empties the queue. The player reports the frame rate it shows."""
+    frames = np.asarray(frames, dtype=np.float32)
+    n, h, w = frames.shape
+    sheet = np.concatenate(list(frames), axis=1)  # (H, F*W): one PNG per chunk, cut up in the page
+    data = {"sheet": "data:image/png;base64," + base64.b64encode(ui.png(sheet, 1)).decode("ascii"), "n": int(n),
+            "start": int(start), "fw": int(w), "fh": int(h), "fps": float(fps), "px": int(px), "playing": bool(playing),
+            "walk": walk, "note": note}
+    _frame_player(data=data, key=key)
