@@ -187,6 +187,7 @@ ERRORS_JS = """() => {
 }"""
 IMAGES = '[data-testid="stMain"] [data-testid="stImage"]'
 WALK_CANVAS = "canvas[aria-label='latent walk']"
+DRAW_CANVAS = "canvas[aria-label='drawing canvas']"
 RECON_CAPTION = r"^\S.* · \d+\.\d+$"  # "Conv · 0.0015": the Draw page's reconstructions (not the steps or "your input")
 
 
@@ -325,7 +326,7 @@ def vae_slider(ctx, url: str, presses: int, warmup: int, in_browser: bool = True
 
 def _stroke(page, rng: random.Random) -> None:
     """One mouse stroke through 2-4 random points in the middle of the canvas."""
-    box = page.locator("canvas.upper-canvas").first.bounding_box()
+    box = page.locator(DRAW_CANVAS).first.bounding_box()
     pts = [(rng.uniform(0.2, 0.8), rng.uniform(0.15, 0.85)) for _ in range(rng.randint(2, 4))]
     xy = lambda p: (box["x"] + p[0] * box["width"], box["y"] + p[1] * box["height"])
     page.mouse.move(*xy(pts[0]))
@@ -337,7 +338,7 @@ def _stroke(page, rng: random.Random) -> None:
 
 
 def draw(ctx, url: str, strokes: int, warmup: int) -> dict:
-    page = open_app_page(ctx, f"{url}/draw", lambda p: p.locator("canvas.upper-canvas").first.wait_for())
+    page = open_app_page(ctx, f"{url}/draw", lambda p: p.locator(DRAW_CANVAS).first.wait_for())
     rng = random.Random(0)
     # Warm-up: the first stroke also tells how many reconstructions the page shows (one per installed autoencoder).
     page.evaluate("spec => window.__bench.arm(spec)", {"selector": IMAGES, "caption": RECON_CAPTION, "min": 1})
@@ -352,7 +353,7 @@ def draw(ctx, url: str, strokes: int, warmup: int) -> dict:
         if fresh:  # a new group: Clear (a new canvas key), then the first stroke makes the reconstructions appear
             page.get_by_role("button", name="Clear").first.click()
             wait_idle(page)
-            page.locator("canvas.upper-canvas").first.wait_for()
+            page.locator(DRAW_CANVAS).first.wait_for()
             page.wait_for_timeout(200)
         r = timed(page, spec, lambda: _stroke(page, rng), "pointerup")
         if i >= warmup:

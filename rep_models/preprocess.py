@@ -18,6 +18,8 @@ No Streamlit here: the pages call these functions and show the arrays.
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import io
 from dataclasses import dataclass
 
@@ -373,3 +375,21 @@ def canvas_to_array(rgba: np.ndarray) -> np.ndarray:
     ink_is_light = float(lum[drawn].mean()) > 0.5
     behind = 0.0 if ink_is_light else 1.0
     return (alpha * lum + (1 - alpha) * behind).astype(np.float32)
+
+
+def decode_data_url(url: str, max_bytes: int = MAX_BYTES) -> Image.Image:
+    """A drawing as the page sends it, ``data:image/png;base64,...`` -> a grayscale PIL image (mode 'L').
+
+    The bytes then go through :func:`decode_image` (size limits, format checks). Raises :class:`ImageError`
+    for anything that is not a base64 PNG/JPEG/WebP data URL of at most ``max_bytes`` bytes.
+    """
+    if not isinstance(url, str) or not url.startswith("data:image/") or ";base64," not in url[:40]:
+        raise ImageError("The drawing did not arrive as an image (expected a data:image/...;base64 URL).")
+    payload = url.split(",", 1)[1]
+    if len(payload) > 4 * (max_bytes // 3 + 1):
+        raise ImageError(f"The drawing is too large ({len(payload) * 3 // 4 / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB).")
+    try:
+        data = base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError) as e:
+        raise ImageError(f"The drawing's data is not valid base64 ({e}).") from None
+    return decode_image(data, max_bytes=max_bytes)

@@ -183,7 +183,10 @@ def screenshot(page, name: str) -> Path:
     return path
 
 
-def draw_strokes(page, strokes: list[list[tuple[float, float]]], selector: str = "canvas.upper-canvas") -> None:
+CANVAS = "canvas[aria-label='drawing canvas']"  # ui/js/digit_canvas.js
+
+
+def draw_strokes(page, strokes: list[list[tuple[float, float]]], selector: str = CANVAS) -> None:
     """Draw mouse strokes on the (first) drawable canvas; points are fractions (0..1) of its width/height."""
     canvas = page.locator(selector).first
     canvas.wait_for()

@@ -11,7 +11,7 @@ from PIL import Image, ImageDraw
 from rep_models import checkpoint
 
 pytest.register_assert_rewrite("browser_support")  # before the import: its asserts give full messages
-from browser_support import assert_no_error, draw_strokes, screenshot, wait_count, wait_idle  # noqa: E402
+from browser_support import CANVAS, assert_no_error, draw_strokes, screenshot, wait_count, wait_idle  # noqa: E402
 
 pytestmark = pytest.mark.browser
 pytest_plugins = ["browser_support"]  # the st_server, browser and open_page fixtures, shared by every browser test module
@@ -50,6 +50,18 @@ def test_draw_a_digit_shows_reconstructions_and_prediction(open_page):
     assert_no_error(page)
     assert page.locator('[data-testid="stMetricValue"]').first.inner_text().strip() in list("0123456789")
     screenshot(page, "draw")
+    canvas = page.locator(CANVAS)
+    assert int(canvas.get_attribute("data-strokes")) == len(SEVEN)
+    draw_strokes(page, [[(0.5, 0.5), (0.52, 0.55)]])  # one more, then take it back
+    assert int(canvas.get_attribute("data-strokes")) == len(SEVEN) + 1
+    page.get_by_role("button", name="Undo").click()
+    assert int(canvas.get_attribute("data-strokes")) == len(SEVEN)
+    wait_idle(page)
+    assert page.get_by_text("The classifier says").count() == 1  # still a digit
+    page.get_by_role("button", name="Clear").click()
+    page.get_by_text("Draw a digit on the black canvas").wait_for()
+    assert page.get_by_text("The classifier says").count() == 0
+    assert_no_error(page)
 
 
 def test_upload_a_digit_and_a_corrupt_file(open_page, tmp_path):

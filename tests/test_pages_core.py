@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 from pathlib import Path
 
 import numpy as np
@@ -106,9 +107,10 @@ def test_home_lists_pages_and_models(zoo):
 def test_draw_page_waits_for_a_drawing_then_shows_results(zoo):
     at = page(DRAW)
     assert any("Draw a digit" in i for i in texts(at, "info"))
-    assert at.slider(key="draw_brush").value > 0 and at.button(key="draw_clear")
+    (canvas,) = [e.proto for e in at.main.get("bidi_component") if e.proto.component_name == "latent_lab.digit_canvas"]
+    assert json.loads(canvas.json)["brush"] == at.slider(key="draw_brush").value > 0
     assert not at.metric  # nothing computed before a drawing
-    feed_canvas(at, "draw_canvas_0", drawing_url(seven))
+    feed_canvas(at, "draw_canvas", drawing_url(seven))
     assert not at.exception and not at.error
     labels = [m.label for m in at.metric]
     assert "The classifier says" in labels and any("Anomaly" in m for m in labels)
@@ -121,17 +123,22 @@ def test_draw_page_waits_for_a_drawing_then_shows_results(zoo):
 
 def test_draw_page_blank_canvas_says_draw_a_digit(zoo):
     at = page(DRAW)
-    feed_canvas(at, "draw_canvas_0", drawing_url(lambda d: None))
+    feed_canvas(at, "draw_canvas", drawing_url(lambda d: None))
     assert any("draw or upload a digit" in i for i in texts(at, "info"))
     assert not at.metric and not at.exception
 
 
-def test_draw_page_clear_resets_the_canvas(zoo):
+def test_draw_page_cleared_canvas_asks_for_a_digit(zoo):
+    """Clear and Undo live in the canvas; an emptied canvas sends no image, and the page asks for a digit."""
     at = page(DRAW)
-    feed_canvas(at, "draw_canvas_0", drawing_url(seven))
+    feed_canvas(at, "draw_canvas", drawing_url(seven))
     assert at.metric
-    at.button(key="draw_clear").click().run()
+    at.session_state["draw_canvas"] = {"drawing": {"data": None}}
+    at.run()
     assert not at.metric and any("Draw a digit" in i for i in texts(at, "info"))
+    at.session_state["draw_canvas"] = {"drawing": {"data": "data:text/html;base64,PHNjcmlwdD4="}}  # not an image
+    at.run()
+    assert not at.exception and not at.metric and any("not arrive as an image" in w.value for w in at.warning)
 
 
 def test_draw_page_upload_good_and_bad_files(zoo):
@@ -188,7 +195,7 @@ def test_pages_degrade_without_models(zoo, tmp_path, monkeypatch):
     _clear_ui_caches()
     try:
         at = page(DRAW)
-        feed_canvas(at, "draw_canvas_0", drawing_url(seven))
+        feed_canvas(at, "draw_canvas", drawing_url(seven))
         assert not at.exception and not at.error
         infos = " ".join(texts(at, "info"))
         assert "not available yet" in infos and "No autoencoder is installed yet" in infos

@@ -329,3 +329,24 @@ def test_empty_canvas_says_draw_a_digit(background):
 def test_canvas_bad_shape():
     with pytest.raises(ImageError):
         canvas_to_array(np.zeros((10, 10), np.uint8))
+
+
+def test_decode_data_url_takes_the_canvas_png_and_refuses_the_rest():
+    import base64
+
+    from rep_models.preprocess import decode_data_url
+
+    img = Image.new("RGB", (280, 280), "black")
+    ImageDraw.Draw(img).line([(80, 60), (200, 60), (120, 230)], fill="white", width=22)
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    url = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+    out = decode_data_url(url)
+    assert out.mode == "L" and out.size == (280, 280) and out.getpixel((140, 60)) == 255 and out.getpixel((10, 10)) == 0
+    svg = base64.b64encode(b"<svg xmlns='http://www.w3.org/2000/svg'/>").decode()
+    for bad, why in [("https://example.com/x.png", "did not arrive"), ("data:image/png;base64,@@@", "base64"),
+                     ("data:image/svg+xml;base64," + svg, ""), (None, "did not arrive")]:
+        with pytest.raises(ImageError, match=why):
+            decode_data_url(bad)
+    with pytest.raises(ImageError, match="too large"):
+        decode_data_url(url, max_bytes=100)

@@ -401,6 +401,7 @@ def _drawing_png() -> str:
 
     a = np.zeros((280, 280, 4), np.uint8)
     a[40:240, 130:160] = 255
+    a[..., 3] = 255  # opaque: the canvas paints its black background
     buf = io.BytesIO()
     Image.fromarray(a, "RGBA").save(buf, "PNG")
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()

@@ -44,7 +44,7 @@ Input
         bad file). Never raises for bad input.
     last_steps(key) -> Steps | None     the preprocessing steps behind the last digit_input(key) result
     last_source(key) -> str | None      "Draw", "Upload" or "Test digit"
-    canvas_key(key) -> str              the current st_canvas key (changes on Clear; AppTest feeds drawings here)
+    canvas_key(key) -> str              the drawing canvas's component key (AppTest feeds drawings here)
 Display
     png(image, scale=4) -> bytes        (H, W) [0, 1] -> nearest-neighbour upscaled PNG
     show_image(image, caption=None, scale=4, width=None, square=False)
@@ -65,11 +65,12 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 import torch
+from PIL import Image
 
 from rep_models import checkpoint, fast
 from rep_models import inspect as rinspect
 from rep_models.device import describe, pick_device
-from rep_models.preprocess import EmptyImageError, ImageError, Steps, canvas_to_array, decode_image, to_mnist
+from rep_models.preprocess import EmptyImageError, ImageError, Steps, decode_data_url, decode_image, to_mnist
 
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("latent_lab")
@@ -253,7 +254,7 @@ UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif"]
 
 
 def canvas_key(key: str) -> str:
-    return f"{key}_canvas_{st.session_state.get(f'{key}_clears', 0)}"
+    return f"{key}_canvas"
 
 
 def last_steps(key: str) -> Steps | None:
@@ -264,23 +265,13 @@ def last_source(key: str) -> str | None:
     return st.session_state.get(f"{key}_source")
 
 
-def _clear_canvas(key: str) -> None:
-    st.session_state[f"{key}_clears"] = st.session_state.get(f"{key}_clears", 0) + 1
-
-
 def _draw(key: str, size: int):
-    from streamlit_drawable_canvas import st_canvas  # imported here: it fails outside a running script
+    from ui import live  # the page components (imports ui.common itself)
 
     brush = st.slider("Brush size", 6, 40, 22, key=f"{key}_brush")
-    st.space("small")  # room for the canvas toolbar, which floats just above the canvas
-    res = st_canvas(stroke_width=brush, stroke_color="#FFFFFF", background_color="#000000", height=size, width=size,
-                    drawing_mode="freedraw", return_image_data=True, update_streamlit=True, key=canvas_key(key))
-    c1, c2 = st.columns([1, 2], vertical_alignment="center")
-    c1.button("Clear", key=f"{key}_clear", on_click=_clear_canvas, args=(key,), icon=":material/delete:")
-    c2.caption("Draw one digit, large, in the middle. The toolbar above the canvas has undo and redo.")
-    if res.image_data is None:
-        return None
-    return canvas_to_array(res.image_data)
+    url = live.digit_canvas(size, brush, key=canvas_key(key))
+    st.caption("Draw one digit, large, in the middle; Undo takes back the last stroke.")
+    return None if url is None else decode_data_url(url)
 
 
 def _upload(key: str):
@@ -370,7 +361,12 @@ def show_image(image, caption: str | None = None, scale: int = 4, width: int | N
     a = a.reshape(a.shape[-2:])
     if square:
         a = pad_square(a)
-    if width:
+    if width and max(a.shape) > width:  # a big photo or the 280-px canvas: box-averaged down to fit
+        h, w = a.shape
+        f = width / max(h, w)
+        img = Image.fromarray(np.clip(a, 0, 1).astype(np.float32), "F").resize((max(1, round(w * f)), max(1, round(h * f))), Image.BOX)
+        a, scale = np.asarray(img, dtype=np.float32), 1
+    elif width:
         scale = max(1, width // max(a.shape))
     data = png(a, scale)
     if inline or (inline is None and len(data) <= INLINE_MAX_BYTES):

@@ -2,6 +2,7 @@
 
 - :func:`send_net` ships one exported network (``rep_models.webexport``) to the page, once per session:
   Streamlit caches large, unchanged messages in the browser and afterwards sends only their hash.
+- :func:`digit_canvas` is the drawing canvas: it sends the drawing the moment a stroke ends.
 - :func:`frame_player` plays frames at a steady rate in the page while the server sends them in chunks.
 - :func:`latent_sliders` draws sliders over latent directions whose decoded digit (and the classifier's
   reading of it) is recomputed in the browser on every move.
@@ -34,6 +35,7 @@ def _asset(*names: str) -> str:
 
 
 _net_loader = st.components.v2.component("latent_lab.net_loader", js=_asset("netrun.js", "net_loader.js"))
+_digit_canvas = st.components.v2.component("latent_lab.digit_canvas", js=_asset("digit_canvas.js"))
 _frame_player = st.components.v2.component("latent_lab.frame_player", js=_asset("frame_player.js"))
 _latent_sliders = st.components.v2.component("latent_lab.latent_sliders", js=_asset("netrun.js", "latent_sliders.css", "latent_sliders.js"))
 
@@ -85,3 +87,12 @@ def frame_player(frames: np.ndarray, start: int, fps: float, playing: bool, walk
             "start": int(start), "fw": int(w), "fh": int(h), "fps": float(fps), "px": int(px), "playing": bool(playing),
             "walk": walk, "note": note}
     _frame_player(data=data, key=key)
+
+
+def digit_canvas(size: int, brush: int, key: str) -> str | None:
+    """A black ``size``-pixel square canvas drawn on in white with a ``brush``-pixel round brush, with Undo and
+    Clear. Returns the drawing as a PNG ``data:`` URL, or None while it is empty."""
+    res = _digit_canvas(data={"size": int(size), "brush": int(brush)}, key=key, default={"drawing": None},
+                        on_drawing_change=lambda: None)
+    drawing = res.get("drawing") if hasattr(res, "get") else getattr(res, "drawing", None)
+    return drawing.get("data") if isinstance(drawing, dict) else None

@@ -1,0 +1,105 @@
+// A drawing canvas for one digit: white ink on black, round brush, Undo and Clear.
+// The drawing goes to Python the moment a stroke ends (pointerup): no debounce, so the results follow the pen.
+// data: {size, brush}; state "drawing": {data: PNG data URL} or {data: null} when empty.
+const STYLE = `
+.dc { display: flex; flex-direction: column; gap: 0.4rem; font-family: var(--st-font, sans-serif); }
+.dc canvas { background: #000; border-radius: 0.5rem; touch-action: none; cursor: crosshair; max-width: 100%;
+  height: auto; aspect-ratio: 1 / 1; }
+.dc .bar { display: flex; gap: 0.5rem; }
+.dc button { padding: 0.3rem 0.8rem; border-radius: 0.5rem; cursor: pointer; font: inherit; font-size: 0.875rem;
+  border: 1px solid var(--st-border-color, rgba(49, 51, 63, 0.2)); background: var(--st-background-color, transparent);
+  color: var(--st-text-color, inherit); }
+.dc button:disabled { opacity: 0.4; cursor: default; }`;
+
+function setup(root) {
+  root.innerHTML = "";
+  const style = document.createElement("style");
+  style.textContent = STYLE;
+  const wrap = document.createElement("div");
+  wrap.className = "dc";
+  const canvas = document.createElement("canvas");
+  canvas.setAttribute("aria-label", "drawing canvas");
+  canvas.dataset.strokes = "0";
+  const bar = document.createElement("div");
+  bar.className = "bar";
+  const undo = document.createElement("button");
+  undo.type = "button";
+  undo.textContent = "↶ Undo";
+  const clear = document.createElement("button");
+  clear.type = "button";
+  clear.textContent = "Clear";
+  bar.append(undo, clear);
+  wrap.append(canvas, bar);
+  root.append(style, wrap);
+  const c = { canvas, ctx: canvas.getContext("2d"), undo, clear, strokes: [], current: null, size: 0 };
+
+  const point = (e) => {
+    const r = canvas.getBoundingClientRect();
+    return [((e.clientX - r.left) * canvas.width) / r.width, ((e.clientY - r.top) * canvas.height) / r.height];
+  };
+  canvas.addEventListener("pointerdown", (e) => {
+    if (e.button !== 0) return;
+    canvas.setPointerCapture(e.pointerId);
+    c.current = { w: c.d.brush, pts: [point(e)] };
+    c.strokes.push(c.current);
+    paint(c);
+  });
+  canvas.addEventListener("pointermove", (e) => {
+    if (!c.current) return;
+    for (const ev of e.getCoalescedEvents ? e.getCoalescedEvents() : [e]) c.current.pts.push(point(ev));
+    paint(c);
+  });
+  const end = () => {
+    if (!c.current) return;
+    c.current = null;
+    send(c);
+  };
+  canvas.addEventListener("pointerup", end);
+  canvas.addEventListener("pointercancel", end);
+  undo.addEventListener("click", () => { c.strokes.pop(); paint(c); send(c); });
+  clear.addEventListener("click", () => { c.strokes = []; paint(c); send(c); });
+  return c;
+}
+
+function paint(c) {
+  const { ctx, canvas } = c;
+  ctx.fillStyle = "#000";
+  ctx.fillRect(0, 0, canvas.width, canvas.height);
+  ctx.strokeStyle = ctx.fillStyle = "#fff";
+  ctx.lineCap = ctx.lineJoin = "round";
+  for (const s of c.strokes) {
+    ctx.lineWidth = s.w;
+    if (s.pts.length === 1) {
+      ctx.beginPath();
+      ctx.arc(s.pts[0][0], s.pts[0][1], s.w / 2, 0, 2 * Math.PI);
+      ctx.fill();
+      continue;
+    }
+    ctx.beginPath();
+    ctx.moveTo(...s.pts[0]);
+    for (let i = 1; i < s.pts.length - 1; i++) {  // through the midpoints: a smooth line
+      const [x0, y0] = s.pts[i], [x1, y1] = s.pts[i + 1];
+      ctx.quadraticCurveTo(x0, y0, (x0 + x1) / 2, (y0 + y1) / 2);
+    }
+    ctx.lineTo(...s.pts[s.pts.length - 1]);
+    ctx.stroke();
+  }
+  c.undo.disabled = c.clear.disabled = c.strokes.length === 0;
+  canvas.dataset.strokes = String(c.strokes.length);
+}
+
+function send(c) {
+  c.setStateValue("drawing", { data: c.strokes.length ? c.canvas.toDataURL("image/png") : null });
+}
+
+export default function (component) {
+  const { data: d, parentElement: root, setStateValue } = component;
+  const c = (root.__dc ??= setup(root));
+  c.d = d;
+  c.setStateValue = setStateValue;
+  if (c.size !== d.size) {
+    c.size = c.canvas.width = c.canvas.height = d.size;
+    c.canvas.style.width = d.size + "px";
+    paint(c);
+  }
+}
