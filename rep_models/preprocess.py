@@ -6,7 +6,7 @@
     steps.tensor                              # (1, 1, 28, 28) float32, what the models take
 
 Error contract: for bad *input* (the bytes or pixels a user supplied) the only exception that escapes
-:func:`decode_image`, :func:`to_mnist` and :func:`canvas_to_array` is :class:`ImageError` (a
+:func:`decode_image`, :func:`decode_data_url` and :func:`to_mnist` is :class:`ImageError` (a
 ``ValueError``), or its subclass :class:`EmptyImageError` when the image has no ink. Their messages are
 written for the person who uploaded the file and never contain user-supplied text. Passing the wrong
 *type* (not bytes, not an image or array) is a programming error and raises ``TypeError``.
@@ -347,34 +347,6 @@ def to_mnist(image: Image.Image | np.ndarray, box: int = 20, size: int = 28) -> 
         gray=gray.astype(np.float32), inverted=inverted, ink=ink, bbox=(top, left, bottom, right),
         cropped=cropped, fitted=fitted, final=final, tensor=torch.from_numpy(final.copy())[None, None],
     )
-
-
-def canvas_to_array(rgba: np.ndarray) -> np.ndarray:
-    """streamlit-drawable-canvas ``image_data`` (H, W, 4) uint8 -> grayscale (H, W) float32 in [0, 1].
-
-    The canvas may have a transparent background (alpha 0 where nothing is drawn) and ink of any colour:
-    transparent pixels become the colour that contrasts with the ink (black behind light ink, white behind
-    dark ink), so :func:`to_mnist` then sees ordinary ink on a background. A fully transparent or empty
-    canvas gives a uniform array (and ``to_mnist`` raises :class:`EmptyImageError`).
-    """
-    a = np.asarray(rgba)
-    if a.ndim != 3 or a.shape[2] not in (3, 4) or a.size == 0:
-        raise ImageError(f"Expected canvas image data of shape (H, W, 4), got {a.shape}.")
-    if a.dtype != np.uint8:
-        a = np.clip(np.nan_to_num(a.astype(np.float64)), 0, 255).astype(np.uint8)
-    rgb = a[:, :, :3].astype(np.float32) / 255.0
-    lum = rgb @ np.array([0.299, 0.587, 0.114], np.float32)
-    if a.shape[2] == 3:
-        return lum
-    alpha = a[:, :, 3].astype(np.float32) / 255.0
-    drawn = alpha > 0.5
-    if not drawn.any():
-        return np.zeros(alpha.shape, np.float32)
-    if drawn.all():  # an opaque canvas (a background colour was set): the colours say it all
-        return lum
-    ink_is_light = float(lum[drawn].mean()) > 0.5
-    behind = 0.0 if ink_is_light else 1.0
-    return (alpha * lum + (1 - alpha) * behind).astype(np.float32)
 
 
 def decode_data_url(url: str, max_bytes: int = MAX_BYTES) -> Image.Image:

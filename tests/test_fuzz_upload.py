@@ -8,13 +8,14 @@ recipe. Five groups: 10,200 files plus 1,000 canvas arrays (``test_fuzz_case_cou
 - the same files mutated: bytes flipped, truncated, spliced with another file, runs zeroed or repeated;
 - random bytes, some behind a real image signature;
 - foreign files renamed .png (SVG, PDF, ZIP, HTML, TIFF, ...) and headers claiming huge pixel counts;
-- canvas arrays (what the drawing widget returns) through ``canvas_to_array``.
+- canvas drawings as the drawing canvas sends them (PNG data URLs, some damaged) through ``decode_data_url``.
 
 Each case is bounded in CPU time (``MAX_CPU_SECONDS``); the run is derandomized (repeatable) and keeps no
 example database. About 30-60 s on a 2-core CPU.
 """
 from __future__ import annotations
 
+import base64
 import io
 import struct
 import time
@@ -26,7 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from rep_models.preprocess import ImageError, canvas_to_array, decode_image, to_mnist
+from rep_models.preprocess import ImageError, decode_data_url, decode_image, to_mnist
 
 CASES = {"valid": 2200, "mutated": 5000, "random": 1500, "foreign": 1500, "canvas": 1000}
 MAX_CPU_SECONDS = 5.0  # per case; the slowest legal file (24 megapixels claimed in a tiny header) takes ~1-2 s
@@ -303,7 +304,13 @@ def test_fuzz_canvas(h, w, kind, seed):
         a[..., 3] = 255
     elif kind == "alpha_noise":
         a[..., 3] = rng.integers(0, 256, (h, w), dtype=np.uint8)
-    outcome = check_outcome(lambda: to_mnist(canvas_to_array(a)))
+    buf = io.BytesIO()
+    Image.fromarray(a, "RGBA").save(buf, "PNG")
+    url = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+    if seed % 5 == 0:  # a damaged message: cut short, or a character changed
+        cut = int(rng.integers(0, len(url)))
+        url = url[:cut] if seed % 2 else url[:cut] + "!" + url[cut + 1 :]
+    outcome = check_outcome(lambda: to_mnist(decode_data_url(url)))
     if kind in ("empty", "opaque"):
         assert outcome == "error", "a blank canvas must ask for a digit, not reconstruct noise"
     RUN["canvas"] = RUN.get("canvas", 0) + 1

@@ -2,6 +2,7 @@
 the shipped models (skipped while their file is absent) for behaviour that depends on training."""
 from __future__ import annotations
 
+import base64
 import io
 
 import numpy as np
@@ -13,7 +14,7 @@ from rep_models import checkpoint, noise
 from rep_models import inspect as rinspect
 from rep_models.anomaly import reconstruction_error
 from rep_models.models import build
-from rep_models.preprocess import canvas_to_array, to_mnist
+from rep_models.preprocess import decode_data_url, to_mnist
 
 
 def shipped(name: str):
@@ -136,7 +137,10 @@ def test_classifier_reads_a_canvas_drawing_of_a_one():
     rgba = np.zeros((280, 280, 4), np.uint8)
     rgba[..., 3] = 255
     rgba[50:230, 130:152, :3] = 255  # a white vertical stroke on the black canvas
-    top = rinspect.top_k(clf, to_mnist(canvas_to_array(rgba)).final, 3)
+    buf = io.BytesIO()
+    Image.fromarray(rgba, "RGBA").save(buf, "PNG")  # as the canvas sends it: a PNG data URL
+    url = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+    top = rinspect.top_k(clf, to_mnist(decode_data_url(url)).final, 3)
     assert top[0][0] == 1
 
 
