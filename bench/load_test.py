@@ -120,6 +120,7 @@ class Session:
 
 # --------------------------------------------------------------------------------------- browser clients
 
+DRAW_CANVAS = "canvas[aria-label='drawing canvas']"  # ui/js/digit_canvas.js
 # In the page: count finished script runs and remember the last user input, on the page's own clock.
 PROBE = """() => {
   if (window.__ll) return;
@@ -173,7 +174,7 @@ async def open_scenario(page, base: str, s: Session) -> None:
         await page.wait_for_timeout(300)
     await page.wait_for_function("() => window.__ll.state === 'notRunning'", timeout=120_000)
     if s.scenario in ("draw", "upload"):
-        await page.locator("canvas.upper-canvas").first.wait_for(timeout=120_000)
+        await page.locator(DRAW_CANVAS).first.wait_for(timeout=120_000)
     if s.scenario == "upload":
         n = await runs(page)
         await page.get_by_text("Upload", exact=True).first.click()
@@ -193,11 +194,11 @@ async def open_scenario(page, base: str, s: Session) -> None:
 async def interact(page, s: Session, rng: random.Random, timeout_s: float) -> None:
     n = await runs(page)
     if s.scenario == "draw":
-        if s.interactions % 6 == 5:  # Clear now and then: a new canvas key, a rerun
+        if s.interactions % 6 == 5:  # Clear now and then (the canvas's own button): an empty drawing, a rerun
             await page.get_by_role("button", name="Clear").first.click()
             await wait_run(page, n, timeout_s)
             n = await runs(page)
-        box = await page.locator("canvas.upper-canvas").first.bounding_box()
+        box = await page.locator(DRAW_CANVAS).first.bounding_box()
         pts = [(rng.uniform(0.25, 0.75), rng.uniform(0.15, 0.85)) for _ in range(rng.randint(2, 4))]
         await page.mouse.move(box["x"] + pts[0][0] * box["width"], box["y"] + pts[0][1] * box["height"])
         await page.mouse.down()
@@ -262,7 +263,6 @@ async def run_session(browser, base: str, s: Session, start_at: float, seconds: 
 
 XSRF_COOKIE = "_streamlit_xsrf"
 WIDGET_KEY = re.compile(r"^\$\$ID-[0-9a-f]+-(.+)$")  # ids of keyed widgets: $$ID-<hash>-<user key>
-CANVAS_SIZE = 280  # the Draw page's canvas, in CSS pixels
 
 
 class ProtocolError(Exception):
@@ -426,8 +426,8 @@ class StreamlitClient:
 
     # -- script runs
 
-    async def rerun(self, fragment_id: str = "", triggers: tuple = ()) -> Run:
-        """Send a rerun with the page's widget states (plus one-shot ``triggers``) and read up to its script_finished.
+    async def rerun(self, fragment_id: str = "") -> Run:
+        """Send a rerun with the page's widget states and read up to its script_finished.
 
         Raises TimeoutError when no script_finished comes within the timeout, ProtocolError when the socket closes.
         """
@@ -438,7 +438,7 @@ class StreamlitClient:
                          fragment_id=fragment_id, cached_message_hashes=sorted(self.cache),
                          context_info=ContextInfo(timezone="UTC", timezone_offset=0, locale="en-US", url=f"{self.base}/{self.page}",
                                                   is_embedded=False, color_scheme="light"))
-        cs.widget_states.widgets.extend([*self.states.values(), *triggers])
+        cs.widget_states.widgets.extend(self.states.values())
         t0 = time.perf_counter()
         await self.send(rerun_script=cs)
         run, deadline = Run(), t0 + self.timeout_s
@@ -533,28 +533,30 @@ class StreamlitClient:
 
 
 class Drawing:
-    """What the canvas sends: the Fabric.js objects and the PNG of the strokes (transparent elsewhere)."""
+    """What the Draw page's canvas (ui/js/digit_canvas.js) sends when a stroke ends: ``{"drawing": {"data": URL}}``,
+    the PNG data URL of the whole canvas (white round strokes on black), or ``{"data": null}`` once cleared."""
 
     def __init__(self, rng: random.Random):
         self.rng = rng
         self.clear()
 
-    def clear(self) -> None:
-        self.img = Image.new("RGBA", (CANVAS_SIZE, CANVAS_SIZE), (0, 0, 0, 0))
-        self.objects: list[dict] = []
+    def clear(self) -> str:
+        self.img = None
+        return json.dumps({"drawing": {"data": None}})
 
-    def stroke(self) -> str:
-        """Add a stroke as a hand would draw it; returns the canvas widget's JSON value."""
-        rng, n = self.rng, CANVAS_SIZE
-        pts = [(rng.uniform(0.25, 0.75) * n, rng.uniform(0.15, 0.85) * n) for _ in range(rng.randint(2, 4))]
-        ImageDraw.Draw(self.img).line(pts, fill=(255, 255, 255, 255), width=22, joint="curve")
-        path = [["M", *pts[0]]] + [["L", *p] for p in pts[1:]]
-        self.objects.append({"type": "Path", "version": "6.0.0", "originX": "left", "originY": "top", "stroke": "#FFFFFF",
-                             "strokeWidth": 22, "strokeLineCap": "round", "strokeLineJoin": "round", "fill": None, "path": path})
+    def stroke(self, size: int, brush: int) -> str:
+        """Add a stroke as a hand would draw it on a ``size``-pixel canvas; returns the canvas's new state (JSON)."""
+        rng = self.rng
+        if self.img is None or self.img.size != (size, size):
+            self.img = Image.new("RGBA", (size, size), (0, 0, 0, 255))
+        pts = [(rng.uniform(0.25, 0.75) * size, rng.uniform(0.15, 0.85) * size) for _ in range(rng.randint(2, 4))]
+        d = ImageDraw.Draw(self.img)
+        d.line(pts, fill=(255, 255, 255, 255), width=brush, joint="curve")
+        for x, y in (pts[0], pts[-1]):  # round caps
+            d.ellipse((x - brush / 2, y - brush / 2, x + brush / 2, y + brush / 2), fill=(255, 255, 255, 255))
         buf = io.BytesIO()
         self.img.save(buf, "PNG")
-        url = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
-        return json.dumps({"drawing": {"raw": {"version": "6.0.0", "objects": self.objects, "background": "#000000"}, "data": url}})
+        return json.dumps({"drawing": {"data": "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")}})
 
 
 class ProtocolSession:
@@ -611,7 +613,7 @@ class ProtocolSession:
         await self.c.connect()
         await self.setup_run()
         scen = self.s.scenario
-        if scen in ("draw", "upload") and self.c.find("bidi_component", "draw_canvas_") is None:
+        if scen in ("draw", "upload") and self.c.find("bidi_component", "draw_canvas") is None:
             raise ProtocolError("the Draw page has no canvas")
         if scen == "upload":
             await self.choose("button_group", "draw_src", string_array_value=StringArray(data=["Upload"]))
@@ -645,15 +647,15 @@ class ProtocolSession:
         s, c, fragment = self.s, self.c, ""
         expect, corrupt = "image", False
         if s.scenario == "draw":
-            if s.interactions % 6 == 5:  # Clear now and then: a new canvas key, a rerun (checked, not timed)
-                wid, _ = c.find("button", "draw_clear")
+            wid, w = c.find("bidi_component", "draw_canvas")
+            if s.interactions % 6 == 5:  # Clear now and then (the canvas's own button): a rerun, checked, not timed
+                c.set_state(wid, json_value=self.drawing.clear())
                 try:
-                    self.judge(await c.rerun(triggers=(self._trigger(wid),)))
+                    self.judge(await c.rerun())
                 except TimeoutError:
                     s.error("no response", f"Clear: no script_finished within {c.timeout_s:.0f} s")
-                self.drawing.clear()
-            wid, _ = c.find("bidi_component", "draw_canvas_")
-            c.set_state(wid, json_value=self.drawing.stroke())
+            data = json.loads(w.proto.json or "{}")  # the component's data: {"size": px, "brush": px}
+            c.set_state(wid, json_value=self.drawing.stroke(int(data.get("size", 280)), int(data.get("brush", 22))))
             expect = "metric"
         elif s.scenario == "upload":
             corrupt = s.interactions % 4 == 3
@@ -687,12 +689,6 @@ class ProtocolSession:
             s.error("media fetch failed", failure)
         if run.images:
             s.media_ms.append((time.perf_counter() - t) * 1e3)
-
-    @staticmethod
-    def _trigger(wid: str):
-        from streamlit.proto.WidgetStates_pb2 import WidgetState
-
-        return WidgetState(id=wid, trigger_value=True)
 
 
 async def run_protocol_session(port: int, s: Session, start_at: float, seconds: float, timeout_s: float,
