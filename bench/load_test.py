@@ -490,13 +490,14 @@ class StreamlitClient:
 
         self.states[wid] = WidgetState(id=wid, **value)
 
-    async def fetch_media(self, urls: list[str]) -> list[str]:
-        """GET a run's images as the page does; returns the failures."""
-        paths = [u for u in dict.fromkeys(urls) if u.startswith("/")]  # data: URLs travel inside the delta
+    async def fetch_media(self, urls: list[str]) -> tuple[int, list[str]]:
+        """GET a run's images as the page does: (how many were fetched, the failures). ``data:`` URLs came inline."""
+        paths = [u for u in dict.fromkeys(urls) if u.startswith("/")]
+
         async def one(path):
             status, _, _ = await http(self.port, "GET", path, headers=self.cookie_header(), timeout_s=self.timeout_s)
             return None if status == 200 else f"{status} {path}"
-        return [f for f in await asyncio.gather(*[one(p) for p in paths]) if f]
+        return len(paths), [f for f in await asyncio.gather(*[one(p) for p in paths]) if f]
 
     # -- uploads
 
@@ -559,6 +560,11 @@ class Drawing:
         return json.dumps({"drawing": {"data": "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")}})
 
 
+def first_sentence(text: str, most: int = 120) -> str:
+    head = text.split(". ")[0].rstrip(".")
+    return head if len(head) <= most else head[: most - 1] + "…"
+
+
 class ProtocolSession:
     """One student on one scenario, over the protocol: open the page, then interact at a human pace."""
 
@@ -586,7 +592,7 @@ class ProtocolSession:
         for body in errors:
             self.s.error("error box", body)
         if not corrupt:
-            self.s.warnings.update(body[:120] for fmt_, body in run.alerts if fmt_ == Alert.WARNING)
+            self.s.warnings.update(first_sentence(body) for fmt_, body in run.alerts if fmt_ == Alert.WARNING)
         if expect == "metric" and not run.metrics:
             self.s.error("no result", "no prediction shown; alerts: " + "; ".join(b for _, b in run.alerts))
         if expect == "image" and not run.images:
@@ -685,9 +691,10 @@ class ProtocolSession:
         s.latencies_ms.append(run.ms)
         self.judge(run, expect, corrupt)
         t = time.perf_counter()
-        for failure in await c.fetch_media(run.images):
+        fetched, failures = await c.fetch_media(run.images)
+        for failure in failures:
             s.error("media fetch failed", failure)
-        if run.images:
+        if fetched:
             s.media_ms.append((time.perf_counter() - t) * 1e3)
 
 
@@ -855,7 +862,7 @@ def report(r: dict) -> str:
     if protocol:
         who = (f"- {r['sessions']} concurrent **protocol clients** for {r['seconds']} s each, on loopback: asyncio clients that "
                "speak Streamlit's own websocket protocol as the page does (`BackMsg.rerun_script` with the widget states, "
-               "`ForwardMsg`s up to `script_finished`; uploads through `/_stcore/upload_file`; the run's images fetched from "
+               "`ForwardMsg`s up to `script_finished`; uploads through `/_stcore/upload_file`; images sent as URLs fetched from "
                f"`/media`), think time {r['think_s'][0]:g}–{r['think_s'][1]:g} s. They **exclude browser rendering** "
                "(no DOM, no JavaScript, no image decoding): each student has their own device for that. "
                f"Warm-up {r['warmup_s']} s first.")
