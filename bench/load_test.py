@@ -180,6 +180,13 @@ async def open_scenario(page, base: str, s: Session) -> None:
         await page.get_by_text("Upload", exact=True).first.click()
         await wait_run(page, n, 60)
         await page.locator('input[type="file"]').first.wait_for(state="attached", timeout=120_000)
+    if s.scenario == "vae":
+        # As the protocol clients: the Conditional VAE's style sliders rerun on the server (the Sliders section decodes in the page).
+        section = page.locator('[data-testid="stButtonGroup"] button', has_text="Conditional VAE")
+        if await section.count():
+            n = await runs(page)
+            await section.first.click()
+            await wait_run(page, n, 60)
     if s.scenario in ("denoise", "vae"):
         try:
             await main_slider(page).wait_for(timeout=120_000)
