@@ -55,7 +55,7 @@ BARS = {"vae_median": 100.0, "vae_p95": 200.0, "draw_p95": 400.0, "gan_grid_p95"
 HOOKS = r"""
 (() => {
   if (window.__bench) return;
-  const B = window.__bench = {input: {}, result: null, map: {since: null, points: 0, afterplot: null, chart: null, drawn: null, ran: false, runEnd: null}};
+  const B = window.__bench = {input: {}, result: null, map: {since: null, points: 0, afterplot: null, chart: null, drawn: null, ran: false, runStart: null, runEnd: null}};
   for (const ev of ['keydown', 'pointerup']) document.addEventListener(ev, () => { B.input[ev] = performance.now(); }, true);
 
   // Images: [data-testid=stImage] elements under `selector`, optionally only those whose caption matches `caption`.

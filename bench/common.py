@@ -22,10 +22,9 @@ ROOT = BENCH.parent
 RESULTS_DIR = BENCH / "results"
 LOAD_AT_START = os.getloadavg()
 # Say here what is missing until a full run on an idle machine has replaced it.
-STATUS = ("**Status:** the browser figures (session 2, idle machine) and the load test (session 2; 30 browsers on the "
-          "server's own 2 cores) are below. The inference, training and projection figures have not been taken on an idle "
-          "machine yet (the CPU went to retraining the zoo): run `python -m bench.all`. Memory (RSS) does not depend on "
-          "CPU load; its section is from session 1, with the 8 models shipped then.")
+STATUS = ("**Status:** the sections below were taken in session 3 (2026-11-29) by `python -m bench.all`, then "
+          "`python -m bench.load_test` (protocol clients), on an otherwise idle machine; each section gives its date, command "
+          "and the load average before and after.")
 SECTIONS = ["inference", "projections", "training", "memory", "load_test", "browser"]
 
 os.environ.setdefault("LATENT_LAB_MNIST", str(ROOT.parent / "shared" / "data" / "mnist"))
