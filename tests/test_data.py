@@ -112,8 +112,10 @@ def write_dataset(folder: Path, n: int = 20, seed: int = 0) -> tuple[np.ndarray,
 
 @pytest.fixture
 def isolated(tmp_path, monkeypatch):
-    """An empty per-user cache, so only the folders a test sets up are found."""
+    """An empty per-user cache and no shared or system folders, so only the folders a test sets up are found."""
     monkeypatch.setenv("LATENT_LAB_CACHE", str(tmp_path / "cache"))
+    for name, spec in data.DATASETS.items():
+        monkeypatch.setitem(data.DATASETS, name, dataclasses.replace(spec, system_dirs=()))
     return tmp_path
 
 

@@ -12,6 +12,7 @@ Loopback only; each server is our own child process, stopped at the end. About 3
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import random
 import time
 
@@ -21,6 +22,13 @@ from bench import load_test as lt
 from bench.server import free_port, start_app, stop_app
 
 pytestmark = pytest.mark.slow
+
+
+def run_async(coro):
+    """``asyncio.run`` in a thread of its own: the browser tests' Playwright (sync API) keeps an event loop
+    running in the main thread of this pytest process, where ``asyncio.run`` refuses to start."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 TINY_APP = '''
 import streamlit as st
@@ -42,7 +50,7 @@ def test_protocol_sessions_run_every_scenario_without_errors(tmp_path):
     args = lt.parse_args(["--sessions", str(2 * len(lt.SCENARIOS)), "--seconds", "4", "--settle", "0", "--think", "0.2,0.8",
                           "--timeout", "30", "--no-write", "--server-log", str(tmp_path / "server.log")])
     t = time.monotonic()
-    r = asyncio.run(lt.run(args))
+    r = run_async(lt.run(args))
     elapsed = time.monotonic() - t
     assert r["clients"] == "protocol" and r["server_alive"]
     assert r["error_total"] == 0, (r["errors"], r["error_details"], r["notes"])
@@ -91,7 +99,7 @@ def test_client_sees_exceptions_errors_cached_messages_and_timeouts(tmp_path):
             await c.close()
 
     try:
-        asyncio.run(scenario())
+        run_async(scenario())
     finally:
         stop_app(proc)
 
