@@ -20,7 +20,7 @@ Streamlit "Page not found" quirk), then measures, all on the page's own clock (`
    Latent walk's Play: frames actually drawn per second by the page's player (its canvas counts them; a
    MutationObserver times each), while the server sends the frames in chunks.
 4. Latent map (``/latent_map``, 10,000 points): navigation start to interactive (the WebGL scatter drawn with
-   all its points, plotly's scene no longer dirty, and the script idle: no run in progress, no status widget),
+   all its points (the component's canvas counts them), and the script idle: no run in progress, no status widget),
    for the first visit after the server start (cold: the map is loaded into ``st.cache_resource``), then for
    fresh loads in a new tab each (after one warm-up load), and in a new browser context (empty HTTP cache).
 
@@ -151,22 +151,23 @@ HOOKS = r"""
   // The latent map: every animation frame from navigation start, is the WebGL scatter drawn with all its points
   // and the app idle? B.map.since = when that became (and stayed) true, on the navigation-start clock.
   if (/\/latent_map\/?$/.test(location.pathname)) {
-    const tick = () => {
-      const gd = document.querySelector('[data-testid="stPlotlyChart"] .js-plotly-plot');
-      if (gd && gd.on && !gd.__benchHooked) { gd.__benchHooked = true; gd.on('plotly_afterplot', () => { B.map.afterplot = performance.now(); }); }
-      const plots = gd && gd._fullLayout && gd._fullLayout._plots;
-      const scene = plots && plots.xy && plots.xy._scene;
-      const n = gd && gd._fullData ? gd._fullData.reduce((s, t) => s + (t.type === 'scattergl' && t.x ? t.x.length : 0), 0) : 0;
-      const canvas = gd && gd.querySelector('canvas.gl-canvas-context');
+    let canvas = null, lastLook = 0;
+    const tick = (now) => {
+      // The map's WebGL canvas lives in the component's shadow root: look for it every 50 ms until found.
+      if (!canvas || !canvas.isConnected) {
+        if (now - lastLook > 50) { lastLook = now; canvas = B.deep("canvas[aria-label='latent map']"); }
+      }
+      const n = canvas ? Number(canvas.dataset.points || 0) : 0;
       const app = document.querySelector('[data-testid="stApp"]');
       const idle = !!app && app.getAttribute('data-test-script-state') === 'notRunning' && !document.querySelector('[data-testid="stStatusWidget"]');
-      const ok = !!scene && scene.dirty === false && !!canvas && canvas.width > 0 && n >= B.map.expected && idle;
+      const drawn = !!canvas && canvas.width > 0 && n >= B.map.expected && Number(canvas.dataset.draws || 0) > 0;
+      const ok = drawn && idle;
       B.map.points = n;
       const state = app && app.getAttribute('data-test-script-state');
       if (state === 'running') { B.map.ran = true; if (B.map.runStart === null) B.map.runStart = performance.now(); }
       if (B.map.ran && state === 'notRunning' && B.map.runEnd === null) B.map.runEnd = performance.now();
-      if (gd && B.map.chart === null) B.map.chart = performance.now();  // milestones: the chart element, the scatter drawn
-      if (scene && scene.dirty === false && n >= B.map.expected && B.map.drawn === null) B.map.drawn = performance.now();
+      if (canvas && B.map.chart === null) B.map.chart = performance.now();  // milestones: the map element, the points drawn
+      if (drawn && B.map.drawn === null) B.map.drawn = performance.now();
       if (ok && B.map.since === null) B.map.since = performance.now();
       if (!ok) B.map.since = null;
       requestAnimationFrame(tick);

@@ -1,12 +1,11 @@
 """Latent map: the 10,000 MNIST test digits placed in 2-D by PCA, t-SNE or UMAP of each representation."""
 import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
 
 from rep_models import explore
 from rep_models import inspect as rinspect
 from ui import common as ui
-from ui import latent
+from ui import latent, live
 
 METHODS = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
 COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
@@ -17,7 +16,7 @@ ui.page_header(
     "Every dot is one of the 10,000 MNIST test digits, placed so that digits with similar codes land close together. "
     "The map is a 2-D picture of a high-dimensional space: PCA keeps the directions of largest spread (faithful, but "
     "classes overlap); t-SNE and UMAP keep each digit's neighbours (tight clusters, but distances between clusters mean little).",
-    "compare raw pixels with the conv AE and the VAE under UMAP; box- or lasso-select a cluster to see its digits; "
+    "compare raw pixels with the conv AE and the VAE under UMAP; draw a lasso around a cluster to see its digits; "
     "draw a digit and find where it lands.",
 )
 
@@ -70,24 +69,6 @@ def quality_table(report: dict, avail: dict[str, list[str]]) -> list[dict]:
     return rows
 
 
-def figure(m: dict, colour: bool, mark: np.ndarray | None) -> go.Figure:
-    coords, labels, idx = m["coords"], m["labels"].astype(int), m["indices"]
-    fig = go.Figure()
-    for d in range(10):
-        sel = labels == d
-        fig.add_trace(go.Scattergl(
-            x=coords[sel, 0], y=coords[sel, 1], mode="markers", name=str(d), customdata=idx[sel],
-            marker=dict(size=4, opacity=0.75, color=COLOURS[d] if colour else "#4c78a8"),
-            hovertemplate=f"digit {d} · test #%{{customdata}}<extra></extra>"))
-    if mark is not None:
-        fig.add_trace(go.Scatter(x=[mark[0]], y=[mark[1]], mode="markers+text", name="your digit", text=["your digit"],
-                                 textposition="top center", hoverinfo="skip", textfont=dict(size=14, color="#111"),
-                                 marker=dict(symbol="star", size=24, color="#ffd60a", line=dict(width=2, color="#111"))))
-    fig.update_layout(height=620, margin=dict(l=0, r=0, t=0, b=0), dragmode="lasso", legend=dict(title="digit", itemsizing="constant"),
-                      xaxis=dict(visible=False), yaxis=dict(visible=False), plot_bgcolor="white")
-    return fig
-
-
 @st.fragment
 def map_panel(rep: str, method: str, colour: bool, image: np.ndarray | None) -> None:
     """The scatter and what is selected in it: a selection reruns only this fragment."""
@@ -101,14 +82,13 @@ def map_panel(rep: str, method: str, colour: bool, image: np.ndarray | None) -> 
             st.caption(f"Your digit cannot be placed in this map ({e}).")
     c_map, c_sel = st.columns([3, 2], gap="medium")
     with c_map:
-        event = st.plotly_chart(figure(m, colour, mark), on_select="rerun", selection_mode=("points", "box", "lasso"),
-                                key=f"map_chart_{rep}_{method}", config={"displayModeBar": True, "displaylogo": False,
-                                                                          "modeBarButtonsToRemove": ["toImage", "autoScale2d"]})
+        rows = sorted(set(live.scatter_map(m["coords"], m["labels"], m["indices"], COLOURS if colour else None, mark,
+                                           key=f"map_chart_{rep}_{method}")))
+        st.caption("Hover a dot to name it; drag a lasso around a group or click a dot to see the digits; double-click "
+                   "to clear; the wheel zooms.")
     with c_sel:
-        points = event["selection"]["points"] if event else []
-        rows = sorted({int(p["customdata"]) for p in points if p.get("customdata") is not None and not isinstance(p["customdata"], list)})
         if not rows:
-            st.info("Drag a lasso (or a box, from the chart's toolbar) around some points, or click one, to see those digits.",
+            st.info("Drag a lasso around some points, or click one, to see those digits.",
                     icon=":material/gesture_select:")
             return
         x, y = ui.test_set()

@@ -330,13 +330,16 @@ def test_latent_map_selection_shows_digits_and_places_a_test_digit(zoo):
     at = run("5_latent_map.py")
     assert "10,000" in [m.value for m in at.metric]
     assert "Drag a lasso" in texts(at, "info")
-    at.session_state["map_chart_pixels_pca"] = {"selection": {"points": [{"customdata": 3}, {"customdata": 7}, {"customdata": 11}]}}
+    (chart,) = components(at, "latent_lab.scatter_map")
+    d = component_data(chart)
+    assert len(d["x"]) == len(d["ids"]) == 10_000 and d["colour"] and d["mark"] is None
+    at.session_state["map_chart_pixels_pca"] = {"selection": {"ids": [3, 7, 11]}}  # what a lasso sends
     at.run()
     ok(at)
     assert "3 digits selected" in texts(at, "markdown")
     at.radio(key="map_src").set_value("Test digit").run()
     ok(at)
-    assert "your digit" in at.get("plotly_chart")[0].proto.spec
+    assert component_data(components(at, "latent_lab.scatter_map")[0])["mark"] is not None  # the digit placed as a star
 
 
 def test_pages_degrade_without_models(tmp_path, monkeypatch):

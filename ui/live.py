@@ -3,6 +3,7 @@
 - :func:`send_net` ships one exported network (``rep_models.webexport``) to the page, once per session:
   Streamlit caches large, unchanged messages in the browser and afterwards sends only their hash.
 - :func:`digit_canvas` is the drawing canvas: it sends the drawing the moment a stroke ends.
+- :func:`scatter_map` draws the latent map with WebGL in the page, with hover, lasso, click and zoom.
 - :func:`frame_player` plays frames at a steady rate in the page while the server sends them in chunks.
 - :func:`latent_sliders` draws sliders over latent directions whose decoded digit (and the classifier's
   reading of it) is recomputed in the browser on every move.
@@ -36,6 +37,7 @@ def _asset(*names: str) -> str:
 
 _net_loader = st.components.v2.component("latent_lab.net_loader", js=_asset("netrun.js", "net_loader.js"))
 _digit_canvas = st.components.v2.component("latent_lab.digit_canvas", js=_asset("digit_canvas.js"))
+_scatter_map = st.components.v2.component("latent_lab.scatter_map", js=_asset("scatter_map.js"))
 _frame_player = st.components.v2.component("latent_lab.frame_player", js=_asset("frame_player.js"))
 _latent_sliders = st.components.v2.component("latent_lab.latent_sliders", js=_asset("netrun.js", "latent_sliders.css", "latent_sliders.js"))
 
@@ -96,3 +98,16 @@ def digit_canvas(size: int, brush: int, key: str) -> str | None:
                         on_drawing_change=lambda: None)
     drawing = res.get("drawing") if hasattr(res, "get") else getattr(res, "drawing", None)
     return drawing.get("data") if isinstance(drawing, dict) else None
+
+
+def scatter_map(coords: np.ndarray, labels: np.ndarray, ids: np.ndarray, colours: list[str] | None, mark, key: str,
+                height: int = 620) -> list[int]:
+    """Points ``coords (N, 2)`` with ``labels (N,)`` and test-set ``ids (N,)``, coloured by label when ``colours``
+    (10 CSS colours) is given, the user's digit as a star at ``mark (2,)``. Returns the ids selected (lasso or click)."""
+    c = np.asarray(coords, dtype=np.float64)
+    data = {"x": c[:, 0].round(3).tolist(), "y": c[:, 1].round(3).tolist(), "labels": np.asarray(labels).astype(int).tolist(),
+            "ids": np.asarray(ids).astype(int).tolist(), "colour": colours is not None, "colours": list(colours or ["#4c78a8"] * 10),
+            "mark": None if mark is None else [float(mark[0]), float(mark[1])], "height": int(height)}
+    res = _scatter_map(data=data, key=key, default={"selection": None}, on_selection_change=lambda: None)
+    sel = res.get("selection") if hasattr(res, "get") else getattr(res, "selection", None)
+    return [int(i) for i in sel.get("ids", [])] if isinstance(sel, dict) else []

@@ -1,0 +1,274 @@
+// The latent map: 10,000 points drawn with WebGL (a 2-D canvas where WebGL is missing), hover names a point,
+// a drag draws a lasso, a click picks the nearest point, a double click clears; the wheel zooms.
+// data: {x[], y[], labels[], ids[], colour, colours[10], mark: [x, y] | null, height}
+// state "selection": {ids: [...]} (test-set indices), sent when a lasso or click ends.
+const STYLE = `
+.sm { position: relative; font-family: var(--st-font, sans-serif); font-size: 0.8rem; color: var(--st-text-color, #31333f); }
+.sm canvas { position: absolute; left: 0; top: 0; }
+.sm .overlay { cursor: crosshair; touch-action: none; }
+.sm .tip { position: absolute; pointer-events: none; background: rgba(38, 39, 48, 0.9); color: #fff; padding: 2px 6px;
+  border-radius: 4px; white-space: nowrap; display: none; }
+.sm .bar { position: absolute; right: 6px; top: 6px; display: flex; gap: 6px; align-items: center; }
+.sm .legend { display: flex; gap: 8px; flex-wrap: wrap; }
+.sm .legend span::before { content: ""; display: inline-block; width: 9px; height: 9px; border-radius: 50%;
+  background: var(--c); margin-right: 3px; }
+.sm button { font: inherit; padding: 1px 8px; border-radius: 6px; cursor: pointer; background: rgba(255, 255, 255, 0.85);
+  border: 1px solid rgba(49, 51, 63, 0.25); color: inherit; }`;
+
+const VS = `attribute vec2 p; attribute float c; attribute float s; uniform vec4 b; uniform float size; varying float vc; varying float vs;
+void main() { gl_Position = vec4((p.x - b.x) / (b.y - b.x) * 2.0 - 1.0, (p.y - b.z) / (b.w - b.z) * 2.0 - 1.0, 0.0, 1.0);
+  gl_PointSize = size; vc = c; vs = s; }`;
+const FS = `precision mediump float; uniform vec3 pal[11]; uniform float anySel; varying float vc; varying float vs;
+void main() { vec2 d = gl_PointCoord - 0.5; if (dot(d, d) > 0.25) discard;
+  vec3 col = pal[0]; for (int i = 0; i < 11; i++) if (abs(float(i) - vc) < 0.5) col = pal[i];
+  float a = anySel > 0.5 && vs < 0.5 ? 0.12 : 0.8; gl_FragColor = vec4(col * a, a); }`;
+
+function hex(h) { return [1, 3, 5].map((i) => parseInt(h.slice(i, i + 2), 16) / 255); }
+
+function setup(root) {
+  root.innerHTML = "";
+  const style = document.createElement("style");
+  style.textContent = STYLE;
+  const wrap = document.createElement("div");
+  wrap.className = "sm";
+  const base = document.createElement("canvas");
+  base.setAttribute("aria-label", "latent map");
+  base.dataset.points = "0";
+  const overlay = document.createElement("canvas");
+  overlay.className = "overlay";
+  const tip = document.createElement("div");
+  tip.className = "tip";
+  const bar = document.createElement("div");
+  bar.className = "bar";
+  const legend = document.createElement("div");
+  legend.className = "legend";
+  const reset = document.createElement("button");
+  reset.type = "button";
+  reset.textContent = "Reset view";
+  bar.append(legend, reset);
+  wrap.append(base, overlay, tip, bar);
+  root.append(style, wrap);
+  const m = { wrap, base, overlay, tip, legend, reset, octx: overlay.getContext("2d"), sel: new Set(), lasso: null, view: null };
+  m.gl = base.getContext("webgl", { antialias: true, premultipliedAlpha: true });
+  if (m.gl) initGL(m); else m.ctx2d = base.getContext("2d");
+  base.dataset.renderer = m.gl ? "webgl" : "2d";
+  events(m);
+  new ResizeObserver(() => layout(m)).observe(wrap);
+  return m;
+}
+
+function initGL(m) {
+  const gl = m.gl, prog = gl.createProgram();
+  for (const [type, src] of [[gl.VERTEX_SHADER, VS], [gl.FRAGMENT_SHADER, FS]]) {
+    const sh = gl.createShader(type);
+    gl.shaderSource(sh, src);
+    gl.compileShader(sh);
+    gl.attachShader(prog, sh);
+  }
+  gl.linkProgram(prog);
+  m.prog = prog;
+  m.buf = { p: gl.createBuffer(), c: gl.createBuffer(), s: gl.createBuffer() };
+}
+
+function layout(m) {
+  const w = m.wrap.clientWidth || 600, h = m.d ? m.d.height : 600, r = window.devicePixelRatio || 1;
+  m.wrap.style.height = h + "px";
+  for (const c of [m.base, m.overlay]) {
+    c.width = Math.round(w * r);
+    c.height = Math.round(h * r);
+    c.style.width = w + "px";
+    c.style.height = h + "px";
+  }
+  m.w = w; m.h = h; m.r = r;
+  draw(m);
+}
+
+function fullView(d) {
+  let [x0, x1, y0, y1] = [Infinity, -Infinity, Infinity, -Infinity];
+  for (let i = 0; i < d.x.length; i++) {
+    x0 = Math.min(x0, d.x[i]); x1 = Math.max(x1, d.x[i]); y0 = Math.min(y0, d.y[i]); y1 = Math.max(y1, d.y[i]);
+  }
+  const px = 0.04 * (x1 - x0 || 1), py = 0.04 * (y1 - y0 || 1);
+  return [x0 - px, x1 + px, y0 - py, y1 + py];
+}
+
+// data -> CSS pixels of the canvas (y up), and back
+const toPx = (m, x, y) => [((x - m.view[0]) / (m.view[1] - m.view[0])) * m.w, (1 - (y - m.view[2]) / (m.view[3] - m.view[2])) * m.h];
+const toData = (m, px, py) => [m.view[0] + (px / m.w) * (m.view[1] - m.view[0]), m.view[2] + (1 - py / m.h) * (m.view[3] - m.view[2])];
+
+function upload(m) {
+  const d = m.d, n = d.x.length, p = new Float32Array(2 * n), c = new Float32Array(n);
+  for (let i = 0; i < n; i++) { p[2 * i] = d.x[i]; p[2 * i + 1] = d.y[i]; c[i] = d.colour ? d.labels[i] + 1 : 0; }
+  m.n = n;
+  if (m.gl) {
+    const gl = m.gl;
+    gl.bindBuffer(gl.ARRAY_BUFFER, m.buf.p); gl.bufferData(gl.ARRAY_BUFFER, p, gl.STATIC_DRAW);
+    gl.bindBuffer(gl.ARRAY_BUFFER, m.buf.c); gl.bufferData(gl.ARRAY_BUFFER, c, gl.STATIC_DRAW);
+  }
+  uploadSel(m);
+}
+
+function uploadSel(m) {
+  if (!m.gl) return;
+  const s = new Float32Array(m.n), gl = m.gl;
+  for (let i = 0; i < m.n; i++) s[i] = m.sel.has(m.d.ids[i]) ? 1 : 0;
+  gl.bindBuffer(gl.ARRAY_BUFFER, m.buf.s); gl.bufferData(gl.ARRAY_BUFFER, s, gl.DYNAMIC_DRAW);
+}
+
+function draw(m) {
+  if (!m.d || !m.view) return;
+  const d = m.d, pal = [hex("#4c78a8"), ...d.colours.map(hex)];
+  if (m.gl) {
+    const gl = m.gl;
+    gl.viewport(0, 0, m.base.width, m.base.height);
+    gl.clearColor(1, 1, 1, 1);
+    gl.clear(gl.COLOR_BUFFER_BIT);
+    gl.enable(gl.BLEND);
+    gl.blendFunc(gl.ONE, gl.ONE_MINUS_SRC_ALPHA);
+    gl.useProgram(m.prog);
+    for (const [name, buf, k] of [["p", m.buf.p, 2], ["c", m.buf.c, 1], ["s", m.buf.s, 1]]) {
+      const loc = gl.getAttribLocation(m.prog, name);
+      gl.bindBuffer(gl.ARRAY_BUFFER, buf);
+      gl.enableVertexAttribArray(loc);
+      gl.vertexAttribPointer(loc, k, gl.FLOAT, false, 0, 0);
+    }
+    gl.uniform4f(gl.getUniformLocation(m.prog, "b"), ...m.view);
+    gl.uniform1f(gl.getUniformLocation(m.prog, "size"), 4.5 * m.r);
+    gl.uniform1f(gl.getUniformLocation(m.prog, "anySel"), m.sel.size ? 1 : 0);
+    gl.uniform3fv(gl.getUniformLocation(m.prog, "pal"), pal.flat());
+    gl.drawArrays(gl.POINTS, 0, m.n);
+  } else {
+    const ctx = m.ctx2d;
+    ctx.setTransform(m.r, 0, 0, m.r, 0, 0);
+    ctx.fillStyle = "#fff";
+    ctx.fillRect(0, 0, m.w, m.h);
+    for (let i = 0; i < m.n; i++) {
+      const [px, py] = toPx(m, d.x[i], d.y[i]), rgb = pal[d.colour ? d.labels[i] + 1 : 0];
+      ctx.globalAlpha = m.sel.size && !m.sel.has(d.ids[i]) ? 0.12 : 0.8;
+      ctx.fillStyle = `rgb(${rgb.map((v) => Math.round(255 * v)).join(",")})`;
+      ctx.fillRect(px - 2, py - 2, 4, 4);
+    }
+    ctx.globalAlpha = 1;
+  }
+  drawOverlay(m);
+  m.base.dataset.points = String(m.n);
+  m.base.dataset.draws = String(Number(m.base.dataset.draws || 0) + 1);
+}
+
+function drawOverlay(m) {
+  const ctx = m.octx;
+  ctx.setTransform(m.r, 0, 0, m.r, 0, 0);
+  ctx.clearRect(0, 0, m.w, m.h);
+  if (m.d.mark) {  // the user's digit: a star
+    const [cx, cy] = toPx(m, ...m.d.mark);
+    ctx.beginPath();
+    for (let k = 0; k < 10; k++) {
+      const r = k % 2 ? 6 : 14, a = -Math.PI / 2 + (k * Math.PI) / 5;
+      ctx.lineTo(cx + r * Math.cos(a), cy + r * Math.sin(a));
+    }
+    ctx.closePath();
+    ctx.fillStyle = "#ffd60a"; ctx.strokeStyle = "#111"; ctx.lineWidth = 2;
+    ctx.fill(); ctx.stroke();
+    ctx.fillStyle = "#111"; ctx.font = "600 13px sans-serif"; ctx.textAlign = "center";
+    ctx.fillText("your digit", cx, cy - 18);
+  }
+  if (m.lasso && m.lasso.length > 1) {
+    ctx.beginPath();
+    m.lasso.forEach(([x, y], i) => (i ? ctx.lineTo(x, y) : ctx.moveTo(x, y)));
+    ctx.closePath();
+    ctx.fillStyle = "rgba(255, 75, 75, 0.08)"; ctx.strokeStyle = "#ff4b4b"; ctx.lineWidth = 1.5;
+    ctx.fill(); ctx.stroke();
+  }
+}
+
+function nearest(m, px, py, radius = 8) {
+  let best = -1, bd = radius * radius;
+  for (let i = 0; i < m.n; i++) {
+    const [x, y] = toPx(m, m.d.x[i], m.d.y[i]), dd = (x - px) ** 2 + (y - py) ** 2;
+    if (dd < bd) { bd = dd; best = i; }
+  }
+  return best;
+}
+
+function inside(poly, x, y) {
+  let c = false;
+  for (let i = 0, j = poly.length - 1; i < poly.length; j = i++) {
+    const [xi, yi] = poly[i], [xj, yj] = poly[j];
+    if (yi > y !== yj > y && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) c = !c;
+  }
+  return c;
+}
+
+function select(m, ids) {
+  m.sel = new Set(ids);
+  uploadSel(m);
+  draw(m);
+  m.setStateValue("selection", { ids });
+}
+
+function events(m) {
+  const o = m.overlay, pos = (e) => { const r = o.getBoundingClientRect(); return [e.clientX - r.left, e.clientY - r.top]; };
+  o.addEventListener("pointerdown", (e) => {
+    if (e.button !== 0) return;
+    o.setPointerCapture(e.pointerId);
+    m.lasso = [pos(e)];
+    m.tip.style.display = "none";
+  });
+  o.addEventListener("pointermove", (e) => {
+    const [x, y] = pos(e);
+    if (m.lasso) { m.lasso.push([x, y]); drawOverlay(m); return; }
+    const i = nearest(m, x, y);
+    if (i < 0) { m.tip.style.display = "none"; return; }
+    m.tip.textContent = `digit ${m.d.labels[i]} · test #${m.d.ids[i]}`;
+    Object.assign(m.tip.style, { display: "block", left: x + 12 + "px", top: y + 12 + "px" });
+  });
+  o.addEventListener("pointerup", () => {
+    const path = m.lasso;
+    m.lasso = null;
+    drawOverlay(m);
+    if (!path) return;
+    const span = Math.max(...path.map((p) => Math.hypot(p[0] - path[0][0], p[1] - path[0][1])));
+    if (span < 4) {  // a click: the nearest point, if any
+      const i = nearest(m, ...path[0]);
+      if (i >= 0) select(m, [m.d.ids[i]]);
+      return;
+    }
+    const ids = [];
+    for (let i = 0; i < m.n; i++) {
+      const [x, y] = toPx(m, m.d.x[i], m.d.y[i]);
+      if (inside(path, x, y)) ids.push(m.d.ids[i]);
+    }
+    select(m, ids);
+  });
+  o.addEventListener("dblclick", () => select(m, []));
+  o.addEventListener("pointerleave", () => (m.tip.style.display = "none"));
+  o.addEventListener("wheel", (e) => {
+    e.preventDefault();
+    const [px, py] = pos(e), [cx, cy] = toData(m, px, py), f = Math.exp(e.deltaY * 0.0015), v = m.view;
+    m.view = [cx + (v[0] - cx) * f, cx + (v[1] - cx) * f, cy + (v[2] - cy) * f, cy + (v[3] - cy) * f];
+    draw(m);
+  }, { passive: false });
+  m.reset.addEventListener("click", () => { m.view = fullView(m.d); draw(m); });
+}
+
+export default function (component) {
+  const { data: d, parentElement: root, setStateValue } = component;
+  const m = (root.__sm ??= setup(root));
+  m.setStateValue = setStateValue;
+  const sig = d.x.length + ":" + d.x[0] + ":" + d.y[d.y.length - 1] + ":" + d.colour;
+  const fresh = m.sig !== sig;
+  m.d = d;
+  if (fresh) {
+    m.sig = sig;
+    m.view = fullView(d);
+    upload(m);
+  }
+  m.legend.innerHTML = "";
+  if (d.colour) d.colours.forEach((c, k) => {
+    const s = document.createElement("span");
+    s.style.setProperty("--c", c);
+    s.textContent = String(k);
+    m.legend.append(s);
+  });
+  layout(m);
+}
