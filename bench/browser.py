@@ -55,7 +55,7 @@ BARS = {"vae_median": 100.0, "vae_p95": 200.0, "draw_p95": 400.0, "gan_grid_p95"
 HOOKS = r"""
 (() => {
   if (window.__bench) return;
-  const B = window.__bench = {input: {}, result: null, map: {since: null, points: 0, afterplot: null, chart: null, drawn: null, ran: false, runStart: null, runEnd: null}};
+  const B = window.__bench = {input: {}, result: null, map: {since: null, points: 0, chart: null, drawn: null, ran: false, runStart: null, runEnd: null}};
   for (const ev of ['keydown', 'pointerup']) document.addEventListener(ev, () => { B.input[ev] = performance.now(); }, true);
 
   // Images: [data-testid=stImage] elements under `selector`, optionally only those whose caption matches `caption`.
@@ -428,7 +428,7 @@ def map_load(ctx, url: str, shot: str | None = None) -> dict:
     nav = page.evaluate("() => { const n = performance.getEntriesByType('navigation')[0];"
                         " return n ? {response_end: n.responseEnd, dom_content_loaded: n.domContentLoadedEventEnd} : {}; }")
     sec = lambda v: v / 1000 if v is not None else None
-    res = {"s": m["since"] / 1000, "points": m["points"], "afterplot_s": sec(m["afterplot"]),
+    res = {"s": m["since"] / 1000, "points": m["points"],
            "dom_content_loaded_s": sec(nav.get("dom_content_loaded")), "first_run_start_s": sec(m["runStart"]), "first_run_over_s": sec(m["runEnd"]),
            "chart_element_s": sec(m["chart"]), "scatter_drawn_s": sec(m["drawn"]),
            "dialog": page.locator('[data-testid="stDialog"]').count(), "errors": page_errors(page)}

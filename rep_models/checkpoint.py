@@ -196,28 +196,27 @@ def load_pretrained(name: str, device: str | torch.device = "cpu", directory: st
     return load(directory / name, device, expected_sha256=manifest.get(fname))
 
 
-def convert_fp16(stem: str | os.PathLike) -> dict:
-    """Re-store the weights at ``stem`` as fp16, keeping the card (its sha256 and tensor list updated).
-
-    Equivalent to training with the recipe's fp16 storage; the conversion is recorded in the card.
-    """
+def _restore(stem: str | os.PathLike, storage: str, **save_options) -> dict:
+    """Load the model at ``stem`` and save it again with ``save_options``, keeping its card (the sha256 and tensor
+    list updated, ``storage`` recorded)."""
     stem = Path(stem)
     card = read_card(stem)
     model = load(stem)
     keep = {k: v for k, v in card.items() if k not in ("name", "model", "config", "n_parameters", "weights_file", "weights_sha256", "tensors")}
-    keep["storage"] = "fp16 (converted from fp32 after training)"
-    return save(model, stem, keep, fp16=True)
+    keep["storage"] = storage
+    return save(model, stem, keep, **save_options)
+
+
+def convert_fp16(stem: str | os.PathLike) -> dict:
+    """Re-store the weights at ``stem`` as fp16 (equivalent to training with the recipe's fp16 storage)."""
+    return _restore(stem, "fp16 (converted from fp32 after training)", fp16=True)
 
 
 def convert_int8(stem: str | os.PathLike, int8_min: int) -> dict:
     """Re-store the weights at ``stem`` with matrices of at least ``int8_min`` elements as int8 rows (the rest
-    fp16), keeping the card (its sha256 and tensor list updated); recorded in the card. Re-run the evaluation."""
-    stem = Path(stem)
-    card = read_card(stem)
-    model = load(stem)
-    keep = {k: v for k, v in card.items() if k not in ("name", "model", "config", "n_parameters", "weights_file", "weights_sha256", "tensors")}
-    keep["storage"] = f"fp16, matrices of >= {int8_min:,} elements as int8 rows with fp16 scales (converted after training)"
-    return save(model, stem, keep, fp16=True, int8_min=int8_min)
+    fp16). Re-run the evaluation afterwards."""
+    return _restore(stem, f"fp16, matrices of >= {int8_min:,} elements as int8 rows with fp16 scales (converted after training)",
+                    fp16=True, int8_min=int8_min)
 
 
 if __name__ == "__main__":  # python -m rep_models.checkpoint fp16 NAME... | int8 MIN NAME... | manifest

@@ -36,10 +36,16 @@ def _asset(*names: str) -> str:
 
 
 _net_loader = st.components.v2.component("latent_lab.net_loader", js=_asset("netrun.js", "net_loader.js"))
-_digit_canvas = st.components.v2.component("latent_lab.digit_canvas", js=_asset("digit_canvas.js"))
-_scatter_map = st.components.v2.component("latent_lab.scatter_map", js=_asset("scatter_map.js"))
-_frame_player = st.components.v2.component("latent_lab.frame_player", js=_asset("frame_player.js"))
-_latent_sliders = st.components.v2.component("latent_lab.latent_sliders", js=_asset("netrun.js", "latent_sliders.css", "latent_sliders.js"))
+_digit_canvas = st.components.v2.component("latent_lab.digit_canvas", js=_asset("dom.js", "digit_canvas.js"))
+_scatter_map = st.components.v2.component("latent_lab.scatter_map", js=_asset("dom.js", "scatter_map.js"))
+_frame_player = st.components.v2.component("latent_lab.frame_player", js=_asset("dom.js", "frame_player.js"))
+_latent_sliders = st.components.v2.component("latent_lab.latent_sliders",
+                                             js=_asset("dom.js", "netrun.js", "latent_sliders.css", "latent_sliders.js"))
+
+
+def _state(result, name: str):
+    """A component's state value ``name`` (the mount result is a dict-like object)."""
+    return result.get(name) if hasattr(result, "get") else getattr(result, name, None)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -96,7 +102,7 @@ def digit_canvas(size: int, brush: int, key: str) -> str | None:
     Clear. Returns the drawing as a PNG ``data:`` URL, or None while it is empty."""
     res = _digit_canvas(data={"size": int(size), "brush": int(brush)}, key=key, default={"drawing": None},
                         on_drawing_change=lambda: None)
-    drawing = res.get("drawing") if hasattr(res, "get") else getattr(res, "drawing", None)
+    drawing = _state(res, "drawing")
     return drawing.get("data") if isinstance(drawing, dict) else None
 
 
@@ -109,5 +115,5 @@ def scatter_map(coords: np.ndarray, labels: np.ndarray, ids: np.ndarray, colours
             "ids": np.asarray(ids).astype(int).tolist(), "colour": colours is not None, "colours": list(colours or ["#4c78a8"] * 10),
             "mark": None if mark is None else [float(mark[0]), float(mark[1])], "height": int(height)}
     res = _scatter_map(data=data, key=key, default={"selection": None}, on_selection_change=lambda: None)
-    sel = res.get("selection") if hasattr(res, "get") else getattr(res, "selection", None)
+    sel = _state(res, "selection")
     return [int(i) for i in sel.get("ids", [])] if isinstance(sel, dict) else []

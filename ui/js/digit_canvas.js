@@ -12,25 +12,10 @@ const STYLE = `
 .dc button:disabled { opacity: 0.4; cursor: default; }`;
 
 function setup(root) {
-  root.innerHTML = "";
-  const style = document.createElement("style");
-  style.textContent = STYLE;
-  const wrap = document.createElement("div");
-  wrap.className = "dc";
-  const canvas = document.createElement("canvas");
-  canvas.setAttribute("aria-label", "drawing canvas");
-  canvas.dataset.strokes = "0";
-  const bar = document.createElement("div");
-  bar.className = "bar";
-  const undo = document.createElement("button");
-  undo.type = "button";
-  undo.textContent = "↶ Undo";
-  const clear = document.createElement("button");
-  clear.type = "button";
-  clear.textContent = "Clear";
-  bar.append(undo, clear);
-  wrap.append(canvas, bar);
-  root.append(style, wrap);
+  const canvas = h("canvas", { attrs: { "aria-label": "drawing canvas" }, data: { strokes: "0" } });
+  const undo = h("button", { type: "button", textContent: "↶ Undo" });
+  const clear = h("button", { type: "button", textContent: "Clear" });
+  mount(root, STYLE, h("div", { className: "dc" }, canvas, h("div", { className: "bar" }, undo, clear)));
   const c = { canvas, ctx: canvas.getContext("2d"), undo, clear, strokes: [], current: null, size: 0 };
 
   const point = (e) => {

@@ -1,19 +1,14 @@
 // Plays frames at a steady rate in the page while the server sends them in chunks (one fragment run per chunk).
 // data: {sheet (PNG data URL, frames side by side), n, start, fw, fh, fps, px, playing, walk, note}
 // Frames carry a global index: a chunk that overlaps what is queued only adds the frames after it.
+const STYLE = `canvas { image-rendering: pixelated; background: #000; border-radius: 0.25rem; display: block; }
+  .fp-cap { font-family: var(--st-font, sans-serif); font-size: 0.875rem; color: var(--st-text-color, inherit); margin-top: 0.35rem; }
+  .fp-cap b { font-variant-numeric: tabular-nums; }`;
+
 function setup(root) {
-  root.innerHTML = "";
-  const style = document.createElement("style");
-  style.textContent = `canvas { image-rendering: pixelated; background: #000; border-radius: 0.25rem; display: block; }
-    .fp-cap { font-family: var(--st-font, sans-serif); font-size: 0.875rem; color: var(--st-text-color, inherit); margin-top: 0.35rem; }
-    .fp-cap b { font-variant-numeric: tabular-nums; }`;
-  const canvas = document.createElement("canvas");
-  canvas.setAttribute("role", "img");
-  canvas.setAttribute("aria-label", "latent walk");
-  canvas.dataset.shown = "0";
-  const cap = document.createElement("div");
-  cap.className = "fp-cap";
-  root.append(style, canvas, cap);
+  const canvas = h("canvas", { attrs: { role: "img", "aria-label": "latent walk" }, data: { shown: "0" } });
+  const cap = h("div", { className: "fp-cap" });
+  mount(root, STYLE, canvas, cap);
   return { canvas, cap, ctx: canvas.getContext("2d"), queue: [], next: -1, walk: null, times: [], timer: null, shown: 0, stalls: 0 };
 }
 
@@ -40,10 +35,8 @@ function draw(p, f) {
 
 function caption(p, index, fps) {
   const d = p.d;
-  p.cap.innerHTML = "";
-  const b = document.createElement("b");
-  b.textContent = d.playing ? `${fps.toFixed(1)} frames/s shown` : "paused";
-  p.cap.append(`frame ${index} · `, b, d.note ? ` · ${d.note}` : "");
+  p.cap.replaceChildren(`frame ${index} · `, h("b", { textContent: d.playing ? `${fps.toFixed(1)} frames/s shown` : "paused" }),
+                       d.note ? ` · ${d.note}` : "");
 }
 
 function tick(p) {

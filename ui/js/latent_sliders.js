@@ -4,52 +4,18 @@
 function fmt(v) { return (v >= 0 ? "+" : "−") + Math.abs(v).toFixed(1); }
 
 function build(root, d) {
-  root.innerHTML = "";
-  const style = document.createElement("style");
-  style.textContent = CSS;
-  root.append(style);
-  const wrap = document.createElement("div");
-  wrap.className = "ll-wrap";
-  const left = document.createElement("div");
-  left.className = "ll-sliders";
-  const inputs = d.labels.map((label, i) => {
-    const row = document.createElement("label");
-    row.className = "ll-row";
-    const top = document.createElement("div");
-    top.className = "ll-top";
-    const name = document.createElement("span");
-    name.textContent = label;
-    const val = document.createElement("span");
-    val.className = "ll-val";
-    top.append(name, val);
-    const input = document.createElement("input");
-    Object.assign(input, { type: "range", min: d.min, max: d.max, step: d.step, value: 0 });
-    input.setAttribute("aria-label", label);
-    input.dataset.index = i;
-    row.append(top, input);
-    left.append(row);
-    return { input, val };
-  });
-  const reset = document.createElement("button");
-  reset.type = "button";
-  reset.className = "ll-reset";
-  reset.textContent = "↺ Reset sliders";
-  left.append(reset);
-  const right = document.createElement("div");
-  right.className = "ll-out";
-  const canvas = document.createElement("canvas");
-  canvas.width = canvas.height = 28;
-  canvas.style.width = canvas.style.height = d.px + "px";
-  canvas.dataset.renders = "0";
-  canvas.setAttribute("role", "img");
-  canvas.setAttribute("aria-label", "decoded digit");
-  const cap = document.createElement("div");
-  cap.className = "ll-cap";
-  const sub = document.createElement("div");
-  sub.className = "ll-sub";
-  right.append(canvas, cap, sub);
-  wrap.append(left, right);
-  root.append(wrap);
+  const inputs = d.labels.map((label, i) => ({
+    input: h("input", { type: "range", min: d.min, max: d.max, step: d.step, value: 0, attrs: { "aria-label": label }, data: { index: i } }),
+    val: h("span", { className: "ll-val" }),
+  }));
+  const reset = h("button", { type: "button", className: "ll-reset", textContent: "↺ Reset sliders" });
+  const canvas = h("canvas", { width: 28, height: 28, attrs: { role: "img", "aria-label": "decoded digit" }, data: { renders: "0" },
+                               style: { width: d.px + "px", height: d.px + "px" } });
+  const cap = h("div", { className: "ll-cap" }), sub = h("div", { className: "ll-sub" });
+  const rows = d.labels.map((label, i) =>
+    h("label", { className: "ll-row" }, h("div", { className: "ll-top" }, h("span", { textContent: label }), inputs[i].val), inputs[i].input));
+  mount(root, CSS, h("div", { className: "ll-wrap" }, h("div", { className: "ll-sliders" }, ...rows, reset),
+                     h("div", { className: "ll-out" }, canvas, cap, sub)));
   return { inputs, reset, canvas, cap, sub, ctx: canvas.getContext("2d"), image: new ImageData(28, 28) };
 }
 
@@ -100,10 +66,7 @@ function render(ui) {
     const p = runNet(clf, img);
     let best = 0;
     for (let i = 1; i < p.length; i++) if (p[i] > p[best]) best = i;
-    ui.cap.innerHTML = "";
-    const b = document.createElement("b");
-    b.textContent = String(best);
-    ui.cap.append("classifier: ", b, ` (${Math.round(100 * p[best])} %)`);
+    ui.cap.replaceChildren("classifier: ", h("b", { textContent: String(best) }), ` (${Math.round(100 * p[best])} %)`);
   }
   let norm = 0;
   for (let j = 0; j < z.length; j++) norm += z[j] * z[j];

@@ -26,28 +26,12 @@ void main() { vec2 d = gl_PointCoord - 0.5; if (dot(d, d) > 0.25) discard;
 function hex(h) { return [1, 3, 5].map((i) => parseInt(h.slice(i, i + 2), 16) / 255); }
 
 function setup(root) {
-  root.innerHTML = "";
-  const style = document.createElement("style");
-  style.textContent = STYLE;
-  const wrap = document.createElement("div");
-  wrap.className = "sm";
-  const base = document.createElement("canvas");
-  base.setAttribute("aria-label", "latent map");
-  base.dataset.points = "0";
-  const overlay = document.createElement("canvas");
-  overlay.className = "overlay";
-  const tip = document.createElement("div");
-  tip.className = "tip";
-  const bar = document.createElement("div");
-  bar.className = "bar";
-  const legend = document.createElement("div");
-  legend.className = "legend";
-  const reset = document.createElement("button");
-  reset.type = "button";
-  reset.textContent = "Reset view";
-  bar.append(legend, reset);
-  wrap.append(base, overlay, tip, bar);
-  root.append(style, wrap);
+  const base = h("canvas", { attrs: { "aria-label": "latent map" }, data: { points: "0" } });
+  const overlay = h("canvas", { className: "overlay" });
+  const tip = h("div", { className: "tip" }), legend = h("div", { className: "legend" });
+  const reset = h("button", { type: "button", textContent: "Reset view" });
+  const wrap = h("div", { className: "sm" }, base, overlay, tip, h("div", { className: "bar" }, legend, reset));
+  mount(root, STYLE, wrap);
   const m = { wrap, base, overlay, tip, legend, reset, octx: overlay.getContext("2d"), sel: new Set(), lasso: null, view: null };
   m.gl = base.getContext("webgl", { antialias: true, premultipliedAlpha: true });
   if (m.gl) initGL(m); else m.ctx2d = base.getContext("2d");
@@ -263,12 +247,6 @@ export default function (component) {
     m.view = fullView(d);
     upload(m);
   }
-  m.legend.innerHTML = "";
-  if (d.colour) d.colours.forEach((c, k) => {
-    const s = document.createElement("span");
-    s.style.setProperty("--c", c);
-    s.textContent = String(k);
-    m.legend.append(s);
-  });
+  m.legend.replaceChildren(...(d.colour ? d.colours.map((c, k) => h("span", { textContent: String(k), style: { "--c": c } })) : []));
   layout(m);
 }
