@@ -18,6 +18,7 @@ FAMILIES = {
     "VAEs": "Autoencoders whose codes form a smooth map you can sample from and walk through.",
     "GANs": "A generator learns to fool a critic: new digits from random numbers.",
     "Classifiers": "Supervised models: they name the digit (and help measure the others).",
+    "Encoders": "A code learned without a decoder: compare its map and its few-label accuracy with the autoencoders'.",
 }
 
 

@@ -206,6 +206,8 @@ def evaluate_model(name: str, ctx: Context) -> dict | None:
         out = eval_vae(name, model, ctx)
     elif name in GANS:
         out = eval_samples(name, model, ctx)
+    elif model.family == "encoder":  # no decoder: only its codes are measured (below)
+        out = {}
     else:
         out = eval_autoencoder(name, model, ctx)
     if name in ENCODERS:

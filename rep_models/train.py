@@ -181,6 +181,7 @@ def run_phase(model, wrapped, x, y, opts: TrainOptions, device, phase: str, epoc
                 optim.step(d["loss"], 0)
                 g = wrapped(xb, yb, "generator_loss")
                 optim.step(g["loss"], 1)
+                model.after_generator_step()
                 out = {**d, **g}
                 out.pop("loss")
             else:
@@ -220,6 +221,8 @@ def fit(model, x: torch.Tensor, y: torch.Tensor, epochs: int = 1, batch_size: in
     phase = "gan" if model.trainer == "gan" else "loss"
     run_phase(model, LossModule(model), x, y, opts, device, phase, epochs, val=val, should_stop=should_stop,
               on_epoch=(lambda *_: on_epoch(opts.history[-1])) if on_epoch else None)
+    if hasattr(model, "finish_training"):
+        model.finish_training()
     model.eval()
     return opts.history
 
@@ -350,6 +353,8 @@ def train(name: str, out_dir: str | os.PathLike = "pretrained", out_name: str | 
         run_phase(model, wrapped, x_sup, y_sup, opts, device, phase, opts.epochs, done["main"], optim=optim,
                   on_epoch=on_epoch, val=(xv, yv), desc="train")
 
+    if hasattr(model, "finish_training"):
+        model.finish_training()  # e.g. a GAN's averaged generator weights replace the last step's
     card = {}
     if rank == 0:
         final = validate(model, xv, yv, device)

@@ -26,6 +26,8 @@ ZOO: dict[str, dict] = {
     # A 4-d style code (not 16) and beta = 2 leave the digit to the label: the code has too little room to
     # carry it, so the decoder cannot ignore the label (agreement 90.6 % at beta = 1, 97.5 % at beta = 2).
     "cvae": {"model": "cvae", "config": {"latent_dim": 4, "channels": 16, "hidden": 256, "beta": 2.0}, "train": {"epochs": 15}},
+    # SimCLR: two moved views of each image, no decoder; the few-label comparison's representation learner.
+    "contrastive": {"model": "contrastive", "train": {"epochs": 8}, "int8_min": INT8_MIN},
     "gan": {"model": "gan", "train": {"epochs": 20}},
     "dcgan": {"model": "dcgan", "config": {"ngf": 32, "ndf": 32}, "train": {"epochs": 10}},
     "cdcgan": {"model": "cdcgan", "config": {"ngf": 32, "ndf": 32}, "train": {"epochs": 12}},
@@ -35,9 +37,10 @@ ZOO: dict[str, dict] = {
                 "train": {"epochs": 15, "pretrain_epochs": 3, "labels": 100}, "int8_min": INT8_MIN},
 }
 
-# Shipped autoencoders/VAEs whose codes the app projects and compares.
-ENCODERS = ["linear_ae", "stacked_ae", "conv_ae", "recurrent_ae", "sparse_ae", "contractive_ae", "vae", "vae_2d", "beta_vae"]
+# Shipped encoders whose codes the app projects and compares: the autoencoders/VAEs, and one encoder
+# trained without a decoder (contrastive) to show what a code learns when it need not redraw the digit.
+ENCODERS = ["linear_ae", "stacked_ae", "conv_ae", "recurrent_ae", "sparse_ae", "contractive_ae", "vae", "vae_2d", "beta_vae", "contrastive"]
 
 # The order ``scripts/train_zoo.sh`` trains them in: the classifier first (the metrics need it).
 TRAIN_ORDER = ["classifier", "linear_ae", "stacked_ae", "conv_ae", "sparse_ae", "contractive_ae", "contractive_ae_lambda0",
-               "gan", "sda", "sda_100", "recurrent_ae", "denoising_ae", "vae_2d", "beta_vae", "cvae", "dcgan", "cdcgan", "vae"]
+               "gan", "sda", "sda_100", "contrastive", "recurrent_ae", "denoising_ae", "vae_2d", "beta_vae", "cvae", "dcgan", "cdcgan", "vae"]

@@ -92,6 +92,11 @@ def test_output_shapes(name, small_batch):
             if hasattr(model, "features"):
                 assert model.features(x).shape == (B, model.config.features)
             checked.append("classifier")
+        elif model.family == "encoder":  # codes only, no decoder
+            code = model.encode(x)
+            assert code.shape == (B, model.config.latent_dim) and torch.isfinite(code).all()
+            assert torch.equal(model(x), code)
+            checked.append("encoder")
         if hasattr(model, "encode") and hasattr(model, "decode") and model.family == "autoencoder":
             code = model.encode(x)
             if isinstance(code, list):  # the denoiser's U-Net feature maps; the last is the code
@@ -177,13 +182,16 @@ def test_a_few_steps_lower_the_loss(name, small_batch):
         return
     before = seeded_loss(model, batch)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
-    for _ in range(6):
+    # A contrastive loss starts near its chance level log(2B - 1) and learns from new random views each
+    # step, so it takes a few more steps than a reconstruction loss to fall by the same tenth.
+    steps = 12 if model.family == "encoder" else 6
+    for _ in range(steps):
         loss = model.loss(batch)["loss"]
         opt.zero_grad()
         loss.backward()
         opt.step()
     after = seeded_loss(model, batch)
-    assert after < 0.9 * before, f"{name}: loss {before:.4g} -> {after:.4g} after 6 steps"
+    assert after < 0.9 * before, f"{name}: loss {before:.4g} -> {after:.4g} after {steps} steps"
 
 
 def test_tied_stacked_ae_has_about_half_the_parameters():
@@ -254,3 +262,32 @@ def test_recurrent_ae_lstm_variant(small_batch):
     x = small_batch[0][:4]
     assert model.encode(x).shape == (4, 8)
     check_image(model.reconstruct(x), 4)
+
+
+def test_infogan_categories_pick_the_digit_kind_and_train_the_head(small_batch):
+    """DCGAN with n_categories: the largest of the first K latent numbers is the category the generator
+    gets as a one-hot, and the critic's head is trained to recover it (the InfoGAN term)."""
+    torch.manual_seed(0)
+    model = build("dcgan", z_dim=16, ngf=8, ndf=8, n_categories=4, minibatch_std=True).train()
+    z = torch.randn(6, 16)
+    assert torch.equal(model.info_target(z), z[:, :4].argmax(1))
+    # Raising another of the first four numbers above the rest changes the category, so the image.
+    z2 = z.clone()
+    other = (model.info_target(z) + 1) % 4
+    z2[torch.arange(6), other] = z[:, :4].max(1).values + 1.0
+    model.eval()
+    with torch.no_grad():
+        assert not torch.allclose(model.decode(z), model.decode(z2))
+    model.train()
+    batch = small_batch[0][:16], small_batch[1][:16]
+    d = model.discriminator_loss(batch)
+    assert "info_loss" in d and d["info_loss"] > 0
+    head = {n for n, _ in model.named_parameters() if n.startswith("info_head.")}
+    assert head and head <= _grad_names(model, d["loss"])
+    assert {id(p) for p in model.info_head.parameters()} <= {id(p) for p in model.discriminator_parameters()}
+    g = model.generator_loss(batch)
+    assert "info_loss" in g
+    gen = {n for n, _ in model.named_parameters() if n.startswith("generator_net.")}
+    assert gen <= _grad_names(model, g["loss"])
+    with pytest.raises(ValueError, match="n_categories"):
+        build("dcgan", z_dim=4, n_categories=10)

@@ -144,8 +144,6 @@ def test_best_anomaly_auroc(results):
     _best_bar(results, "best anomaly")
 
 
-@pytest.mark.xfail(strict=True, reason="best encoder (frozen codes + logistic regression, 100 labels): recurrent_ae errs 15.3 % vs bar 10 % "
-                   "(spreading the labels over the codes' neighbour graph does far better: Few labels page; the bar asks for the linear probe)")
 def test_best_encoder_few_labels(results):
     _best_bar(results, "best encoder")
 

@@ -103,7 +103,7 @@ PAGES: list[PageSpec] = [
 @dataclass(frozen=True)
 class ModelInfo:
     title: str
-    family: str  # "Autoencoders", "VAEs", "GANs", "Classifiers"
+    family: str  # "Autoencoders", "VAEs", "GANs", "Classifiers", "Encoders"
     what: str
 
 
@@ -125,6 +125,7 @@ MODEL_INFO: dict[str, ModelInfo] = {
     "classifier": ModelInfo("Digit classifier", "Classifiers", "A small CNN that names the digit; also scores the generators."),
     "sda": ModelInfo("Stacked denoising AE (fine-tuned)", "Classifiers", "Pretrained without labels, then fine-tuned to classify."),
     "sda_100": ModelInfo("Stacked denoising AE, 100 labels", "Classifiers", "The same, fine-tuned with only 10 labelled digits per class."),
+    "contrastive": ModelInfo("Contrastive encoder (SimCLR)", "Encoders", "Two moved copies of a digit must get close codes: it keeps what the digit is, not how it is drawn."),
 }
 
 

@@ -1,6 +1,7 @@
 """The registry: a model's name -> its class. A new model is one file and one line here."""
 from .cdcgan import CDCGAN
 from .classifier import Classifier
+from .contrastive import ContrastiveEncoder
 from .contractive_ae import ContractiveAE
 from .conv_ae import ConvAE
 from .cvae import CVAE
@@ -29,6 +30,7 @@ REGISTRY = {
     "cdcgan": CDCGAN,
     "classifier": Classifier,
     "sda": SDA,
+    "contrastive": ContrastiveEncoder,
 }
 
 

@@ -61,31 +61,88 @@ class GANBase(Model):
             return torch.full((n,), digit, device=device, dtype=torch.long)
         return torch.as_tensor(digit, device=device, dtype=torch.long)
 
+    def critic(self, x: torch.Tensor, y: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Real/fake logits ``(B,)`` and, for an InfoGAN, the category logits ``(B, K)`` (else None)."""
+        return self.discriminate(x, y), None
+
+    def info_target(self, z: torch.Tensor) -> torch.Tensor | None:
+        """The category an InfoGAN's latent ``z`` asks for ``(B,)``, or None for a plain GAN."""
+        return None
+
+    def _info_loss(self, q: torch.Tensor | None, z: torch.Tensor, out: dict) -> torch.Tensor:
+        """InfoGAN's mutual-information term: the critic must tell which category made a fake."""
+        if q is None:
+            return torch.zeros((), device=z.device)
+        info = getattr(self.config, "info_weight", 1.0) * F.cross_entropy(q, self.info_target(z))
+        out["info_loss"] = info.detach()
+        return info
+
     def discriminator_loss(self, batch) -> dict[str, torch.Tensor]:
         x, y = batch
         y = y if self.conditional else None
         real = x * 2 - 1
+        z = self.latent(len(x))
         with torch.no_grad():
-            fake = self.generate(self.latent(len(x)), y)
-        d_real, d_fake = self.discriminate(real, y), self.discriminate(fake, y)
+            fake = self.generate(z, y)
+        (d_real, _), (d_fake, q) = self.critic(real, y), self.critic(fake, y)
         # One-sided label smoothing (0.9) keeps the discriminator from saturating early.
         loss = F.binary_cross_entropy_with_logits(d_real, torch.full_like(d_real, 0.9)) + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake))
-        return {"loss": loss, "d_loss": loss.detach(), "d_real": torch.sigmoid(d_real).mean().detach(), "d_fake": torch.sigmoid(d_fake).mean().detach()}
+        out = {"d_loss": loss.detach(), "d_real": torch.sigmoid(d_real).mean().detach(), "d_fake": torch.sigmoid(d_fake).mean().detach()}
+        return {"loss": loss + self._info_loss(q, z, out), **out}
 
     def generator_loss(self, batch) -> dict[str, torch.Tensor]:
         x, y = batch
         y = y if self.conditional else None
-        d_fake = self.discriminate(self.generate(self.latent(len(x)), y), y)
+        z = self.latent(len(x))
+        d_fake, q = self.critic(self.generate(z, y), y)
         loss = F.binary_cross_entropy_with_logits(d_fake, torch.ones_like(d_fake))  # non-saturating
-        return {"loss": loss, "g_loss": loss.detach()}
+        out = {"g_loss": loss.detach()}
+        return {"loss": loss + self._info_loss(q, z, out), **out}
 
     def loss(self, batch) -> dict[str, torch.Tensor]:
         """Both losses for validation: ``loss`` is the generator's."""
         d, g = self.discriminator_loss(batch), self.generator_loss(batch)
-        return {"loss": g["loss"], "g_loss": g["g_loss"], "d_loss": d["d_loss"], "d_real": d["d_real"], "d_fake": d["d_fake"]}
+        return {**d, **g, "loss": g["loss"]}
 
     def generator_parameters(self):
         return self.generator_net.parameters()
+
+    # -- an exponential moving average of the generator's weights (config ``ema`` > 0) -------------------
+    # Samples from the averaged weights are steadier than from the last step's (Yazici et al. 2019).
+    # The average lives outside the state dict while training; ``finish_training`` makes it the generator.
+
+    def after_generator_step(self) -> None:
+        decay = getattr(self.config, "ema", 0.0)
+        if not decay:
+            return
+        params = dict(self.generator_net.named_parameters())
+        if getattr(self, "_ema", None) is None:
+            self._ema = {k: p.detach().clone() for k, p in params.items()}
+        else:
+            for k, e in self._ema.items():
+                e.lerp_(params[k].detach(), 1.0 - decay)
+
+    @torch.no_grad()
+    def finish_training(self, n_batches: int = 100, batch_size: int = 256) -> None:
+        """Load the averaged weights into the generator and re-estimate its batch-norm statistics for
+        them (the running statistics belong to the last step's weights)."""
+        if getattr(self, "_ema", None) is None:
+            return
+        for k, p in self.generator_net.named_parameters():
+            p.copy_(self._ema[k])
+        self._ema = None
+        norms = [m for m in self.generator_net.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+        if norms:
+            for m in norms:
+                m.reset_running_stats()
+                m.momentum = None  # a plain average over the batches below
+            self.generator_net.train()
+            for i in range(n_batches):
+                z = self.latent(batch_size, seed=i)
+                self.generate(z, self._labels(batch_size, None, z.device))
+            for m in norms:
+                m.momentum = 0.1
+        self.eval()
 
     def discriminator_parameters(self):
         return self.discriminator_net.parameters()

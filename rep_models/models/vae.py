@@ -19,6 +19,15 @@ class VAEConfig:
     hidden: int = 512
     beta: float = 1.0
     n_classes: int = 0  # > 0 conditions encoder and decoder on a one-hot label (the CVAE)
+    depth: int = 0  # extra 3x3 convolutions at 14x14 and 7x7 in the encoder, and at 7x7 in the decoder
+
+
+def _convs(c_in: int, c_out: int, n: int) -> list[nn.Module]:
+    """``n`` same-size 3x3 convolutions with ReLU, the first from ``c_in`` channels."""
+    layers: list[nn.Module] = []
+    for i in range(n):
+        layers += [nn.Conv2d(c_in if i == 0 else c_out, c_out, 3, 1, 1), nn.ReLU()]
+    return layers
 
 
 class VAE(Model):
@@ -33,7 +42,9 @@ class VAE(Model):
         self.features = nn.Sequential(
             nn.Conv2d(1, ch, 3, 1, 1), nn.ReLU(),
             nn.Conv2d(ch, ch, 4, 2, 1), nn.ReLU(),  # 14
+            *_convs(ch, ch, c.depth),
             nn.Conv2d(ch, 2 * ch, 4, 2, 1), nn.ReLU(),  # 7
+            *_convs(2 * ch, 2 * ch, c.depth),
             nn.Flatten(),
         )
         self.to_stats = nn.Sequential(nn.Linear(2 * ch * 49 + k, c.hidden), nn.ReLU(), nn.Linear(c.hidden, 2 * c.latent_dim))
@@ -42,7 +53,9 @@ class VAE(Model):
             nn.Unflatten(1, (2 * ch, 7, 7)),
             # A conditional VAE also gets the label as k constant 7x7 maps here, so the deconvolutions
             # cannot lose the digit on the way (the code alone would otherwise drift towards holding it).
-            nn.ConvTranspose2d(2 * ch + k, ch, 4, 2, 1), nn.ReLU(),  # 14
+            # Extra depth stays at 7x7, where a 3x3 convolution is cheap: decoding one code must stay fast.
+            *_convs(2 * ch + k, 2 * ch, c.depth),
+            nn.ConvTranspose2d(2 * ch + (k if c.depth == 0 else 0), ch, 4, 2, 1), nn.ReLU(),  # 14
             nn.ConvTranspose2d(ch, ch, 4, 2, 1), nn.ReLU(),  # 28
             nn.Conv2d(ch, 1, 3, 1, 1),
         )
