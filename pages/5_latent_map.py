@@ -16,7 +16,7 @@ ui.page_header(
     "Every dot is one of the 10,000 MNIST test digits, placed so that digits with similar codes land close together. "
     "The map is a 2-D picture of a high-dimensional space: PCA keeps the directions of largest spread (faithful, but "
     "classes overlap); t-SNE and UMAP keep each digit's neighbours (tight clusters, but distances between clusters mean little).",
-    "compare raw pixels with the conv AE and the VAE under UMAP; draw a lasso around a cluster to see its digits; "
+    "compare raw pixels, the conv AE and the contrastive encoder under UMAP; draw a lasso around a cluster to see its digits; "
     "draw a digit and find where it lands.",
 )
 

@@ -25,7 +25,9 @@ ui.page_header(
     "Few labels",
     "Each encoder was trained on 55,000 digits **without** their labels. Freeze it, then fit a simple linear classifier "
     "on its codes of just a few labelled digits: a representation that already groups digits by class needs far fewer "
-    "labels than raw pixels. The fine-tuned stacked denoising autoencoder (SdA) shows what training the whole network adds.",
+    "labels than raw pixels. The contrastive encoder never redraws a digit: it only learns which two randomly moved copies "
+    "came from the same one, and that is what groups digits best. The fine-tuned stacked denoising autoencoder (SdA) shows "
+    "what training the whole network adds.",
     "compare the curves at 100 labels (10 per digit); then re-run the small counts yourself with other random labelled subsets.",
 )
 
@@ -53,7 +55,7 @@ def _sda_accuracy(name: str) -> float:
 
 def _figure(pre: dict, live: dict, sda: dict, live_method: str = "logistic") -> go.Figure:
     fig = go.Figure()
-    palette = ["#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#ff9da6", "#9d755d", "#bab0ac", "#eeca3b"]
+    palette = ["#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#ff9da6", "#9d755d", "#bab0ac", "#eeca3b", "#17becf"]
     reps = list(dict.fromkeys([*pre, *live]))
     for i, rep in enumerate(reps):
         color = palette[i % len(palette)]

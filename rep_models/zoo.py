@@ -15,12 +15,12 @@ ZOO: dict[str, dict] = {
     "stacked_ae": {"model": "stacked_ae", "config": {"tied": True}, "train": {"epochs": 20, "pretrain_epochs": 2}},
     "conv_ae": {"model": "conv_ae", "train": {"epochs": 10}},
     "recurrent_ae": {"model": "recurrent_ae", "config": {"hidden": 256, "bidirectional": True}, "train": {"epochs": 15}},
-    "denoising_ae": {"model": "denoising_ae", "config": {"channels": 16}, "train": {"epochs": 16}},
+    "denoising_ae": {"model": "denoising_ae", "config": {"channels": 16}, "train": {"epochs": 24}},
     "sparse_ae": {"model": "sparse_ae", "train": {"epochs": 15}},
     "contractive_ae": {"model": "contractive_ae", "config": {"lam": 1e-3}, "train": {"epochs": 15}},
     # The unpenalised twin of contractive_ae, the reference its Jacobian norm is compared with.
     "contractive_ae_lambda0": {"model": "contractive_ae", "config": {"lam": 0.0}, "train": {"epochs": 15}},
-    "vae": {"model": "vae", "train": {"epochs": 30}, "int8_min": INT8_MIN},
+    "vae": {"model": "vae", "config": {"depth": 2}, "train": {"epochs": 30}, "int8_min": INT8_MIN},
     "vae_2d": {"model": "vae", "config": {"latent_dim": 2}, "train": {"epochs": 20}, "int8_min": INT8_MIN},
     "beta_vae": {"model": "vae", "config": {"latent_dim": 10, "beta": 4.0, "channels": 16, "hidden": 256}, "train": {"epochs": 12}},
     # A 4-d style code (not 16) and beta = 2 leave the digit to the label: the code has too little room to
@@ -29,7 +29,8 @@ ZOO: dict[str, dict] = {
     # SimCLR: two moved views of each image, no decoder; the few-label comparison's representation learner.
     "contrastive": {"model": "contrastive", "train": {"epochs": 8}, "int8_min": INT8_MIN},
     "gan": {"model": "gan", "train": {"epochs": 20}},
-    "dcgan": {"model": "dcgan", "config": {"ngf": 32, "ndf": 32}, "train": {"epochs": 10}},
+    # Self-conditioned on 10 k-means clusters of the shipped contrastive encoder's codes (no labels): train contrastive first.
+    "dcgan": {"model": "dcgan", "config": {"ngf": 32, "ndf": 32, "ema": 0.999, "minibatch_std": True, "clusters": 10}, "train": {"epochs": 12}},
     "cdcgan": {"model": "cdcgan", "config": {"ngf": 32, "ndf": 32}, "train": {"epochs": 12}},
     "sda": {"model": "sda", "config": {"shift": 2}, "train": {"epochs": 20, "pretrain_epochs": 3}, "int8_min": INT8_MIN},
     # 100 labels spread over a 10-NN graph of the pretrained codes (rep_models.semi), then fine-tuned on.

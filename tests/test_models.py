@@ -264,30 +264,53 @@ def test_recurrent_ae_lstm_variant(small_batch):
     check_image(model.reconstruct(x), 4)
 
 
-def test_infogan_categories_pick_the_digit_kind_and_train_the_head(small_batch):
-    """DCGAN with n_categories: the largest of the first K latent numbers is the category the generator
-    gets as a one-hot, and the critic's head is trained to recover it (the InfoGAN term)."""
+
+def test_self_conditioned_dcgan_picks_its_cluster_from_the_latent(small_batch):
+    """clusters > 0: the first latent number's quantile picks the cluster at the clusters' shares, the
+    cluster changes the image, and the discriminator sees real digits with their own clusters."""
     torch.manual_seed(0)
-    model = build("dcgan", z_dim=16, ngf=8, ndf=8, n_categories=4, minibatch_std=True).train()
-    z = torch.randn(6, 16)
-    assert torch.equal(model.info_target(z), z[:, :4].argmax(1))
-    # Raising another of the first four numbers above the rest changes the category, so the image.
-    z2 = z.clone()
-    other = (model.info_target(z) + 1) % 4
-    z2[torch.arange(6), other] = z[:, :4].max(1).values + 1.0
+    model = build("dcgan", z_dim=8, ngf=4, ndf=4, clusters=3, cluster_shares=(0.2, 0.3, 0.5))
+    assert not model.conditional, "self-conditioned is still an unconditional generator: no digit to ask for"
+    z = model.latent(20000, seed=0)
+    share = torch.bincount(model.cluster_of(z), minlength=3).double() / len(z)
+    torch.testing.assert_close(share, torch.tensor([0.2, 0.3, 0.5], dtype=torch.float64), atol=0.015, rtol=0)
+    a, b = torch.zeros(1, 8), torch.zeros(1, 8)
+    a[0, 0], b[0, 0] = -2.0, 2.0  # quantiles 0.02 and 0.98: first and last cluster
+    assert model.cluster_of(a).item() == 0 and model.cluster_of(b).item() == 2
     model.eval()
+    b2 = a.clone()
+    b2[0, 0] = -0.3  # quantile 0.38: the middle cluster, the rest of the latent unchanged
+    assert model.cluster_of(b2).item() == 1
     with torch.no_grad():
-        assert not torch.allclose(model.decode(z), model.decode(z2))
+        assert not torch.allclose(model.decode(a), model.decode(b2))
+    y_real, y_fake = model.conditions(z[:5], torch.tensor([2, 2, 1, 0, 0]))
+    assert y_real.tolist() == [2, 2, 1, 0, 0] and torch.equal(y_fake, model.cluster_of(z[:5]))
     model.train()
-    batch = small_batch[0][:16], small_batch[1][:16]
-    d = model.discriminator_loss(batch)
-    assert "info_loss" in d and d["info_loss"] > 0
-    head = {n for n, _ in model.named_parameters() if n.startswith("info_head.")}
-    assert head and head <= _grad_names(model, d["loss"])
-    assert {id(p) for p in model.info_head.parameters()} <= {id(p) for p in model.discriminator_parameters()}
-    g = model.generator_loss(batch)
-    assert "info_loss" in g
-    gen = {n for n, _ in model.named_parameters() if n.startswith("generator_net.")}
-    assert gen <= _grad_names(model, g["loss"])
-    with pytest.raises(ValueError, match="n_categories"):
-        build("dcgan", z_dim=4, n_categories=10)
+    batch = small_batch[0][:16], torch.randint(0, 3, (16,))
+    assert torch.isfinite(model.discriminator_loss(batch)["loss"]) and torch.isfinite(model.generator_loss(batch)["loss"])
+    with pytest.raises(ValueError, match="not both"):
+        build("dcgan", n_classes=10, clusters=10)
+    with pytest.raises(ValueError, match="one share per cluster"):
+        build("dcgan", clusters=3, cluster_shares=(0.5, 0.5))
+
+
+def test_clusters_come_from_the_encoder_codes():
+    """prepare_training: k-means on an encoder's codes; images with the same code share a cluster."""
+    class Toy(torch.nn.Module):  # codes: the mean brightness of the left and right halves
+        def __init__(self):
+            super().__init__()
+            self.unused = torch.nn.Parameter(torch.zeros(1))  # encode_all reads the device from a parameter
+
+        def encode(self, x):
+            return torch.stack([x[..., :14].mean((1, 2, 3)), x[..., 14:].mean((1, 2, 3))], 1)
+
+    x = torch.zeros(60, 1, 28, 28)
+    x[:20, ..., :14] = 1.0  # left half lit
+    x[20:40, ..., 14:] = 1.0  # right half lit
+    x[40:] = 0.5  # all grey
+    model = build("dcgan", z_dim=8, ngf=4, ndf=4, clusters=3)
+    ids, val_ids = model.prepare_training(x, x[::7], encoder=Toy())
+    assert len({*ids[:20].tolist()}) == len({*ids[20:40].tolist()}) == len({*ids[40:].tolist()}) == 1
+    assert len({ids[0].item(), ids[20].item(), ids[40].item()}) == 3
+    assert torch.equal(val_ids, ids[::7])
+    assert model.config.cluster_shares == pytest.approx((1 / 3, 1 / 3, 1 / 3), abs=1e-5)

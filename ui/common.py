@@ -120,7 +120,7 @@ MODEL_INFO: dict[str, ModelInfo] = {
     "beta_vae": ModelInfo("β-VAE", "VAEs", "A stronger pull to the prior: more disentangled, blurrier."),
     "cvae": ModelInfo("Conditional VAE", "VAEs", "You pick the digit; the latent code holds only the style."),
     "gan": ModelInfo("MLP GAN", "GANs", "A generator and a critic trained against each other (fully connected)."),
-    "dcgan": ModelInfo("DCGAN", "GANs", "A convolutional GAN: sharper samples, more stable training."),
+    "dcgan": ModelInfo("DCGAN", "GANs", "A convolutional GAN. It sorted the digits into 10 clusters by itself (no labels) and draws from one cluster at a time."),
     "cdcgan": ModelInfo("Conditional DCGAN", "GANs", "A DCGAN told which digit to draw."),
     "classifier": ModelInfo("Digit classifier", "Classifiers", "A small CNN that names the digit; also scores the generators."),
     "sda": ModelInfo("Stacked denoising AE (fine-tuned)", "Classifiers", "Pretrained without labels, then fine-tuned to classify."),

@@ -1,5 +1,16 @@
 """DCGAN (Radford et al.): transposed convolutions with batch norm and ReLU, tanh output in the generator;
-strided convolutions with LeakyReLU in the discriminator. ``cdcgan.py`` adds the class condition."""
+strided convolutions with LeakyReLU in the discriminator. ``cdcgan.py`` adds the class condition.
+
+With ``clusters`` > 0 it is self-conditioned (Liu et al. 2020, "Diverse image generation via
+self-conditioned GANs"): before training, the training digits are split into clusters without any
+label, by k-means on the shipped contrastive encoder's codes, and both networks are conditioned on the
+cluster as the cDCGAN is on the digit. The model stays unconditional: the first latent number picks the
+cluster (its normal quantile, cut at the clusters' shares of the data), so every latent vector is one
+digit and a latent walk crosses from cluster to cluster. An unconditional generator otherwise has to
+stretch one connected latent space over ten separate digit shapes, and the blends it makes between
+them are the ambiguous samples.
+"""
+import math
 from dataclasses import dataclass
 
 import torch
@@ -16,12 +27,8 @@ class DCGANConfig:
     n_classes: int = 0
     ema: float = 0.0  # > 0: ship an exponential moving average of the generator's weights with this decay
     minibatch_std: bool = False  # the discriminator also sees how much a batch varies (against mode collapse)
-    # InfoGAN (Chen et al. 2016): > 0 makes the largest of the first n_categories latent numbers pick one
-    # of n_categories categories, fed to the generator as a one-hot; a head on the discriminator must
-    # recover it. Without labels, the categories come to stand for kinds of digit, and the generator no
-    # longer has to spread its continuous latent over blends between digits.
-    n_categories: int = 0
-    info_weight: float = 1.0
+    clusters: int = 0  # > 0: self-conditioned on this many label-free clusters (see the module docstring)
+    cluster_shares: tuple[float, ...] = ()  # each cluster's share of the training digits (set by prepare_training)
 
 
 def dc_generator(nz: int, ngf: int) -> nn.Sequential:
@@ -71,44 +78,61 @@ class DCGAN(GANBase):
         super().__init__(config, **overrides)
         c = self.config
         self.conditional = c.n_classes > 0
-        if c.n_categories > c.z_dim:
-            raise ValueError(f"n_categories must be at most z_dim ({c.z_dim}), got {c.n_categories}")
-        self.generator_net = dc_generator(c.z_dim + c.n_classes + c.n_categories, c.ngf)
-        self.discriminator_net = dc_discriminator(1 + c.n_classes, c.ndf, c.minibatch_std)
-        if c.n_categories:
-            n_feat = (2 * c.ndf + int(c.minibatch_std)) * 49
-            self.info_head = nn.Sequential(nn.Flatten(), nn.Linear(n_feat, 128), nn.LeakyReLU(0.2, True), nn.Linear(128, c.n_categories))
+        if c.clusters and c.n_classes:
+            raise ValueError(f"a DCGAN is conditioned on labels (n_classes={c.n_classes}) or on clusters (clusters={c.clusters}), not both")
+        if c.cluster_shares and len(c.cluster_shares) != c.clusters:
+            raise ValueError(f"cluster_shares needs one share per cluster ({c.clusters}), got {len(c.cluster_shares)}")
+        n_cond = c.n_classes + c.clusters
+        self.generator_net = dc_generator(c.z_dim + n_cond, c.ngf)
+        self.discriminator_net = dc_discriminator(1 + n_cond, c.ndf, c.minibatch_std)
         self.apply(dcgan_init)
 
     def _onehot(self, y):
-        return torch.nn.functional.one_hot(y.long(), self.config.n_classes).float()
+        return torch.nn.functional.one_hot(y.long(), self.config.n_classes + self.config.clusters).float()
+
+    def cluster_of(self, z: torch.Tensor) -> torch.Tensor:
+        """The cluster ``(B,)`` each latent ``(B, z_dim)`` asks for: where its first number's normal
+        quantile falls among the clusters' cumulative shares (equal shares until they are set)."""
+        k = self.config.clusters
+        shares = torch.tensor(self.config.cluster_shares or [1.0] * k, dtype=torch.float64)
+        edges = (shares.cumsum(0)[:-1] / shares.sum()).to(z.device)
+        u = 0.5 * (1 + torch.erf(z[:, 0].double() / math.sqrt(2)))
+        return torch.bucketize(u, edges)
 
     def generate(self, z, y=None):
-        parts = [z]
-        if self.conditional:
-            parts.append(self._onehot(y))
-        if self.config.n_categories:
-            parts.append(torch.nn.functional.one_hot(self.info_target(z), self.config.n_categories).to(z.dtype))
-        return self.generator_net(torch.cat(parts, 1) if len(parts) > 1 else z)
-
-    def info_target(self, z):
-        k = self.config.n_categories
-        return z[:, :k].argmax(1) if k else None
-
-    def _trunk(self, x, y=None):
-        if self.conditional:  # the label as constant extra channels
-            x = torch.cat([x, self._onehot(y)[:, :, None, None].expand(-1, -1, 28, 28)], 1)
-        return self.discriminator_net[:-1](x)
+        if self.config.clusters:
+            y = self.cluster_of(z)
+        if self.conditional or self.config.clusters:
+            z = torch.cat([z, self._onehot(y)], 1)
+        return self.generator_net(z)
 
     def discriminate(self, x, y=None):
-        return self.discriminator_net[-1](self._trunk(x, y)).flatten()
+        if self.conditional or self.config.clusters:  # the label or cluster as constant extra channels
+            x = torch.cat([x, self._onehot(y)[:, :, None, None].expand(-1, -1, 28, 28)], 1)
+        return self.discriminator_net(x).flatten()
 
-    def critic(self, x, y=None):
-        h = self._trunk(x, y)
-        q = self.info_head(h) if self.config.n_categories else None
-        return self.discriminator_net[-1](h).flatten(), q
+    def conditions(self, z, y):
+        if self.config.clusters:  # real digits come with their cluster (from prepare_training), fakes ask for theirs
+            return y, self.cluster_of(z)
+        return super().conditions(z, y)
 
-    def discriminator_parameters(self):
-        yield from self.discriminator_net.parameters()
-        if self.config.n_categories:
-            yield from self.info_head.parameters()
+    def prepare_training(self, x: torch.Tensor, *others: torch.Tensor, encoder=None, seed: int = 0) -> list[torch.Tensor]:
+        """Self-conditioned only: k-means (``clusters``) on the codes of ``x (N,1,28,28)`` by ``encoder``
+        (default: the shipped contrastive encoder). Sets ``cluster_shares`` and returns the cluster of every
+        image of ``x`` and of each further image set in ``others`` (e.g. the validation images)."""
+        from dataclasses import replace
+
+        from sklearn.cluster import KMeans
+
+        from ..metrics import encode_all
+
+        if encoder is None:
+            from ..checkpoint import load_pretrained
+            encoder = load_pretrained("contrastive")
+        codes = [encode_all(encoder, images).numpy() for images in (x, *others)]
+        mean, std = codes[0].mean(0), codes[0].std(0) + 1e-6
+        km = KMeans(self.config.clusters, n_init=10, random_state=seed).fit((codes[0] - mean) / std)
+        ids = [torch.from_numpy(km.predict((c - mean) / std)).long() for c in codes]
+        shares = torch.bincount(ids[0], minlength=self.config.clusters).double() / len(ids[0])
+        self.config = replace(self.config, cluster_shares=tuple(round(float(s), 6) for s in shares))
+        return ids

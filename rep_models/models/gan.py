@@ -61,48 +61,36 @@ class GANBase(Model):
             return torch.full((n,), digit, device=device, dtype=torch.long)
         return torch.as_tensor(digit, device=device, dtype=torch.long)
 
-    def critic(self, x: torch.Tensor, y: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Real/fake logits ``(B,)`` and, for an InfoGAN, the category logits ``(B, K)`` (else None)."""
-        return self.discriminate(x, y), None
-
-    def info_target(self, z: torch.Tensor) -> torch.Tensor | None:
-        """The category an InfoGAN's latent ``z`` asks for ``(B,)``, or None for a plain GAN."""
-        return None
-
-    def _info_loss(self, q: torch.Tensor | None, z: torch.Tensor, out: dict) -> torch.Tensor:
-        """InfoGAN's mutual-information term: the critic must tell which category made a fake."""
-        if q is None:
-            return torch.zeros((), device=z.device)
-        info = getattr(self.config, "info_weight", 1.0) * F.cross_entropy(q, self.info_target(z))
-        out["info_loss"] = info.detach()
-        return info
+    def conditions(self, z: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """What the discriminator sees beside real and beside fake images: the batch's labels for a
+        conditional GAN (the fakes are made of the same digits), nothing for a plain one."""
+        y = y if self.conditional else None
+        return y, y
 
     def discriminator_loss(self, batch) -> dict[str, torch.Tensor]:
         x, y = batch
-        y = y if self.conditional else None
-        real = x * 2 - 1
         z = self.latent(len(x))
+        y_real, y_fake = self.conditions(z, y)
+        real = x * 2 - 1
         with torch.no_grad():
-            fake = self.generate(z, y)
-        (d_real, _), (d_fake, q) = self.critic(real, y), self.critic(fake, y)
+            fake = self.generate(z, y_fake)
+        d_real, d_fake = self.discriminate(real, y_real), self.discriminate(fake, y_fake)
         # One-sided label smoothing (0.9) keeps the discriminator from saturating early.
         loss = F.binary_cross_entropy_with_logits(d_real, torch.full_like(d_real, 0.9)) + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake))
-        out = {"d_loss": loss.detach(), "d_real": torch.sigmoid(d_real).mean().detach(), "d_fake": torch.sigmoid(d_fake).mean().detach()}
-        return {"loss": loss + self._info_loss(q, z, out), **out}
+        return {"loss": loss, "d_loss": loss.detach(), "d_real": torch.sigmoid(d_real).mean().detach(), "d_fake": torch.sigmoid(d_fake).mean().detach()}
 
     def generator_loss(self, batch) -> dict[str, torch.Tensor]:
         x, y = batch
-        y = y if self.conditional else None
         z = self.latent(len(x))
-        d_fake, q = self.critic(self.generate(z, y), y)
+        _, y_fake = self.conditions(z, y)
+        d_fake = self.discriminate(self.generate(z, y_fake), y_fake)
         loss = F.binary_cross_entropy_with_logits(d_fake, torch.ones_like(d_fake))  # non-saturating
-        out = {"g_loss": loss.detach()}
-        return {"loss": loss + self._info_loss(q, z, out), **out}
+        return {"loss": loss, "g_loss": loss.detach()}
 
     def loss(self, batch) -> dict[str, torch.Tensor]:
         """Both losses for validation: ``loss`` is the generator's."""
         d, g = self.discriminator_loss(batch), self.generator_loss(batch)
-        return {**d, **g, "loss": g["loss"]}
+        return {"loss": g["loss"], "g_loss": g["g_loss"], "d_loss": d["d_loss"], "d_real": d["d_real"], "d_fake": d["d_fake"]}
 
     def generator_parameters(self):
         return self.generator_net.parameters()
