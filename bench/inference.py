@@ -65,6 +65,8 @@ def verb(name: str, m: nn.Module) -> tuple[str, Callable, Callable[[int], tuple]
         return "generate", (lambda mm, *a: mm.decode(*a)), (lambda b: (torch.randn(b, m.config.z_dim),) + ((torch.arange(b) % 10,) if cond else ()))
     if fam == "classifier":
         return "classify", (lambda mm, xx: torch.softmax(mm(xx), 1)), (lambda b: (x(b),))
+    if fam == "encoder":  # no decoder (the contrastive encoder): its verb is encode
+        return "encode", (lambda mm, xx: mm.encode(xx)), (lambda b: (x(b),))
     if fam == "vae" and m.config.n_classes:
         return "encode+decode", (lambda mm, xx, yy: mm.decode(mm.encode(xx, yy), yy)), (lambda b: (x(b), torch.arange(b) % 10))
     return "encode+decode", (lambda mm, xx: mm.decode(mm.encode(xx))), (lambda b: (x(b),))
@@ -77,6 +79,8 @@ def fast_fn(name: str, m: nn.Module, backend: str = "torch") -> Callable:
         return fast.decoder(m, backend)
     if fam == "classifier":
         return fast.classifier(m, backend)
+    if fam == "encoder":
+        return fast.encoder(m, backend)
     return fast.reconstructor(m, backend)
 
 

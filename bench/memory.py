@@ -57,6 +57,8 @@ with torch.inference_mode():
             fast.decoder(m)(torch.randn(1, m.config.z_dim), torch.zeros(1, dtype=torch.long) if m.conditional else None)
         elif m.family == "classifier":
             fast.classifier(m)(torch.rand(1, 1, 28, 28))
+        elif m.family == "encoder":
+            fast.encoder(m)(torch.rand(1, 1, 28, 28))
         elif m.family == "vae" and m.config.n_classes:
             fast.reconstructor(m)(torch.rand(1, 1, 28, 28), torch.zeros(1, dtype=torch.long))
         else:
