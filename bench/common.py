@@ -24,7 +24,8 @@ LOAD_AT_START = os.getloadavg()
 # Say here what is missing until a full run on an idle machine has replaced it.
 STATUS = ("**Status:** the sections below were taken in session 3 (2026-11-29) by `python -m bench.all`, then "
           "`python -m bench.load_test` (protocol clients), on an otherwise idle machine; each section gives its date, command "
-          "and the load average before and after.")
+          "and the load average before and after. The Inference section was re-run in session 4, after the vae got a deeper "
+          "decoder (see its date and PASS/FAIL column).")
 SECTIONS = ["inference", "projections", "training", "memory", "load_test", "browser"]
 
 os.environ.setdefault("LATENT_LAB_MNIST", str(ROOT.parent / "shared" / "data" / "mnist"))
