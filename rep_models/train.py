@@ -300,11 +300,11 @@ def train(name: str, out_dir: str | os.PathLike = "pretrained", out_name: str | 
         if hasattr(model, "set_unlabelled"):  # semi-supervised models may use the unlabelled rest
             model.set_unlabelled(x)
 
-    if getattr(getattr(model, "config", None), "clusters", 0):  # self-conditioned GAN: labels -> label-free clusters
-        y, yv = model.prepare_training(x, xv, seed=opts.seed)
+    # A model may train on targets of its own instead of the labels (a self-conditioned GAN's clusters).
+    targets = model.training_targets(x, xv, seed=opts.seed) if hasattr(model, "training_targets") else None
+    if targets is not None:
+        y, yv = targets
         x_sup, y_sup = x, y
-        if rank == 0:
-            print(json.dumps({"cluster_shares": model.config.cluster_shares}), file=sys.stderr, flush=True)
 
     wrapped = LossModule(model)
     if world > 1:

@@ -295,7 +295,7 @@ def test_self_conditioned_dcgan_picks_its_cluster_from_the_latent(small_batch):
 
 
 def test_clusters_come_from_the_encoder_codes():
-    """prepare_training: k-means on an encoder's codes; images with the same code share a cluster."""
+    """training_targets: k-means on an encoder's codes; images with the same code share a cluster."""
     class Toy(torch.nn.Module):  # codes: the mean brightness of the left and right halves
         def __init__(self):
             super().__init__()
@@ -309,7 +309,8 @@ def test_clusters_come_from_the_encoder_codes():
     x[20:40, ..., 14:] = 1.0  # right half lit
     x[40:] = 0.5  # all grey
     model = build("dcgan", z_dim=8, ngf=4, ndf=4, clusters=3)
-    ids, val_ids = model.prepare_training(x, x[::7], encoder=Toy())
+    ids, val_ids = model.training_targets(x, x[::7], encoder=Toy())
+    assert build("dcgan", z_dim=8, ngf=4, ndf=4).training_targets(x) is None, "a plain DCGAN trains on the labels"
     assert len({*ids[:20].tolist()}) == len({*ids[20:40].tolist()}) == len({*ids[40:].tolist()}) == 1
     assert len({ids[0].item(), ids[20].item(), ids[40].item()}) == 3
     assert torch.equal(val_ids, ids[::7])

@@ -28,7 +28,7 @@ class DCGANConfig:
     ema: float = 0.0  # > 0: ship an exponential moving average of the generator's weights with this decay
     minibatch_std: bool = False  # the discriminator also sees how much a batch varies (against mode collapse)
     clusters: int = 0  # > 0: self-conditioned on this many label-free clusters (see the module docstring)
-    cluster_shares: tuple[float, ...] = ()  # each cluster's share of the training digits (set by prepare_training)
+    cluster_shares: tuple[float, ...] = ()  # each cluster's share of the training digits (set by training_targets)
 
 
 def dc_generator(nz: int, ngf: int) -> nn.Sequential:
@@ -112,14 +112,17 @@ class DCGAN(GANBase):
         return self.discriminator_net(x).flatten()
 
     def conditions(self, z, y):
-        if self.config.clusters:  # real digits come with their cluster (from prepare_training), fakes ask for theirs
+        if self.config.clusters:  # real digits come with their cluster (from training_targets), fakes ask for theirs
             return y, self.cluster_of(z)
         return super().conditions(z, y)
 
-    def prepare_training(self, x: torch.Tensor, *others: torch.Tensor, encoder=None, seed: int = 0) -> list[torch.Tensor]:
-        """Self-conditioned only: k-means (``clusters``) on the codes of ``x (N,1,28,28)`` by ``encoder``
-        (default: the shipped contrastive encoder). Sets ``cluster_shares`` and returns the cluster of every
-        image of ``x`` and of each further image set in ``others`` (e.g. the validation images)."""
+    def training_targets(self, x: torch.Tensor, *others: torch.Tensor, encoder=None, seed: int = 0) -> list[torch.Tensor] | None:
+        """What to train on instead of the labels: None (the labels) unless self-conditioned. Then k-means
+        (``clusters``) on the codes of ``x (N,1,28,28)`` by ``encoder`` (default: the shipped contrastive
+        encoder) sets ``cluster_shares``, and the cluster of every image of ``x`` and of each further image
+        set in ``others`` (e.g. the validation images) is returned."""
+        if not self.config.clusters:
+            return None
         from dataclasses import replace
 
         from sklearn.cluster import KMeans

@@ -121,6 +121,7 @@ class GANBase(Model):
         self._ema = None
         norms = [m for m in self.generator_net.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
         if norms:
+            momenta = [m.momentum for m in norms]
             for m in norms:
                 m.reset_running_stats()
                 m.momentum = None  # a plain average over the batches below
@@ -128,8 +129,8 @@ class GANBase(Model):
             for i in range(n_batches):
                 z = self.latent(batch_size, seed=i)
                 self.generate(z, self._labels(batch_size, None, z.device))
-            for m in norms:
-                m.momentum = 0.1
+            for m, momentum in zip(norms, momenta, strict=True):
+                m.momentum = momentum
         self.eval()
 
     def discriminator_parameters(self):
