@@ -9,11 +9,18 @@ Where the files are looked for, in order:
 4. a download from the dataset's public mirrors into the cache, with checksum verification.
 
 Arrays are uint8 ``(N, 28, 28)``; :func:`load_tensors` gives float tensors ``(N, 1, 28, 28)`` in [0, 1].
+
+The app itself never needs the full dataset: it reads the **shipped sample** in ``data/mnist_sample.npz``
+(the 10,000 MNIST test digits and a fixed, class-balanced sample of 10,000 training digits, uint8, with
+their labels; checked against ``data/manifest.json``). ``load_tensors(..., source="sample")`` reads it with
+the same splits; ``python -m rep_models.sample_data`` writes it from the full dataset.
+Only training the zoo and the full evaluation read the full 60,000 training digits.
 """
 from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 import os
 import struct
 import urllib.request
@@ -76,6 +83,15 @@ DATASETS = {
         },
     ),
 }
+
+
+# The shipped sample (see the module docstring and data/README.md).
+SHIPPED_DIR = Path(os.environ.get("LATENT_LAB_SHIPPED_DATA", Path(__file__).resolve().parent.parent / "data"))
+SAMPLE_FILE = "mnist_sample.npz"
+SAMPLE_TRAIN = 10_000  # training digits in the sample, 1,000 per class
+SAMPLE_VAL = 1_000  # of those, carved off (seed 0) as the sample's validation split
+SAMPLE_KEYS = ("test_images", "test_labels", "train_images", "train_labels", "train_index")
+SOURCES = ("full", "sample")
 
 
 # Seconds to wait on a mirror (connect and each read): offline must fail fast, not hang.
@@ -213,15 +229,26 @@ def to_tensor(images: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.array(images, copy=True)).float().div_(255.0).unsqueeze(1)
 
 
-def load_tensors(dataset: str = "mnist", split: str = "train", root=None, val_size: int = 5000, seed: int = 0):
+def load_tensors(dataset: str = "mnist", split: str = "train", root=None, val_size: int | None = None, seed: int = 0,
+                 source: str = "full"):
     """Float images ``(N, 1, 28, 28)`` in [0, 1] and int64 labels ``(N,)``.
 
     ``split`` is ``train`` (train minus the validation split), ``val`` (``val_size`` images carved from
-    train with a fixed ``seed``), ``test``, or ``full_train``.
+    train with a fixed ``seed``; default 5,000 of the full set, 1,000 of the sample), ``test``, or
+    ``full_train``. ``source="sample"`` reads the shipped sample (MNIST only) instead of the full dataset.
     """
     if split not in ("train", "val", "test", "full_train"):
         raise ValueError(f"split must be train, val, test or full_train, got {split!r}")
-    images, labels = load_arrays(dataset, "test" if split == "test" else "train", root)
+    if source not in SOURCES:
+        raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
+    if source == "sample":
+        if dataset != "mnist":
+            raise ValueError(f"only MNIST ships with the app; {dataset!r} needs source='full'")
+        images, labels = load_sample("test" if split == "test" else "train")
+        val_size = SAMPLE_VAL if val_size is None else val_size
+    else:
+        images, labels = load_arrays(dataset, "test" if split == "test" else "train", root)
+        val_size = 5000 if val_size is None else val_size
     x, y = to_tensor(images), torch.from_numpy(labels.astype(np.int64))
     if split in ("test", "full_train"):
         return x, y
@@ -249,10 +276,74 @@ def balanced_subset(labels: torch.Tensor, n: int, seed: int = 0) -> torch.Tensor
     return picked.sort().values
 
 
-def data_checksum(dataset: str = "mnist", root=None) -> str:
-    """sha256 over the decompressed bytes of the four files (identifies the data a model saw)."""
+def data_checksum(dataset: str = "mnist", root=None, source: str = "full") -> str:
+    """sha256 over the decompressed bytes of the four files (identifies the data a model saw); for the
+    shipped sample, the sha256 of its file."""
+    if source == "sample":
+        return _sample_sha256()
     h = hashlib.sha256()
     for split in ("train", "test"):
         for arr in load_arrays(dataset, split, root):
             h.update(arr.tobytes())
     return h.hexdigest()
+
+
+# ------------------------------------------------------------------------------------- the shipped sample
+
+SAMPLE_HELP = ("Restore it from the repository (git checkout -- data/), or rebuild it from the full MNIST with "
+               "python -m rep_models.sample_data.")
+
+
+def sample_path() -> Path:
+    return SHIPPED_DIR / SAMPLE_FILE
+
+
+def _sample_sha256() -> str:
+    manifest = SHIPPED_DIR / "manifest.json"
+    try:
+        return json.loads(manifest.read_text())["files"][SAMPLE_FILE]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise DatasetError(f"{manifest}: missing or unreadable ({e}); it holds the sample's checksum. {SAMPLE_HELP}") from e
+
+
+_SAMPLE_CACHE: dict[Path, dict[str, np.ndarray]] = {}  # per file: checked and read once per process
+
+
+def _sample_arrays() -> dict[str, np.ndarray]:
+    path = sample_path()
+    if path in _SAMPLE_CACHE:
+        return _SAMPLE_CACHE[path]
+    if not path.is_file():
+        raise DatasetError(f"{path}: the MNIST digits that ship with the app are missing. {SAMPLE_HELP}")
+    raw = path.read_bytes()
+    if hashlib.sha256(raw).hexdigest() != _sample_sha256():
+        raise DatasetError(f"{path}: damaged or altered (its sha256 does not match data/manifest.json). {SAMPLE_HELP}")
+    import io
+
+    try:
+        with np.load(io.BytesIO(raw), allow_pickle=False) as z:
+            arrays = {k: z[k] for k in SAMPLE_KEYS}
+    except (OSError, ValueError, KeyError, zlib.error) as e:  # not with a matching checksum, but never crash
+        raise DatasetError(f"{path}: unreadable ({e}). {SAMPLE_HELP}") from e
+    for a in arrays.values():
+        a.setflags(write=False)
+    _SAMPLE_CACHE[path] = arrays
+    return arrays
+
+
+def load_sample(split: str = "test") -> tuple[np.ndarray, np.ndarray]:
+    """The shipped digits: ``test`` (the 10,000 MNIST test digits) or ``train`` (10,000 training digits,
+    1,000 per class), as read-only uint8 images ``(N, 28, 28)`` and labels ``(N,)``.
+
+    The file is checked against ``data/manifest.json`` once per process; a missing, damaged or altered file
+    raises DatasetError naming the file and how to restore it.
+    """
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    a = _sample_arrays()
+    return a[f"{split}_images"], a[f"{split}_labels"]
+
+
+def sample_train_index() -> np.ndarray:
+    """Where each shipped training digit sits in MNIST's 60,000-image training file: ``(10000,)`` int32."""
+    return _sample_arrays()["train_index"]

@@ -34,7 +34,7 @@ Models and data (cached once per process with st.cache_resource)
     require_model(name) -> Model|None   the model, or None after an st.info "not available yet" (never raises)
     card(name) -> dict | None           the model's card (pretrained/NAME.json), or None
     metrics() -> dict                   pretrained/metrics.json ({} if absent)
-    test_set() -> (x, y)                MNIST test tensors (10000,1,28,28) float [0,1], (10000,) int64; DatasetError
+    test_set() -> (x, y)                the shipped MNIST test digits (10000,1,28,28) float [0,1], (10000,) int64; DatasetError
     anomaly_reference() -> np.ndarray   sorted conv_ae reconstruction errors of the MNIST test set (or None)
 Input
     digit_input(key, sources=("Draw", "Upload"), test_digits=False) -> np.ndarray | None
@@ -227,9 +227,10 @@ def metrics() -> dict:
 
 @st.cache_resource(show_spinner="Loading MNIST test digits…")
 def test_set() -> tuple[torch.Tensor, torch.Tensor]:
+    """The 10,000 MNIST test digits that ship with the app (data/mnist_sample.npz). Raises DatasetError."""
     from rep_models.data import load_tensors
 
-    return load_tensors("mnist", "test")
+    return load_tensors("mnist", "test", source="sample")
 
 
 @st.cache_resource(show_spinner="Measuring how well the autoencoder reconstructs MNIST test digits (once)…")

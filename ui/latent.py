@@ -60,10 +60,11 @@ def train_pca() -> explore.PCA:
 
 @st.cache_resource(show_spinner="Loading MNIST training digits…", max_entries=4)
 def train_images(n: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """The first ``n`` training images ``(n,1,28,28)`` and labels (the split the models were trained on)."""
+    """The first ``n`` of the 10,000 shipped training digits ``(n,1,28,28)`` and labels (drawn class-balanced
+    from the split the models were trained on; data/mnist_sample.npz). ``n`` beyond 10,000 gives 10,000."""
     from rep_models.data import load_tensors
 
-    x, y = load_tensors("mnist", "train")
+    x, y = load_tensors("mnist", "full_train", source="sample")
     return x[:n].clone(), y[:n].clone()
 
 
