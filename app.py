@@ -1,17 +1,21 @@
-"""Latent Lab: `streamlit run app.py`. The entry point: page config, sidebar, navigation and the Home page.
+"""Latent Lab: `streamlit run app.py`. The entry point: page config, navigation, sidebar and the Home page.
 
-Navigation is ``st.navigation`` over ``ui.common.PAGES``; pages whose file does not exist yet are skipped.
+Navigation is ``st.navigation`` over ``ui.nav.PAGES`` (pages whose file does not exist yet are skipped),
+drawn by ``ui.nav.sidebar``. The navigation goes out before torch and the models are imported, and the first
+run after a start says that it is loading, so no visitor looks at a blank page (ui/nav.py explains the
+legacy-mode switch that comes first).
 """
 from __future__ import annotations
 
 import os
+import sys
 
 import streamlit as st
-import torch
 
-from rep_models import inspect as rinspect
-from rep_models.device import flush_denormals
-from ui import common as ui
+from ui import nav
+
+nav.leave_legacy_mode()
+st.set_page_config(page_title="Latent Lab", page_icon=":material/blur_on:", layout="wide")
 
 FAMILIES = {
     "Autoencoders": "Squeeze a digit through a small code and rebuild it: what survives the bottleneck is what the network learned.",
@@ -69,20 +73,27 @@ def home() -> None:
                 st.markdown("  \n".join(x for x in lines if x))
 
 
+pages, current = nav.navigation(home)
+with st.sidebar:
+    nav.sidebar(pages)
+loading = st.empty()
+if "torch" not in sys.modules:  # the first run after a start: imports take seconds
+    loading.info("Loading Latent Lab's models (only the first visit after the server starts waits for this)…",
+                 icon=":material/hourglass_top:")
+
+import torch  # noqa: E402 - after the navigation and the loading notice, on purpose
+
+from rep_models import inspect as rinspect  # noqa: E402
+from rep_models.device import flush_denormals  # noqa: E402
+from ui import common as ui  # noqa: E402
+
 # One intra-op thread per request: the app answers many small requests (one digit at a time) from many
 # sessions at once, where torch's thread pools only fight over the cores (a 1-image conv went from about
 # 1 ms to over a second on a busy 2-core machine). LATENT_LAB_TORCH_THREADS overrides it.
 torch.set_num_threads(max(1, int(os.environ.get("LATENT_LAB_TORCH_THREADS", "1"))))
 flush_denormals()  # per thread, and Streamlit runs each script in its own thread (rep_models.device)
 
-st.set_page_config(page_title="Latent Lab", page_icon=":material/blur_on:", layout="wide")
-
-pages: dict[str, list] = {"": [st.Page(home, title="Home", icon=":material/home:", url_path="home", default=True)]}
-for spec in ui.PAGES:
-    if (ui.ROOT / spec.path).is_file():  # pages still being written are skipped
-        pages.setdefault(spec.section, []).append(st.Page(spec.path, title=spec.title, icon=spec.icon, url_path=spec.url_path))
-
 with st.sidebar:
     st.caption(f"Device: {ui.device_label()}")
-
-st.navigation(pages).run()
+loading.empty()
+current.run()

@@ -1,4 +1,8 @@
 """Draw & reconstruct: your digit, preprocessed like MNIST, through every autoencoder, the classifier and an anomaly score."""
+from ui.nav import leave_legacy_mode
+
+leave_legacy_mode()  # first: before the slow imports (ui/nav.py says why)
+
 import streamlit as st
 
 from rep_models import inspect as rinspect

@@ -1,4 +1,8 @@
 """Denoise: corrupt a digit, then clean it with the denoising autoencoder and with the best classical filter."""
+from ui.nav import leave_legacy_mode
+
+leave_legacy_mode()  # first: before the slow imports (ui/nav.py says why)
+
 import streamlit as st
 
 from rep_models import inspect as rinspect

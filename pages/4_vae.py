@@ -1,4 +1,8 @@
 """VAE latent explorer: sliders over latent directions, the 2-D VAE's map, interpolation, β-VAE vs VAE, the CVAE."""
+from ui.nav import leave_legacy_mode
+
+leave_legacy_mode()  # first: before the slow imports (ui/nav.py says why)
+
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
@@ -33,7 +37,7 @@ def _slider_labels(dirs, kind: str) -> list[str]:
             for i in range(len(dirs.names))]
 
 
-@st.fragment
+@ui.fragment
 def sliders_panel(name: str, kind: str, z0: np.ndarray, in_browser: bool) -> None:
     """The sliders and the decoded digit. In the browser: every move decodes in the page, no round trip.
     On the server: a slider move reruns only this fragment (one decode, one small PNG)."""
@@ -57,7 +61,7 @@ def sliders_panel(name: str, kind: str, z0: np.ndarray, in_browser: bool) -> Non
         st.caption(f"code norm {np.linalg.norm(z):.2f}")
 
 
-@st.fragment
+@ui.fragment
 def class_panel(name: str, z_start: np.ndarray | None) -> None:
     model = ui.load_model(name)
     means = latent.class_means(name)
@@ -80,7 +84,7 @@ def class_panel(name: str, z_start: np.ndarray | None) -> None:
                    f"mean codes of all test {b}s and all test {a}s: the VAE has no labels, yet the classes occupy regions.")
 
 
-@st.fragment
+@ui.fragment
 def manifold_panel(z_mark: np.ndarray | None) -> None:
     model = ui.load_model("vae_2d")
     n = st.select_slider("Grid size", [7, 11, 15, 21], value=15, key="vae_manifold_n")
@@ -133,7 +137,7 @@ def _data_uri(image: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(rinspect.png_bytes(image, 1)).decode()
 
 
-@st.fragment
+@ui.fragment
 def interpolation_panel(name: str, z_user: np.ndarray | None) -> None:
     model = ui.load_model(name)
     x, y = ui.test_set()
@@ -157,7 +161,7 @@ def interpolation_panel(name: str, z_user: np.ndarray | None) -> None:
                "means both stay close; the difference shows most between far-apart codes.")
 
 
-@st.fragment
+@ui.fragment
 def beta_panel(image: np.ndarray | None) -> None:
     c1, c2 = st.columns(2)
     rows = c1.slider("Latent units shown (most used first)", 2, 8, 5, key="vae_beta_rows")
@@ -180,7 +184,7 @@ def beta_panel(image: np.ndarray | None) -> None:
                "each unit one factor — slant, width, thickness — at the price of blurrier digits; the plain VAE mixes factors.")
 
 
-@st.fragment
+@ui.fragment
 def cvae_panel(image: np.ndarray | None) -> None:
     model = ui.load_model("cvae")
     d = explore.latent_dim(model)

@@ -1,4 +1,8 @@
 """Latent map: the 10,000 MNIST test digits placed in 2-D by PCA, t-SNE or UMAP of each representation."""
+from ui.nav import leave_legacy_mode
+
+leave_legacy_mode()  # first: before the slow imports (ui/nav.py says why)
+
 import numpy as np
 import streamlit as st
 
@@ -69,7 +73,7 @@ def quality_table(report: dict, avail: dict[str, list[str]]) -> list[dict]:
     return rows
 
 
-@st.fragment
+@ui.fragment
 def map_panel(rep: str, method: str, colour: bool, image: np.ndarray | None) -> None:
     """The scatter and what is selected in it: a selection reruns only this fragment."""
     m = load_map(rep, method)

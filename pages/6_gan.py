@@ -1,4 +1,8 @@
 """GAN studio: sample grids, an animated latent walk, interpolation, the conditional GAN and mode collapse."""
+from ui.nav import leave_legacy_mode
+
+leave_legacy_mode()  # first: before the slow imports (ui/nav.py says why)
+
 import time
 
 import numpy as np
@@ -34,7 +38,7 @@ def _pick_model(key: str, options=None) -> str | None:
     return st.selectbox("Generator", names, format_func=GANS.get, key=key)
 
 
-@st.fragment
+@ui.fragment
 def samples_panel() -> None:
     c_ctl, c_grid = st.columns([1, 2], gap="large")
     with c_ctl:
@@ -96,10 +100,10 @@ def walk_panel() -> None:
                    "is a plausible input; the generator turns the smooth path into a smooth morph.")
     with c_out:
         run_every = CHUNK / FPS if st.session_state.get("gan_play") else None
-        st.fragment(run_every=run_every)(walk_chunk)(name, walkers, period, method)
+        ui.fragment(walk_chunk, run_every=run_every)(name, walkers, period, method)
 
 
-@st.fragment
+@ui.fragment
 def interpolation_panel() -> None:
     name = _pick_model("gan_interp_model")
     if name is None:

@@ -1,4 +1,8 @@
 """Linear AE = PCA: a linear autoencoder trained by gradient descent finds the same subspace as PCA."""
+from ui.nav import leave_legacy_mode
+
+leave_legacy_mode()  # first: before the slow imports (ui/nav.py says why)
+
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st

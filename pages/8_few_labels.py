@@ -1,4 +1,8 @@
 """Few labels: how much does an encoder trained without labels help a classifier that sees only a few?"""
+from ui.nav import leave_legacy_mode
+
+leave_legacy_mode()  # first: before the slow imports (ui/nav.py says why)
+
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st

@@ -1,4 +1,8 @@
 """Train live: watch a small model learn, epoch by epoch, on a copy that never replaces the shipped weights."""
+from ui.nav import leave_legacy_mode
+
+leave_legacy_mode()  # first: before the slow imports (ui/nav.py says why)
+
 import uuid
 
 import numpy as np
@@ -116,7 +120,7 @@ with ui.page_guard("Train live"):
         elif st.session_state.pop("train_busy", False):
             st.warning("Another training started just before yours; wait for it to finish.", icon=":material/hourglass_top:")
         elif job is not None and mine:
-            st.fragment(run_every=POLL if running else None)(show_job)(job, mine)
+            ui.fragment(show_job, run_every=POLL if running else None)(job, mine)
         else:
             st.markdown(":gray[Pick a model and press **Start training**. The loss curve, a progress bar and the model's "
                         "reconstructions appear here and update while it learns.]")

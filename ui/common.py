@@ -25,7 +25,8 @@ Pages and navigation
     PAGES: list[PageSpec]               path, title, icon, url_path, section of every page
     MODEL_INFO: dict[str, ModelInfo]    title, family and a one-line description of each shipped model
     page_header(title, what, try_)      title + what the model is + what to try
-    page_guard()                        context manager: unexpected exception -> st.error(short message)
+    page_guard()                        context manager: an error -> st.error(failure_message(e)), never a traceback
+    fragment(f, run_every=None)         st.fragment whose body runs inside page_guard (use it instead of st.fragment)
 Models and data (cached once per process with st.cache_resource)
     device() -> torch.device            rep_models.device.pick_device("auto")
     device_label() -> str               e.g. "CPU (2 threads)" or the GPU's name
@@ -55,6 +56,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import gc
 import json
 import logging
@@ -71,6 +73,7 @@ from rep_models import checkpoint, fast
 from rep_models import inspect as rinspect
 from rep_models.device import describe, pick_device
 from rep_models.preprocess import EmptyImageError, ImageError, Steps, decode_data_url, decode_image, to_mnist
+from ui import nav
 
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("latent_lab")
@@ -79,25 +82,7 @@ log = logging.getLogger("latent_lab")
 # ------------------------------------------------------------------------------------------- navigation
 
 
-@dataclass(frozen=True)
-class PageSpec:
-    path: str  # relative to the repository root
-    title: str
-    icon: str
-    url_path: str
-    section: str
-
-
-PAGES: list[PageSpec] = [
-    PageSpec("pages/2_draw.py", "Draw & reconstruct", ":material/draw:", "draw", "Explore"),
-    PageSpec("pages/3_denoise.py", "Denoise", ":material/blur_off:", "denoise", "Explore"),
-    PageSpec("pages/4_vae.py", "VAE latent explorer", ":material/tune:", "vae", "Latent spaces"),
-    PageSpec("pages/5_latent_map.py", "Latent map", ":material/scatter_plot:", "latent_map", "Latent spaces"),
-    PageSpec("pages/7_linear_pca.py", "Linear AE = PCA", ":material/linear_scale:", "linear_pca", "Latent spaces"),
-    PageSpec("pages/6_gan.py", "GAN studio", ":material/auto_awesome:", "gan", "Generate"),
-    PageSpec("pages/8_few_labels.py", "Few labels", ":material/label:", "few_labels", "Learn"),
-    PageSpec("pages/9_train_live.py", "Train live", ":material/model_training:", "train_live", "Learn"),
-]
+PAGES, PageSpec = nav.PAGES, nav.PageSpec  # defined in ui.nav, which app.py imports before torch
 
 
 @dataclass(frozen=True)
@@ -137,21 +122,55 @@ def page_header(title: str, what: str, try_: str | None = None) -> None:
         st.caption(f"**Try:** {try_}")
 
 
+MSG_DATA = ("The MNIST digits that come with the app could not be read: **data/mnist_sample.npz** is missing or damaged. "
+            "Whoever runs this app can restore it from the repository (`git checkout -- data/`) and restart the server.")
+MSG_MODEL = ("A model file could not be loaded: it is missing, damaged or does not match **pretrained/manifest.json**. "
+             "Whoever runs this app can restore the pretrained models from the repository (`git checkout -- pretrained/`).")
+MSG_MEMORY = "The server ran out of memory for this. Try a smaller setting, or try again when fewer people are using the app."
+MSG_UNEXPECTED = ("This part of the page stopped because of an unexpected problem on the server. Reload the page to try "
+                  "again; if it keeps happening, tell whoever runs the app (the details are in the server log).")
+
+
+def failure_message(e: Exception) -> str:
+    """What a page says about an error it did not expect: what is wrong and what to do, in plain words."""
+    from rep_models.data import DatasetError
+
+    if isinstance(e, DatasetError):
+        return MSG_DATA
+    if isinstance(e, checkpoint.CheckpointError):
+        return MSG_MODEL
+    if isinstance(e, MemoryError):
+        return MSG_MEMORY
+    return MSG_UNEXPECTED
+
+
 @contextlib.contextmanager
 def page_guard(what: str = "this page"):
-    """Wrap a page body: an unexpected error shows a short st.error (the traceback goes to the server log).
+    """Wrap a page body: an error shows :func:`failure_message` as st.error, never a traceback or an
+    exception's name (the traceback goes to the server log).
 
     Streamlit's own control flow (st.stop, st.rerun, st.switch_page) derives from BaseException and passes through.
     """
     try:
         yield
-    except checkpoint.CheckpointError as e:
-        log.warning("model file problem on %s: %s", what, e)
-        st.error("A model file could not be loaded (it is missing, corrupt or does not match the manifest). "
-                 "Ask whoever runs this app to re-install the pretrained models.")
     except Exception as e:  # noqa: BLE001 - the last line of defence: never show a traceback to a student
-        log.exception("unexpected error on %s", what)
-        st.error(f"Sorry, something went wrong on {what} ({type(e).__name__}). Try again, or reload the page.")
+        log.exception("error on %s", what)
+        st.error(failure_message(e), icon=":material/error:")
+
+
+def fragment(func=None, *, run_every=None, what: str = "this part of the page"):
+    """``st.fragment`` whose body runs inside :func:`page_guard`: a fragment rerun runs the function alone,
+    outside the page's own guard, and an error there would otherwise reach Streamlit's generic error box.
+    Use as ``@ui.fragment`` or ``ui.fragment(f, run_every=2)(args…)``."""
+    def wrap(f):
+        @functools.wraps(f)
+        def guarded(*args, **kwargs):
+            with page_guard(what):
+                return f(*args, **kwargs)
+
+        return st.fragment(guarded, run_every=run_every)
+
+    return wrap if func is None else wrap(func)
 
 
 # --------------------------------------------------------------------------------------- models and data
