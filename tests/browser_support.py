@@ -59,9 +59,9 @@ def start_server() -> str:
     ARTIFACTS.mkdir(exist_ok=True)
     _state["proc"] = start_app(port, log_path=ARTIFACTS / "streamlit_server.log", timeout_s=STARTUP_TIMEOUT_S)  # RuntimeError if not
     url = base_url(port)
-    # Streamlit quirk: with a pages/ folder next to app.py, the very first script run after the server starts
-    # uses the legacy pages-folder mode, where a deep link such as /draw shows a "Page not found" dialog. One
-    # run of "/" switches the server to st.navigation for good; do it before any test opens a page.
+    # The first script run imports torch and loads models cold: do it once here, so that the tests' own timings
+    # and timeouts start from a warm server (a deep link as the very first request works too:
+    # test_browser_safety.py's test_first_visitor_by_url_gets_the_page_with_the_apps_navigation).
     _warm_up(url)
     _state["url"] = url
     return url

@@ -104,23 +104,38 @@ def fresh_server():
 
 
 @pytest.mark.parametrize("url_path", ["draw", "latent_map", "train_live"])
-def test_first_visitor_by_url_gets_no_page_not_found_dialog(fresh_server, browser, url_path):  # noqa: F811
-    """The first student to follow a shared link (http://host/draw) after the server starts lands on the page,
-    with no bogus modal over it (the modal makes the page inert until closed).
+def test_first_visitor_by_url_gets_the_page_with_the_apps_navigation(fresh_server, browser, url_path):  # noqa: F811
+    """The first student to follow a shared link (http://host/draw) after the server starts lands on that page
+    as every later visitor does: the app's own menu in the sidebar (titles, this page highlighted; never the
+    file names of Streamlit's legacy pages-folder mode), the page's title, the wide layout, no modal, no error.
 
-    Streamlit resolves the very first URL against the legacy ``pages/`` folder before app.py has run once
-    (and shows "Page not found" if nothing there matches); the page files are therefore named so that the
-    name Streamlit derives from each (``pages/2_draw.py`` -> ``draw``) is its ``url_path`` in ui.common.PAGES.
+    Streamlit runs the very first script of a process in its legacy pages-folder mode, where a deep link runs
+    the page file without app.py; ui/nav.py leaves that mode and reruns through app.py (see its docstring).
     """
-    ctx = browser.new_context()
+    from ui import nav
+
+    spec = next(p for p in nav.PAGES if p.url_path == url_path)
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
     try:
         page = ctx.new_page()
         page.set_default_timeout(90_000)
         page.goto(f"{fresh_server}/{url_path}")
         page.wait_for_selector('[data-testid="stSidebar"]')
+        page.get_by_role("heading", name=spec.title, exact=True).first.wait_for()
         wait_idle(page)
         dialogs = page.locator('[data-testid="stDialog"]')
         assert dialogs.count() == 0, "modal shown on a direct link: " + " | ".join(dialogs.all_inner_texts())
         assert_no_error(page)
+        assert page.locator('[data-testid="stSidebarNav"]').count() == 0, "Streamlit's own (file-name) menu is shown"
+        links = page.locator('[data-testid="stSidebar"] [data-testid="stPageLink"]').all_inner_texts()
+        labels = [t.split("\n")[-1].strip() for t in links]
+        assert labels == [nav.HOME.title] + [p.title for p in nav.installed()], labels
+        backgrounds = page.locator('[data-testid="stSidebar"] [data-testid="stPageLink-NavLink"]').evaluate_all(
+            "links => links.map(a => getComputedStyle(a).backgroundColor)")
+        highlighted = [label for label, bg in zip(labels, backgrounds, strict=True) if backgrounds.count(bg) == 1]
+        assert highlighted == [spec.title], (labels, backgrounds)  # the current page, and only it, stands out
+        width = page.locator('[data-testid="stMainBlockContainer"]').bounding_box()["width"]
+        assert width > 900, f"main column {width:.0f} px wide: not the wide layout app.py sets"
+        assert page.url.rstrip("/").endswith("/" + url_path)
     finally:
         ctx.close()
