@@ -208,7 +208,8 @@ def test_pages_degrade_without_models(zoo, tmp_path, monkeypatch):
 
 def test_page_files_are_named_after_their_url_paths():
     # Streamlit resolves a first visit's URL against pages/ by file name ("2_draw.py" -> "draw") before
-    # app.py has declared st.navigation: a mismatch shows "Page not found" (tests/test_browser_safety.py).
+    # app.py has declared st.navigation, and ui.nav.leave_legacy_mode's rerun keeps that page's identity (a
+    # hash of its url_path): a mismatch would land the first visitor on "Page not found" or on Home.
     import re
 
     from ui import common as ui_common
