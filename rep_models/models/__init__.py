@@ -1,8 +1,8 @@
 """The registry: a model's name -> its class. A new model is one file and one line here."""
 from .cdcgan import CDCGAN
 from .classifier import Classifier
-from .contrastive import ContrastiveEncoder
 from .contractive_ae import ContractiveAE
+from .contrastive import ContrastiveEncoder
 from .conv_ae import ConvAE
 from .cvae import CVAE
 from .dcgan import DCGAN

@@ -115,6 +115,19 @@ def one_hot(y: torch.Tensor, n: int = 10) -> torch.Tensor:
     return F.one_hot(y.long(), n).float()
 
 
+def condition_labels(n: int, digit=None, device="cpu") -> torch.Tensor:
+    """The digits ``(n,)`` int64 a conditional model draws: ``digit=None`` cycles 0..9 (an even share of each,
+    for every conditional model), an int repeats it, a sequence of ``n`` ints is taken as it is."""
+    if digit is None:
+        return torch.arange(n, device=device) % 10
+    if isinstance(digit, int):
+        return torch.full((n,), digit, device=device, dtype=torch.long)
+    y = torch.as_tensor(digit, device=device, dtype=torch.long)
+    if y.shape != (n,):
+        raise ValueError(f"digit: expected an int or {n} ints, got shape {tuple(y.shape)}")
+    return y
+
+
 def seeded_normal(shape: tuple[int, ...], seed: int | None, truncation: float | None = None, device="cpu") -> torch.Tensor:
     """Standard normal draws, repeatable for a seed; with ``truncation`` t, values beyond ±t are redrawn."""
     g = torch.Generator().manual_seed(seed) if seed is not None else None

@@ -9,7 +9,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .base import Model, seeded_normal
+from .base import Model, condition_labels, seeded_normal
 
 
 @dataclass
@@ -53,13 +53,7 @@ class GANBase(Model):
         return self.decode(z, self._labels(n, digit, z.device))
 
     def _labels(self, n, digit, device):
-        if not self.conditional:
-            return None
-        if digit is None:
-            return torch.arange(n, device=device) % 10
-        if isinstance(digit, int):
-            return torch.full((n,), digit, device=device, dtype=torch.long)
-        return torch.as_tensor(digit, device=device, dtype=torch.long)
+        return condition_labels(n, digit, device) if self.conditional else None
 
     def conditions(self, z: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None]:
         """What the discriminator sees beside real and beside fake images: the batch's labels for a

@@ -82,6 +82,12 @@ class SDA(StackedAE):
         return self.head(self.stack.encode(flatten(x)))
 
     @torch.inference_mode()
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B,1,28,28)`` -> what the denoising stack rebuilds, ``(B,1,28,28)`` in [0, 1] (as for every
+        autoencoder; ``forward`` gives the class logits instead)."""
+        return self.decode(self.encode(x)).clamp(0, 1)
+
+    @torch.inference_mode()
     def predict_proba(self, x):
         return F.softmax(self(x), dim=1)
 

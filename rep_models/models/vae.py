@@ -9,7 +9,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .base import Model
+from .base import Model, condition_labels
 
 
 @dataclass
@@ -95,12 +95,13 @@ class VAE(Model):
         return self(x, y)
 
     @torch.inference_mode()
-    def sample(self, n: int, seed: int | None = None, digit: int | None = None, device=None) -> torch.Tensor:
-        """``n`` images ``(n,1,28,28)`` decoded from the prior (for the CVAE, of the given ``digit``)."""
+    def sample(self, n: int, seed: int | None = None, digit=None, device=None) -> torch.Tensor:
+        """``n`` images ``(n,1,28,28)`` decoded from the prior. The CVAE draws the given ``digit`` (an int or
+        ``n`` ints); without one it cycles 0..9, as every conditional model does (``base.condition_labels``)."""
         device = device or next(self.parameters()).device
         g = torch.Generator().manual_seed(seed) if seed is not None else None
         z = torch.randn(n, self.config.latent_dim, generator=g).to(device)
-        y = None if self.config.n_classes == 0 else torch.full((n,), int(digit or 0), device=device)
+        y = None if self.config.n_classes == 0 else condition_labels(n, digit, device)
         return self.decode(z, y)
 
     def elbo_terms(self, x: torch.Tensor, y: torch.Tensor | None = None, sample: bool = True):

@@ -34,24 +34,42 @@ function setup(root) {
   mount(root, STYLE, wrap);
   const m = { wrap, base, overlay, tip, legend, reset, octx: overlay.getContext("2d"), sel: new Set(), lasso: null, view: null };
   m.gl = base.getContext("webgl", { antialias: true, premultipliedAlpha: true });
-  if (m.gl) initGL(m); else m.ctx2d = base.getContext("2d");
-  base.dataset.renderer = m.gl ? "webgl" : "2d";
+  if (m.gl && !initGL(m)) {
+    // Shaders that do not compile or link (an old or blocklisted GPU driver) would leave a blank map. A canvas
+    // that has given out a WebGL context never gives a 2-D one, so the fallback draws on a fresh canvas.
+    const fresh = h("canvas", { attrs: { "aria-label": "latent map" }, data: { points: "0" } });
+    base.replaceWith(fresh);
+    m.base = fresh;
+    m.gl = null;
+  }
+  if (!m.gl) m.ctx2d = m.base.getContext("2d");
+  m.base.dataset.renderer = m.gl ? "webgl" : "2d";
   events(m);
   new ResizeObserver(() => layout(m)).observe(wrap);
   return m;
 }
 
+// True when the shaders compiled and linked (the console says why not).
 function initGL(m) {
   const gl = m.gl, prog = gl.createProgram();
   for (const [type, src] of [[gl.VERTEX_SHADER, VS], [gl.FRAGMENT_SHADER, FS]]) {
     const sh = gl.createShader(type);
     gl.shaderSource(sh, src);
     gl.compileShader(sh);
+    if (!gl.getShaderParameter(sh, gl.COMPILE_STATUS)) {
+      console.warn("latent map: shader did not compile, drawing in 2-D:", gl.getShaderInfoLog(sh));
+      return false;
+    }
     gl.attachShader(prog, sh);
   }
   gl.linkProgram(prog);
+  if (!gl.getProgramParameter(prog, gl.LINK_STATUS)) {
+    console.warn("latent map: shaders did not link, drawing in 2-D:", gl.getProgramInfoLog(prog));
+    return false;
+  }
   m.prog = prog;
   m.buf = { p: gl.createBuffer(), c: gl.createBuffer(), s: gl.createBuffer() };
+  return true;
 }
 
 function layout(m) {
