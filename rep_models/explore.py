@@ -610,12 +610,16 @@ class TrainJob:
         return self._thread is not None and self._thread.is_alive()
 
     def should_stop(self) -> bool:
-        # fit() polls this after every batch: count batches here for a fine-grained progress bar.
-        self._batches += 1
+        # fit() polls this after every batch and after every epoch: it must not count batches.
         if time.time() - self._seen > self.heartbeat_timeout:
-            self._message = "stopped: the page that started it was closed"
+            with self._lock:
+                self._message = "stopped: the page that started it was closed"
             self._cancel.set()
         return self._cancel.is_set()
+
+    def _batch_done(self) -> None:
+        with self._lock:
+            self._batches += 1
 
     def state(self) -> TrainState:
         with self._lock:
@@ -670,15 +674,17 @@ class TrainJob:
             recipe = TRAINABLE[self.name]
             torch.manual_seed(self.seed)
             model = build(recipe["model"], **recipe["config"]).to(self.device)
-            self.model = model
             if model.trainer == "gan":
                 self._tap(model, "discriminator_loss", "discriminator")
                 self._tap(model, "generator_loss", "generator")
             else:
                 self._tap(model, "loss", "training loss")
-            self._snapshot = self._make_snapshot(model)  # the untrained model: noise
+            snap = self._make_snapshot(model)  # the untrained model: noise
+            with self._lock:
+                self.model, self._snapshot = model, snap
             fit(model, self.x, self.y, epochs=self.epochs, batch_size=self.batch_size, lr=recipe["lr"], seed=self.seed,
-                device=self.device, val=self.val, on_epoch=self._on_epoch, should_stop=self.should_stop)
+                device=self.device, val=self.val, on_epoch=self._on_epoch, should_stop=self.should_stop,
+                on_batch_end=self._batch_done)
             with self._lock:
                 self._status = "cancelled" if self._cancel.is_set() else "done"
                 self._message = self._message or ("stopped" if self._cancel.is_set() else "")
@@ -688,7 +694,8 @@ class TrainJob:
                 self._message = f"{type(e).__name__}: {e}"
             traceback.print_exc()
         finally:
-            self._t1 = time.time()
+            with self._lock:
+                self._t1 = time.time()
 
 
 class TrainSlot:

@@ -3,6 +3,7 @@
     python -m rep_models.train conv_ae --epochs 10
     python -m rep_models.train vae_2d                 # a recipe from rep_models/zoo.py
     python -m rep_models.train sda_100 --labels 100
+    python -m rep_models.train conv_ae --data-source sample --epochs 1   # the shipped 10,000 digits, offline
     torchrun --nproc-per-node 2 -m rep_models.train conv_ae   # DistributedDataParallel, gloo on CPU
 
 One loop serves every model: ``standard`` models minimise ``loss(batch)["loss"]``; ``gan`` models
@@ -51,6 +52,7 @@ class TrainOptions:
     schedule: str = "cosine"  # or "constant"; GANs always use constant
     limit: int = 0  # > 0: train on the first N training images only (tests, smoke runs)
     data_root: str | None = None
+    data_source: str = "full"  # or "sample": the shipped 10,000 training digits (data/mnist_sample.npz; tests, offline)
     progress: bool = True  # the per-batch bar
     log_epochs: bool = True  # one JSON line per epoch on stderr
     history: list = field(default_factory=list)
@@ -151,10 +153,11 @@ def validate(model, x: torch.Tensor, y: torch.Tensor, device, batch_size: int = 
 
 def run_phase(model, wrapped, x, y, opts: TrainOptions, device, phase: str, epochs: int, start_epoch: int = 0,
               optim: _Optim | None = None, layer: int = 0, on_epoch=None, val=None, desc: str = "",
-              should_stop=None) -> _Optim:
+              should_stop=None, on_batch_end=None) -> _Optim:
     """Train ``epochs`` epochs of one phase (``loss``, ``gan`` or ``layerwise``).
 
-    ``should_stop()`` is polled every batch; when it returns True the phase ends after that batch.
+    ``on_batch_end()`` is called once after every training batch; ``should_stop()`` is polled after every
+    batch and after every epoch, and when it returns True the phase ends there.
     """
     rank, _ = _dist_info()
     gan = phase == "gan"
@@ -192,6 +195,8 @@ def run_phase(model, wrapped, x, y, opts: TrainOptions, device, phase: str, epoc
                 running[k] = 0.9 * running.get(k, v) + 0.1 * v
             if i % 10 == 0:
                 bar.set_postfix({k: f"{v:.4g}" for k, v in running.items()})
+            if on_batch_end is not None:
+                on_batch_end()
             if should_stop is not None and should_stop():
                 break
         bar.close()
@@ -211,16 +216,17 @@ def run_phase(model, wrapped, x, y, opts: TrainOptions, device, phase: str, epoc
 
 
 def fit(model, x: torch.Tensor, y: torch.Tensor, epochs: int = 1, batch_size: int = 128, lr: float | None = None,
-        seed: int = 0, device="cpu", val=None, on_epoch=None, should_stop=None) -> list[dict]:
+        seed: int = 0, device="cpu", val=None, on_epoch=None, should_stop=None, on_batch_end=None) -> list[dict]:
     """Train ``model`` in-process on ``x (N,1,28,28)``, ``y (N,)`` with its own training style (the app's
     Train-live page). ``on_epoch(record)`` gets each epoch's record (losses, seconds, validation if ``val``
-    is ``(x, y)``); ``should_stop()`` cancels. Returns the list of epoch records."""
+    is ``(x, y)``); ``on_batch_end()`` is called after each batch; ``should_stop()`` cancels. Returns the
+    list of epoch records."""
     opts = TrainOptions(epochs=epochs, batch_size=batch_size, lr=lr or model.train_defaults["lr"], seed=seed, progress=False, log_epochs=False)
     torch.manual_seed(seed)
     model.to(device)
     phase = "gan" if model.trainer == "gan" else "loss"
     run_phase(model, LossModule(model), x, y, opts, device, phase, epochs, val=val, should_stop=should_stop,
-              on_epoch=(lambda *_: on_epoch(opts.history[-1])) if on_epoch else None)
+              on_epoch=(lambda *_: on_epoch(opts.history[-1])) if on_epoch else None, on_batch_end=on_batch_end)
     if hasattr(model, "finish_training"):
         model.finish_training()
     model.eval()
@@ -239,7 +245,7 @@ def resolve(name: str, args: argparse.Namespace | None = None) -> tuple[str, dic
     opts = TrainOptions(**{**REGISTRY[model_name].train_defaults, **recipe.get("train", {})})
     config = dict(recipe.get("config", {}))
     if args is not None:
-        for k in ("epochs", "batch_size", "lr", "seed", "device", "labels", "pretrain_epochs", "min_steps_per_epoch", "schedule", "limit", "data_root"):
+        for k in ("epochs", "batch_size", "lr", "seed", "device", "labels", "pretrain_epochs", "min_steps_per_epoch", "schedule", "limit", "data_root", "data_source"):
             v = getattr(args, k, None)
             if v is not None:
                 setattr(opts, k, v)
@@ -289,8 +295,12 @@ def train(name: str, out_dir: str | os.PathLike = "pretrained", out_name: str | 
     model = build(model_name, **config).to(device)
     torch.manual_seed(opts.seed + rank)  # different noise per rank, same initial weights (DDP broadcasts rank 0's)
 
-    x, y = data.load_tensors("mnist", "train", root=opts.data_root)
-    xv, yv = data.load_tensors("mnist", "val", root=opts.data_root)
+    if opts.data_source not in data.SOURCES:
+        raise SystemExit(f"data_source must be one of {data.SOURCES}, got {opts.data_source!r}")
+    if opts.data_source == "sample" and opts.data_root:
+        raise SystemExit("--data names a folder of full MNIST files; it does not go with --data-source sample")
+    x, y = data.load_tensors("mnist", "train", root=opts.data_root, source=opts.data_source)
+    xv, yv = data.load_tensors("mnist", "val", root=opts.data_root, source=opts.data_source)
     if opts.limit:
         x, y, xv, yv = x[: opts.limit], y[: opts.limit], xv[: max(100, opts.limit // 5)], yv[: max(100, opts.limit // 5)]
     x_sup, y_sup = x, y
@@ -372,9 +382,7 @@ def train(name: str, out_dir: str | os.PathLike = "pretrained", out_name: str | 
             "history": opts.history,
             "epochs": opts.epochs,
             "seed": opts.seed,
-            "data": {"dataset": "mnist", "split": "train minus a 5,000-image validation split (seed 0)"
-                     + (f", first {opts.limit}" if opts.limit else "") + (f", {opts.labels} labels" if opts.labels else ""),
-                     "sha256": data.data_checksum("mnist", opts.data_root)},
+            "data": _data_entry(opts),
             "wall_seconds": round(wall_before + time.time() - t_start, 1),
             "device": str(device),
             "world_size": world,
@@ -384,6 +392,18 @@ def train(name: str, out_dir: str | os.PathLike = "pretrained", out_name: str | 
     if world > 1:
         dist.barrier()
     return card
+
+
+def _data_entry(opts: TrainOptions) -> dict:
+    """The card's record of the data a model saw: source, split and checksum."""
+    if opts.data_source == "sample":
+        split = (f"the shipped sample's {data.SAMPLE_TRAIN:,} training digits minus a {data.SAMPLE_VAL:,}-image "
+                 "validation split (seed 0)")
+    else:
+        split = "train minus a 5,000-image validation split (seed 0)"
+    split += (f", first {opts.limit}" if opts.limit else "") + (f", {opts.labels} labels" if opts.labels else "")
+    return {"dataset": "mnist", "source": opts.data_source, "split": split,
+            "sha256": data.data_checksum("mnist", opts.data_root, source=opts.data_source)}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -400,6 +420,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--schedule", choices=["cosine", "constant"])
     p.add_argument("--limit", type=int, help="use only the first N training images")
     p.add_argument("--data", dest="data_root", help="folder with the MNIST files (else $LATENT_LAB_MNIST, the cache, a download)")
+    p.add_argument("--data-source", choices=data.SOURCES,
+                   help="full (default): MNIST's 60,000 training digits, 55,000 to train and 5,000 to validate; "
+                        "sample: the 10,000 that ship in data/ (9,000 and 1,000; never downloads)")
     p.add_argument("--set", nargs="*", metavar="KEY=VALUE", help="model config overrides, e.g. --set latent_dim=2 beta=4")
     p.add_argument("--out", default="pretrained", help="output folder")
     p.add_argument("--name", help="output file name (default: the model/recipe name)")

@@ -1,11 +1,15 @@
-"""The data loader: the shared MNIST (shapes, dtypes, splits, balanced subsets), IDX files made here
-(valid, corrupt, truncated, missing), and downloads from a local stand-in mirror (checksum, offline)."""
+"""The data loader: the shipped sample (its manifest, shapes, classes, splits, and the errors a missing or
+damaged file gives), the full MNIST when present (shapes, dtypes, checksums, splits; skipped without it,
+see ``full_mnist`` in conftest.py), IDX files made here (valid, corrupt, truncated, missing), and downloads
+from a local stand-in mirror (checksum, timeouts). No test here reaches the network."""
 from __future__ import annotations
 
 import dataclasses
 import gzip
 import hashlib
 import http.server
+import json
+import shutil
 import socket
 import struct
 import threading
@@ -19,32 +23,158 @@ import torch
 from rep_models import data
 from rep_models.data import FILES, DatasetError
 
-MNIST = Path(data.search_dirs("mnist")[0])  # $LATENT_LAB_MNIST (tests/conftest.py sets it)
+# ---------------------------------------------------------------- the shipped sample (data/)
 
 
-# ---------------------------------------------------------------- the shared MNIST
+def test_sample_matches_its_manifest_and_states_its_licence():
+    manifest = json.loads((data.SHIPPED_DIR / "manifest.json").read_text())
+    digest = hashlib.sha256(data.sample_path().read_bytes()).hexdigest()
+    assert manifest["files"][data.SAMPLE_FILE] == digest == data.data_checksum("mnist", source="sample")
+    assert "CC BY-SA 3.0" in manifest["source"] and "LeCun" in manifest["source"]
+    assert "CC BY-SA 3.0" in (data.SHIPPED_DIR / "README.md").read_text()
+
+
+def test_sample_shapes_dtypes_and_classes():
+    test_x, test_y = data.load_sample("test")
+    train_x, train_y = data.load_sample("train")
+    assert test_x.shape == (10000, 28, 28) and test_y.shape == (10000,)
+    assert train_x.shape == (data.SAMPLE_TRAIN, 28, 28) and train_y.shape == (data.SAMPLE_TRAIN,)
+    assert all(a.dtype == np.uint8 for a in (test_x, test_y, train_x, train_y))
+    assert np.bincount(train_y, minlength=10).tolist() == [1000] * 10  # class-balanced
+    assert np.bincount(test_y, minlength=10).min() > 850  # MNIST's test set: 892 fives at the least
+    assert train_x.max() == 255 and train_x.min() == 0
+    index = data.sample_train_index()
+    assert index.dtype == np.int32 and len(np.unique(index)) == data.SAMPLE_TRAIN and 0 <= index.min() and index.max() < 60000
+    assert not train_x.flags.writeable, "the cached arrays are shared: read-only"
+    with pytest.raises(ValueError, match="'val'"):
+        data.load_sample("val")
+
+
+def test_sample_splits_partition_its_training_digits():
+    full_x, full_y = data.load_tensors("mnist", "full_train", source="sample")
+    train_x, train_y = data.load_tensors("mnist", "train", source="sample")
+    val_x, val_y = data.load_tensors("mnist", "val", source="sample")
+    test_x, test_y = data.load_tensors("mnist", "test", source="sample")
+    assert (len(train_x), len(val_x), len(test_x), len(full_x)) == (9000, 1000, 10000, 10000)
+    for x, y in ((train_x, train_y), (val_x, val_y), (test_x, test_y), (full_x, full_y)):
+        assert x.dtype == torch.float32 and x.shape[1:] == (1, 28, 28) and y.dtype == torch.int64
+        assert len(x) == len(y) and 0 <= float(x.min()) and float(x.max()) <= 1
+    assert _row_hashes(torch.cat([train_x, val_x])) == _row_hashes(full_x)
+    assert torch.equal(torch.cat([train_y, val_y]).bincount(), full_y.bincount())
+    assert val_y.bincount(minlength=10).min() > 70  # 100 a class expected; a random carve keeps every class
+    again_x, _ = data.load_tensors("mnist", "val", source="sample")
+    other_x, _ = data.load_tensors("mnist", "val", source="sample", seed=1)
+    assert torch.equal(again_x, val_x) and not torch.equal(other_x, val_x)
+    with pytest.raises(ValueError, match="fashion_mnist"):
+        data.load_tensors("fashion_mnist", "test", source="sample")
+    with pytest.raises(ValueError, match="'shipped'"):
+        data.load_tensors("mnist", "test", source="shipped")
+
+
+@pytest.fixture
+def shipped_copy(tmp_path, monkeypatch):
+    """A copy of data/ that a test may damage: rep_models.data reads it instead, with an empty cache."""
+    d = tmp_path / "data"
+    shutil.copytree(data.SHIPPED_DIR, d)
+    monkeypatch.setattr(data, "SHIPPED_DIR", d)
+    monkeypatch.setattr(data, "_SAMPLE_CACHE", {})
+    return d
+
+
+def _damage(d: Path, kind: str) -> Path:
+    """Damage the copy in ``d``; returns the file the error must name."""
+    sample, manifest = d / data.SAMPLE_FILE, d / "manifest.json"
+    raw = sample.read_bytes()
+    if kind == "sample missing":
+        sample.unlink()
+    elif kind == "sample altered":
+        sample.write_bytes(raw[:1000] + bytes([raw[1000] ^ 0xFF]) + raw[1001:])
+    elif kind == "sample truncated":
+        sample.write_bytes(raw[: len(raw) // 2])
+    elif kind == "unreadable, checksum updated":  # not an npz at all, yet the manifest agrees: never a crash
+        sample.write_bytes(b"not a zip file")
+        m = json.loads(manifest.read_text())
+        m["files"][data.SAMPLE_FILE] = hashlib.sha256(b"not a zip file").hexdigest()
+        manifest.write_text(json.dumps(m))
+        return sample
+    elif kind == "manifest missing":
+        manifest.unlink()
+        return manifest
+    elif kind == "manifest not json":
+        manifest.write_text("{ half a manifest")
+        return manifest
+    elif kind == "manifest without the sample":
+        manifest.write_text(json.dumps({"files": {}}))
+        return manifest
+    return sample
+
+
+@pytest.mark.parametrize("kind", ["sample missing", "sample altered", "sample truncated", "unreadable, checksum updated",
+                                  "manifest missing", "manifest not json", "manifest without the sample"])
+def test_a_missing_or_damaged_sample_names_the_file_and_the_fix(shipped_copy, kind):
+    named = _damage(shipped_copy, kind)
+    for read in (lambda: data.load_sample("test"), lambda: data.load_tensors("mnist", "val", source="sample")):
+        with pytest.raises(DatasetError) as err:
+            read()
+        msg = str(err.value)
+        assert str(named) in msg, msg
+        assert "git checkout -- data/" in msg and "python -m rep_models.sample_data" in msg, msg
+
+
+def test_the_sample_is_checked_once_per_process(shipped_copy):
+    """A good file is read and verified once; later calls share the read-only arrays."""
+    a = data.load_sample("train")[0]
+    (shipped_copy / data.SAMPLE_FILE).unlink()
+    assert data.load_sample("train")[0] is a
+
+
+# ---------------------------------------------------------------- the full MNIST (skipped without it)
 
 
 @pytest.fixture(scope="module")
-def mnist_train_arrays():
-    return data.load_arrays("mnist", "train", download=False)
+def mnist_train_arrays(full_mnist):
+    return data.load_arrays("mnist", "train", root=full_mnist, download=False)
 
 
-def test_arrays_shapes_and_dtypes(mnist_train_arrays):
+def test_arrays_shapes_and_dtypes(mnist_train_arrays, full_mnist):
     images, labels = mnist_train_arrays
     assert images.shape == (60000, 28, 28) and images.dtype == np.uint8
     assert labels.shape == (60000,) and labels.dtype == np.uint8
     assert set(np.unique(labels)) == set(range(10))
     assert images.max() == 255 and images.min() == 0
-    test_images, test_labels = data.load_arrays("mnist", "test", download=False)
+    test_images, test_labels = data.load_arrays("mnist", "test", root=full_mnist, download=False)
     assert test_images.shape == (10000, 28, 28) and test_labels.shape == (10000,)
 
 
-def test_shared_files_match_their_published_checksums():
-    """The decompressed shared files are the ones the downloader verifies against."""
+def test_full_files_match_their_published_checksums(full_mnist):
+    """The decompressed files are the ones the downloader verifies against."""
     for key, fname in FILES.items():
-        digest = hashlib.sha256(gzip.decompress((MNIST / fname).read_bytes())).hexdigest()
-        assert digest == data.DATASETS["mnist"].sha256[key], fname
+        path = full_mnist / fname
+        raw = gzip.decompress(path.read_bytes()) if path.is_file() else (full_mnist / fname[:-3]).read_bytes()
+        assert hashlib.sha256(raw).hexdigest() == data.DATASETS["mnist"].sha256[key], fname
+
+
+def test_sample_is_the_real_test_set_and_real_training_digits(mnist_train_arrays, full_mnist):
+    """The shipped test digits are MNIST's test set; the training digits are MNIST's at ``train_index``,
+    all from the 55,000 the zoo trains on (none from the validation split)."""
+    test_images, test_labels = data.load_arrays("mnist", "test", root=full_mnist, download=False)
+    sample_x, sample_y = data.load_sample("test")
+    assert np.array_equal(sample_x, test_images) and np.array_equal(sample_y, test_labels)
+    images, labels = mnist_train_arrays
+    index = data.sample_train_index()
+    train_x, train_y = data.load_sample("train")
+    assert np.array_equal(train_x, images[index]) and np.array_equal(train_y, labels[index])
+    val_index = torch.randperm(60000, generator=torch.Generator().manual_seed(0))[:5000].numpy()  # load_tensors' carve
+    assert not np.isin(index, val_index).any()
+
+
+def test_sample_rebuilds_byte_for_byte(full_mnist, tmp_path, monkeypatch):
+    from rep_models.sample_data import build_sample
+
+    monkeypatch.setattr(data, "_SAMPLE_CACHE", {})  # build_sample clears the cache it writes for
+    path = build_sample(full_mnist, tmp_path)
+    assert path.read_bytes() == data.sample_path().read_bytes()
+    assert json.loads((tmp_path / "manifest.json").read_text()) == json.loads((data.SHIPPED_DIR / "manifest.json").read_text())
 
 
 def _row_hashes(x: torch.Tensor) -> list[float]:
@@ -53,11 +183,11 @@ def _row_hashes(x: torch.Tensor) -> list[float]:
     return sorted((x.flatten(1).double() @ w).tolist())
 
 
-def test_splits_sizes_dtypes_and_a_fixed_partition():
-    full_x, full_y = data.load_tensors("mnist", "full_train")
-    train_x, train_y = data.load_tensors("mnist", "train")
-    val_x, val_y = data.load_tensors("mnist", "val")
-    test_x, test_y = data.load_tensors("mnist", "test")
+def test_splits_sizes_dtypes_and_a_fixed_partition(full_mnist):
+    full_x, full_y = data.load_tensors("mnist", "full_train", root=full_mnist)
+    train_x, train_y = data.load_tensors("mnist", "train", root=full_mnist)
+    val_x, val_y = data.load_tensors("mnist", "val", root=full_mnist)
+    test_x, test_y = data.load_tensors("mnist", "test", root=full_mnist)
     assert (len(train_x), len(val_x), len(test_x), len(full_x)) == (55000, 5000, 10000, 60000)
     for x, y in ((train_x, train_y), (val_x, val_y), (test_x, test_y)):
         assert x.dtype == torch.float32 and x.shape[1:] == (1, 28, 28) and y.dtype == torch.int64
@@ -67,14 +197,17 @@ def test_splits_sizes_dtypes_and_a_fixed_partition():
     assert torch.equal(torch.cat([train_y, val_y]).bincount(), full_y.bincount())
     assert val_y.bincount().min() > 350  # a random carve keeps every class
     # Fixed by the seed: the same seed gives the same split, another seed another one.
-    again_x, again_y = data.load_tensors("mnist", "val")
+    again_x, again_y = data.load_tensors("mnist", "val", root=full_mnist)
     assert torch.equal(again_x, val_x) and torch.equal(again_y, val_y)
-    other_x, _ = data.load_tensors("mnist", "val", seed=1)
+    other_x, _ = data.load_tensors("mnist", "val", root=full_mnist, seed=1)
     assert not torch.equal(other_x, val_x)
 
 
+# ---------------------------------------------------------------- helpers and arguments
+
+
 def test_balanced_subset():
-    y = data.load_tensors("mnist", "val")[1]
+    y = data.load_tensors("mnist", "val", source="sample")[1]
     idx = data.balanced_subset(y, 100, seed=0)
     assert len(idx) == 100 and len(idx.unique()) == 100
     assert y[idx].bincount(minlength=10).tolist() == [10] * 10
@@ -220,12 +353,16 @@ def mirror(isolated, monkeypatch):
     server.server_close()
 
 
-def test_download_verifies_the_checksum_and_fills_the_cache(mirror, isolated):
+def test_download_verifies_the_checksum_and_fills_the_cache(mirror, isolated, monkeypatch):
+    """A labels file made here, whose checksum the dataset's spec is told: it downloads into the cache."""
     fname = FILES["train_labels"]
-    mirror.files = {fname: (MNIST / fname).read_bytes()}
+    raw = idx_bytes(np.arange(60000) % 10)
+    spec = data.DATASETS["mnist"]
+    monkeypatch.setitem(data.DATASETS, "mnist", dataclasses.replace(spec, sha256={**spec.sha256, "train_labels": hashlib.sha256(raw).hexdigest()}))
+    mirror.files = {fname: gzip.compress(raw)}
     path = data._download("mnist", "train_labels", progress=False)
     assert path == isolated / "cache" / "mnist" / fname
-    assert path.read_bytes() == (MNIST / fname).read_bytes()
+    assert path.read_bytes() == mirror.files[fname]
     assert data.read_idx(path).shape == (60000,)
 
 
@@ -263,15 +400,19 @@ def test_a_silent_mirror_times_out_fast(isolated, monkeypatch):
         assert time.monotonic() - t0 < 5
 
 
-def test_offline_download_from_the_real_mirrors_fails_fast(isolated):
-    """Here there is no internet: the real mirrors fail within the timeout, with one clear error.
-    (Online, the small labels file simply downloads into the temporary cache.)"""
+def test_unreachable_mirrors_fail_fast_with_one_error_naming_each(isolated, monkeypatch):
+    """Offline, as a refused connection stands in for (the tests never reach the real mirrors): every mirror
+    is tried and named in one error, and nothing is left in the cache."""
+    ports = []
+    for _ in range(2):
+        with socket.socket() as s:  # a port that was free a moment ago: nothing listens there now
+            s.bind(("127.0.0.1", 0))
+            ports.append(s.getsockname()[1])
+    mirrors = tuple(f"http://127.0.0.1:{p}/mnist/" for p in ports)
+    monkeypatch.setitem(data.DATASETS, "mnist", dataclasses.replace(data.DATASETS["mnist"], mirrors=mirrors))
     t0 = time.monotonic()
-    try:
-        path = data._download("mnist", "train_labels", progress=False)
-    except DatasetError as e:
-        assert all(m in str(e) for m in data.DATASETS["mnist"].mirrors)
-        assert list((isolated / "cache" / "mnist").iterdir()) == []
-    else:
-        assert data.read_idx(path).shape == (60000,)
+    with pytest.raises(DatasetError) as err:
+        data._download("mnist", "train_labels", progress=False)
+    assert all(m in str(err.value) for m in mirrors)
+    assert list((isolated / "cache" / "mnist").iterdir()) == []
     assert time.monotonic() - t0 < 2 * data.DOWNLOAD_TIMEOUT + 10

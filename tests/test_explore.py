@@ -69,8 +69,8 @@ def test_principal_directions_find_the_widest_axis_and_scale_by_its_std():
     rng = np.random.default_rng(0)
     codes = rng.normal(size=(4000, 3)) * np.array([0.5, 3.0, 1.0])
     d = explore.principal_directions(codes, 2)
-    assert abs(abs(d.vectors[0, 1]) - 1) < 0.01 and abs(abs(d.vectors[1, 2]) - 1) < 0.02
-    assert d.scales == pytest.approx([3.0, 1.0], rel=0.05)
+    assert abs(abs(d.vectors[0, 1]) - 1) < 0.01 and abs(abs(d.vectors[1, 2]) - 1) < 0.02  # measured 2e-5, 1.6e-4
+    assert d.scales == pytest.approx([3.0, 1.0], rel=0.05)  # measured 2.951, 0.997 (2026-12-01)
     assert d.explained[0] > d.explained[1]
     moved = explore.move(np.zeros(3), d, [2.0])  # two standard deviations along PC 1
     assert np.linalg.norm(moved) == pytest.approx(2 * d.scales[0], rel=1e-5)
@@ -79,7 +79,7 @@ def test_principal_directions_find_the_widest_axis_and_scale_by_its_std():
 def test_axis_directions_order_by_use_and_step_in_prior_units():
     codes = np.random.default_rng(1).normal(size=(500, 4)) * np.array([0.01, 2.0, 0.5, 1.0])
     d = explore.axis_directions(codes)
-    assert d.names[:2] == ["z[1]", "z[3]"] and d.spread[-1] < 0.05
+    assert d.names[:2] == ["z[1]", "z[3]"] and d.spread[-1] < 0.05  # measured 0.0098
     assert np.allclose(explore.move(np.zeros(4), d, [1.5]), [0, 1.5, 0, 0])
 
 
@@ -89,7 +89,7 @@ def test_class_direction_is_the_difference_of_class_means():
     centres = rng.normal(size=(10, 5)) * 4
     codes = centres[labels] + rng.normal(size=(500, 5)) * 0.1
     v = explore.class_direction(codes, labels, 3, 8)
-    assert np.allclose(v, centres[8] - centres[3], atol=0.1)
+    assert np.allclose(v, centres[8] - centres[3], atol=0.1)  # measured 0.050 at most (2026-12-01)
     with pytest.raises(ValueError, match="no codes for digits"):
         explore.class_means(codes[labels != 4], labels[labels != 4])
 
@@ -158,10 +158,10 @@ def test_walk_is_smooth_periodic_and_keeps_its_norm():
     assert np.allclose(frames[0], frames[60], atol=1e-5)
     steps = np.linalg.norm(np.diff(frames, axis=0), axis=2)
     norms = np.linalg.norm(frames, axis=2)
-    assert steps.max() < 0.15 * norms.min()  # consecutive frames are close
+    assert steps.max() < 0.15 * norms.min()  # consecutive frames are close (measured 0.643 < 0.671; fixed seed)
     assert np.allclose(norms, norms[0], rtol=1e-4)
     rand = np.stack([explore.walk_latents(32, f, n=2, seed=1, period=40, method="random") for f in range(25)])
-    assert np.linalg.norm(np.diff(rand, axis=0), axis=2).max() < 0.5 * np.linalg.norm(rand, axis=2).min()
+    assert np.linalg.norm(np.diff(rand, axis=0), axis=2).max() < 0.5 * np.linalg.norm(rand, axis=2).min()  # 1.17 < 2.08
 
 
 def test_class_histogram_and_mode_summary(tiny):
@@ -212,7 +212,7 @@ def test_decoder_columns_are_the_decoder_weights(tiny):
 def test_linear_ae_curve_error_falls_with_code_size(mnist_val):
     torch.manual_seed(0)
     curve = explore.linear_ae_curve(mnist_val[0][:512], [1, 16], epochs=2)
-    assert curve[16] < curve[1]
+    assert curve[16] < curve[1]  # measured 0.128 < 0.416 (2026-12-01)
 
 
 # ---------------------------------------------------------------------------------------------- display
@@ -243,21 +243,21 @@ def test_few_label_results_reads_the_report_shapes():
     assert got == {"pixels": [(100, 0.75, 0.01)]}
 
 
-def test_few_label_curve_beats_chance(mnist_val):
-    x, y = mnist_val
+def test_few_label_curve_beats_chance(mnist_train):
+    x, y = mnist_train
     codes = x[:3000].reshape(3000, -1).numpy() @ np.random.default_rng(0).normal(size=(784, 24))  # a cheap 24-d "encoder"
     rows = explore.few_label_curve(codes[:2000], y[:2000].numpy(), codes[2000:], y[2000:3000].numpy(), [20, 100], draws=2)
-    assert [r[0] for r in rows] == [20, 100] and all(r[1] > 0.3 for r in rows)
+    assert [r[0] for r in rows] == [20, 100] and all(r[1] > 0.3 for r in rows)  # measured 0.355, 0.525 (2026-12-01)
 
 
-def test_spreading_labels_over_the_neighbour_graph_beats_the_linear_probe(mnist_val):
+def test_spreading_labels_over_the_neighbour_graph_beats_the_linear_probe(mnist_train):
     # With 100 labels, the other 1,900 unlabelled digits' neighbours carry the labels where a line cannot.
-    x, y = mnist_val
+    x, y = mnist_train
     pixels = x[:3000].reshape(3000, -1).numpy()
     args = (pixels[:2000], y[:2000].numpy(), pixels[2000:], y[2000:3000].numpy(), [100])
     linear = explore.few_label_curve(*args, draws=2)[0][1]
     spread = explore.few_label_curve(*args, draws=2, method="spreading")[0][1]
-    assert spread > linear + 0.05, (spread, linear)
+    assert spread > linear + 0.05, (spread, linear)  # measured 0.790 > 0.703 + 0.05 (2026-12-01)
     with pytest.raises(ValueError, match="method"):
         explore.few_label_curve(*args, method="svm")
 
@@ -277,7 +277,7 @@ def test_train_job_trains_a_copy_and_reports_progress(mnist_val):
     assert s.status == "done", s.message
     assert s.progress == 1.0 and len(s.records) == 2 and len(s.losses) >= 4
     assert s.snapshot.shape == (2 * 30 - 2, 8 * 30 - 2)  # held-out digits over their reconstructions
-    assert s.losses[-1][2] < s.losses[0][2]
+    assert s.losses[-1][2] < s.losses[0][2]  # measured 0.118 < 0.133 (2026-12-01)
 
 
 def test_train_job_cancels_and_stops_without_heartbeat(mnist_val):
@@ -329,7 +329,7 @@ def test_class_direction_turns_threes_into_eights(mnist_test):
     threes = codes[y.numpy() == 3][:20]
     before, _ = explore.class_histogram(clf, explore.decode_at(vae, threes))
     after, _ = explore.class_histogram(clf, explore.decode_at(vae, threes + direction))
-    assert before.argmax() == 3 and after.argmax() == 8
+    assert before.argmax() == 3 and after.argmax() == 8  # measured: 20 of 20 threes, then 13 of 20 eights (2026-12-01)
 
 
 def test_shipped_decode_is_fast():

@@ -62,7 +62,7 @@ def test_anomaly_score_percentiles_and_verdicts():
     scores = [rinspect.anomaly_score(e, ref) for e in (0.0, 0.5, 0.97, 0.999, 2.0)]
     pcts = [a.percentile for a in scores]
     assert pcts == sorted(pcts) and pcts[0] == 0 and pcts[-1] == 100
-    assert abs(pcts[1] - 50) < 5
+    assert abs(pcts[1] - 50) < 5  # measured 47.3 (2026-12-01)
     assert [a.verdict for a in scores] == ["digit", "digit", "unusual", "not a digit", "not a digit"]
     assert "does not look like a digit" in scores[-1].message
     with pytest.raises(ValueError):
@@ -123,13 +123,14 @@ def test_headline_metrics_prefers_evaluation_report():
 # -------------------------------------------------------------------------- with the shipped models
 
 
-def test_classifier_reads_preprocessed_mnist_digits(mnist_val):
-    """Preprocessing an MNIST digit again must keep it readable: what the page does to every input."""
+def test_classifier_reads_preprocessed_mnist_digits(mnist_test):
+    """Preprocessing an MNIST digit again must keep it readable: what the page does to every input.
+    (Test digits: the shipped models never saw them.)"""
     clf = shipped("classifier")
-    x, y = mnist_val
+    x, y = mnist_test
     xs = torch.stack([to_mnist(x[i, 0].numpy()).tensor[0] for i in range(300)])
     acc = (clf.predict_proba(xs).argmax(1) == y[:300]).float().mean().item()
-    assert acc >= 0.97
+    assert acc >= 0.97  # measured 0.990 on test digits 0-299 (2026-12-01)
 
 
 def test_classifier_reads_a_canvas_drawing_of_a_one():
@@ -144,20 +145,20 @@ def test_classifier_reads_a_canvas_drawing_of_a_one():
     assert top[0][0] == 1
 
 
-def test_anomaly_separates_digits_from_noise(mnist_test, mnist_val):
+def test_anomaly_separates_digits_from_noise(mnist_test):
     ae = shipped(rinspect.ANOMALY_MODEL)
     ref = rinspect.reference_errors(ae, mnist_test[0][:2000])
-    digits = [rinspect.anomaly_score(e, ref) for e in reconstruction_error(ae, mnist_val[0][:100]).numpy()]
-    assert np.median([a.percentile for a in digits]) < 80
+    digits = [rinspect.anomaly_score(e, ref) for e in reconstruction_error(ae, mnist_test[0][-100:]).numpy()]  # other test digits
+    assert np.median([a.percentile for a in digits]) < 80  # measured 51.9; the noise images: 100 (2026-12-01)
     junk = torch.rand(20, 1, 28, 28, generator=torch.Generator().manual_seed(0))
     assert all(rinspect.anomaly_score(e, ref).verdict == "not a digit" for e in reconstruction_error(ae, junk).numpy())
 
 
-def test_denoising_ae_beats_noise_and_the_classical_filter(mnist_val):
+def test_denoising_ae_beats_noise_and_the_classical_filter(mnist_test):
     dae = shipped("denoising_ae")
-    clean = mnist_val[0][:200]
+    clean = mnist_test[0][-200:]
     noisy = noise.corrupt(clean, "gaussian", 0.3, seed=0)
     denoised = dae.denoise(noisy)
     _, classical = noise.best_classical(noisy, clean)
     p_noisy, p_dae, p_classical = (noise.psnr(clean, v).mean().item() for v in (noisy, denoised, classical))
-    assert p_dae > p_noisy + 3 and p_dae > p_classical
+    assert p_dae > p_noisy + 3 and p_dae > p_classical  # measured 23.7 dB against 13.4 noisy, 17.2 classical (2026-12-01)

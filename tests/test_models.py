@@ -61,7 +61,7 @@ def test_output_shapes(name, small_batch):
             assert torch.equal(s, model.sample(B, seed=3)), "sample(seed) must be repeatable"
             assert not torch.equal(s, model.sample(B, seed=4))
             zt = model.latent(500, seed=0, truncation=0.5)
-            assert zt.abs().max() <= 0.5 and zt.std() > 0.1
+            assert zt.abs().max() <= 0.5 and zt.std() > 0.1  # std measured 0.28
             if model.conditional:
                 check_image(model.sample(B, seed=3, digit=7), B)
                 assert not torch.equal(model.sample(B, seed=3, digit=7), model.sample(B, seed=3, digit=1))
@@ -177,27 +177,31 @@ def test_a_few_steps_lower_the_loss(name, small_batch):
             assert torch.isfinite(d) and torch.isfinite(g)
         assert all(not torch.equal(a, b) for a, b in zip(g0, model.generator_parameters(), strict=True)), "generator did not move"
         assert all(not torch.equal(a, b) for a, b in zip(d0, model.discriminator_parameters(), strict=True)), "discriminator did not move"
-        # The discriminator's own objective improves against a fixed generator's fakes.
+        # The discriminator's own objective improves against a fixed generator's fakes (measured 2026-12-01:
+        # gan 1.39 -> 1.12, dcgan 1.44 -> 0.52, cdcgan 1.31 -> 0.56).
         assert seeded_loss(model, batch, "discriminator_loss") < d_before
         return
     before = seeded_loss(model, batch)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     # A contrastive loss starts near its chance level log(2B - 1) and learns from new random views each
-    # step, so it takes a few more steps than a reconstruction loss to fall by the same tenth.
-    steps = 12 if model.family == "encoder" else 6
+    # step, so it takes more steps than a reconstruction loss to fall by the same tenth: 12 steps reached
+    # 0.904 of the start on the shipped digits (0.848..0.904 on four batches), 20 reach 0.815..0.825.
+    steps = 20 if model.family == "encoder" else 6
     for _ in range(steps):
         loss = model.loss(batch)["loss"]
         opt.zero_grad()
         loss.backward()
         opt.step()
     after = seeded_loss(model, batch)
+    # after / before measured 2026-12-01: classifier 0.61, contractive_ae 0.54, conv_ae 0.40, cvae 0.76, denoising_ae
+    # 0.52, linear_ae 0.82, recurrent_ae 0.38, sda 0.54, sparse_ae 0.50, stacked_ae 0.80, vae 0.70, contrastive 0.82
     assert after < 0.9 * before, f"{name}: loss {before:.4g} -> {after:.4g} after {steps} steps"
 
 
 def test_tied_stacked_ae_has_about_half_the_parameters():
     tied, untied = build("stacked_ae", tied=True), build("stacked_ae", tied=False)
     ratio = tied.n_parameters() / untied.n_parameters()
-    assert 0.45 < ratio < 0.55, ratio
+    assert 0.45 < ratio < 0.55, ratio  # measured 0.501 (parameter counts)
     assert tied.stack.dec is None
     # The tied decoder really is the transposed encoder: changing an encoder weight changes the decoding.
     z = torch.randn(2, tied.config.latent_dim)
@@ -245,7 +249,7 @@ def test_sparse_penalty_pushes_mean_activation_toward_rho(small_batch):
         opt.zero_grad()
         loss.backward()
         opt.step()
-    assert abs(act() - model.config.rho) < abs(start - model.config.rho) / 2
+    assert abs(act() - model.config.rho) < abs(start - model.config.rho) / 2  # measured 0.0087 < 0.227 (2026-12-01)
 
 
 def test_unknown_config_field_and_name_are_clear_errors():
@@ -273,7 +277,7 @@ def test_self_conditioned_dcgan_picks_its_cluster_from_the_latent(small_batch):
     assert not model.conditional, "self-conditioned is still an unconditional generator: no digit to ask for"
     z = model.latent(20000, seed=0)
     share = torch.bincount(model.cluster_of(z), minlength=3).double() / len(z)
-    torch.testing.assert_close(share, torch.tensor([0.2, 0.3, 0.5], dtype=torch.float64), atol=0.015, rtol=0)
+    torch.testing.assert_close(share, torch.tensor([0.2, 0.3, 0.5], dtype=torch.float64), atol=0.015, rtol=0)  # measured 0.006
     a, b = torch.zeros(1, 8), torch.zeros(1, 8)
     a[0, 0], b[0, 0] = -2.0, 2.0  # quantiles 0.02 and 0.98: first and last cluster
     assert model.cluster_of(a).item() == 0 and model.cluster_of(b).item() == 2

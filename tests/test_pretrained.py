@@ -51,16 +51,21 @@ def test_pretrained_folder_is_at_most_40_mb():
 
 @pytest.fixture(scope="module")
 def ctx():
-    """A fixed 2,000-image test subset, PCA on all training images, 10,000 training codes for the
-    few-label classifiers, 2,000 samples per generator."""
+    """The shipped data, so the bars run offline: a fixed 2,000-image subset of the (shipped, real) test set,
+    the shipped 10,000 training digits (1,000 a class, from the split the zoo trained on) for the PCA(32)
+    baseline, the few-label classifiers' pools and the real-data reference, 2,000 samples per generator.
+    Fashion-MNIST, when installed, for the anomaly AUROCs (without it only ``test_best_anomaly_auroc`` skips)."""
+    from conftest import dataset_dir
+
     from rep_models.data import load_tensors
 
-    x_test, y_test = load_tensors("mnist", "test")
-    x_train, y_train = load_tensors("mnist", "train")
-    x_fashion, _ = load_tensors("fashion_mnist", "test")
+    x_test, y_test = load_tensors("mnist", "test", source="sample")
+    x_train, y_train = load_tensors("mnist", "full_train", source="sample")
+    fashion = dataset_dir("fashion_mnist")
+    x_fashion = load_tensors("fashion_mnist", "test", root=fashion)[0][:N_TEST] if fashion else None
     g = torch.Generator().manual_seed(0)
     te = torch.randperm(len(x_test), generator=g)[:N_TEST].sort().values
-    c = evaluate.Context(x_test[te], y_test[te], x_train, y_train, x_fashion[:N_TEST], PRETRAINED_DIR, fast=True,
+    c = evaluate.Context(x_test[te], y_test[te], x_train, y_train, x_fashion, PRETRAINED_DIR, fast=True,
                          n_samples=2000, n_iwae=100, n_jacobian=300, n_code_train=10000)
     return evaluate.prepare(c)
 
@@ -111,6 +116,25 @@ def _bar_param(model: str):
     return model
 
 
+# A bar that needs the full 55,000-digit training set: the PCA(32) subspace of the shipped 10,000 training
+# digits lies 14.0 degrees from that of the 55,000 (its last directions have nearly equal variance; the shipped
+# linear_ae is 0.15 degrees from the latter and 14.0 from the former), so this bar has its own test on the full set.
+NEEDS_FULL_TRAIN = "largest principal angle to PCA(32) subspace (deg)"
+
+# The measures on the subset, with the shipped data (``ctx``), 2026-12-01 on this project's 2-core CPU; every
+# bar is issue 3's, unchanged (rep_models.evaluate.check_bars). All are computed with fixed seeds on fixed
+# images: the small margins (vae_2d, cdcgan, classifier) are over 15 images or 1 nat, far beyond float noise.
+#   classifier acc 0.9950 (>= 0.993) | linear_ae MSE/PCA 0.996 (<= 1.02) | stacked_ae 0.275 (<= 0.6)
+#   conv_ae 0.242 (<= 0.3) | recurrent_ae 0.499 (<= 0.6) | vae -ELBO 93.49 (<= 95) | vae_2d -ELBO 143.88 (<= 145)
+#   denoising_ae PSNR 29.27 / 23.43 / 20.06 dB (>= 28 / 22 / 19.5), salt-and-pepper 25.62 (>= 24), minus median 7.34 (> 0)
+#   sparse_ae activation/rho 1.084 (0.8..1.2), MSE/PCA 0.341 (<= 1) | contractive_ae Jacobian ratio 0.219 (<= 0.5),
+#   MSE/PCA 0.584 (<= 1) | dcgan class shares 0.0805..0.122 (0.06..0.14), top-prob 0.967 (>= 0.9), FD minus vae's
+#   -69.4, minus gan's -329.3 (< 0) | cdcgan agreement 0.9775 (>= 0.97) | cvae 0.9735 (>= 0.95)
+#   sda error 0.0085 (<= 0.014) | sda_100 0.0545 (<= 0.10) | best few-label error 0.0726, contrastive (<= 0.10)
+#   best anomaly AUROC 0.9996, conv_ae (>= 0.99) | with the full training set instead: the same but the PCA
+#   ratios (linear_ae 1.000, others +0.002) and the few-label error (0.0756).
+
+
 @pytest.mark.parametrize("model", [_bar_param(m) for m in BAR_NEEDS])
 def test_bar_on_subset(model, results):
     needs = BAR_NEEDS[model]
@@ -118,10 +142,27 @@ def test_bar_on_subset(model, results):
     if missing:
         pytest.skip(f"not shipped: {missing}")
     bars = [b for b in evaluate.check_bars(results(*needs)) if b["model"] == model and "UMAP" not in b["measure"]
-            and not b["measure"].startswith("best ")]  # the best-of-all-encoders bars have their own tests
+            and not b["measure"].startswith("best ")  # the best-of-all-encoders bars have their own tests
+            and b["measure"] != NEEDS_FULL_TRAIN]
     assert bars, f"no bar found for {model}"
     failed = [f"{b['measure']}: {b['value']} (bar {b['bar']})" for b in bars if not b["passed"]]
     assert not failed, f"{model} misses its bar on {N_TEST} test images: {failed}"
+
+
+def test_linear_ae_spans_the_pca_subspace_of_the_training_set(full_mnist):
+    """The angle bar, against the PCA(32) of the 55,000 training digits the linear AE was trained on
+    (measured 0.147 degrees on 2026-12-01; bar 10)."""
+    if not _shipped("linear_ae"):
+        pytest.skip("linear_ae is not shipped")
+    from rep_models import metrics
+    from rep_models.data import load_tensors
+
+    x_train, _ = load_tensors("mnist", "train", root=full_mnist)
+    basis = metrics.pca_basis(x_train, evaluate.PCA_K)[1]
+    model = checkpoint.load(PRETRAINED_DIR / "linear_ae")
+    angle = metrics.largest_angle_to_pca(model.decoder.weight.detach(), x_train, basis=basis)
+    [bar] = [b for b in evaluate.check_bars({"linear_ae": {"largest_angle_to_pca_deg": angle}}) if b["measure"] == NEEDS_FULL_TRAIN]
+    assert bar["passed"], f"{bar['measure']}: {bar['value']} (bar {bar['bar']})"
 
 
 def _best_bar(results, prefix: str) -> None:
@@ -134,8 +175,8 @@ def _best_bar(results, prefix: str) -> None:
         assert b["passed"], f"{b['measure']}: {b['value']} ({b['model']}), bar {b['bar']}"
 
 
-def test_best_anomaly_auroc(results):
-    _best_bar(results, "best anomaly")
+def test_best_anomaly_auroc(results, fashion_mnist_test):
+    _best_bar(results, "best anomaly")  # Fashion-MNIST's test images are the anomalies: skips without them
 
 
 def test_best_encoder_few_labels(results):
@@ -148,15 +189,15 @@ def test_conv_ae_umap_map_quality():
     if not projections.path_for("conv_ae", "umap").is_file() or not _shipped("conv_ae"):
         pytest.skip("conv_ae UMAP map not shipped")
     proj = projections.load_projection("conv_ae", "umap")
-    assert metrics.knn_accuracy(proj["coords"], proj["labels"]) >= 0.95
+    assert metrics.knn_accuracy(proj["coords"], proj["labels"]) >= 0.95  # measured 0.9645 (the shipped map: fixed)
     # Trustworthiness on a 2,000-point subset of the map against freshly computed codes (the full 10,000 is
     # the report's): also checks the map still belongs to the shipped model.
     from rep_models.data import load_tensors
 
-    x, _ = load_tensors("mnist", "test")
+    x, _ = load_tensors("mnist", "test", source="sample")
     sub = np.arange(0, len(proj["indices"]), len(proj["indices"]) // N_TEST)[:N_TEST]
     codes = projections.codes_for("conv_ae", x[proj["indices"][sub]], model=checkpoint.load(PRETRAINED_DIR / "conv_ae"))
-    assert metrics.trustworthiness(codes, proj["coords"][sub]) >= 0.95
+    assert metrics.trustworthiness(codes, proj["coords"][sub]) >= 0.95  # measured 0.9668 (2026-12-01)
 
 
 def test_readme_zoo_table_is_generated_from_metrics_json():

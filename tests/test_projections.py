@@ -6,11 +6,15 @@ import pytest
 
 from rep_models import projections as P
 
+# Points: at 400 a t-SNE map's 10-NN accuracy ranged 0.755..0.82 over seeds and 1e-5 noise on the input, a coin
+# toss against 0.8; at 1,000 it ranges 0.853..0.873 (and each fit takes about a second).
+N = 1000
+
 
 @pytest.fixture(scope="module")
 def small(mnist_val):
     x, y = mnist_val
-    return x[:400], y[:400].numpy()
+    return x[:N], y[:N].numpy()
 
 
 @pytest.fixture(scope="module")
@@ -47,17 +51,19 @@ def test_saved_files_hold_small_arrays_and_load_without_pickle(saved, small):
     d, codes, _ = saved
     for method in ("pca", "tsne"):
         proj = P.load_projection("pixels", method, d)
-        assert proj["coords"].shape == (400, 2) and proj["coords"].dtype == np.float32
+        assert proj["coords"].shape == (N, 2) and proj["coords"].dtype == np.float32
         assert proj["labels"].dtype == np.uint8 and np.array_equal(proj["labels"], small[1])
-        assert np.array_equal(proj["indices"], np.arange(400))
+        assert np.array_equal(proj["indices"], np.arange(N))
     ref = P.load_reference("pixels", d)
-    assert ref["ref"].dtype == np.float16 and ref["ref"].shape == (400, P.MAP_DIM)  # 784-d pixels reduced
+    assert ref["ref"].dtype == np.float16 and ref["ref"].shape == (N, P.MAP_DIM)  # 784-d pixels reduced
     with np.load(P.path_for("pixels", "tsne", d), allow_pickle=False) as f:
         assert all(f[k].dtype != object for k in f.files)
         assert f["coords"].dtype == np.float16  # small on disk; load_projection gives float32
 
 
 def test_tsne_map_separates_digits(saved):
+    """On 1,000 digits (2026-12-01): t-SNE 10-NN accuracy 0.868 (0.855..0.868 with 1e-5 noise on the pixels,
+    0.853..0.873 over seeds 0-7; the pixel space itself gives 0.858), PCA's 0.393, PCA trustworthiness 0.737."""
     _, _, quality = saved
     assert quality["tsne"]["knn10_accuracy"] > quality["pca"]["knn10_accuracy"]
     assert quality["tsne"]["knn10_accuracy"] > 0.8
@@ -74,10 +80,10 @@ def test_placing_a_reference_code_lands_near_its_point(saved, method):
     dist = np.array([np.linalg.norm(placer(codes[i]) - coords[i]) for i in picks]) / extent
     assert placer(codes[0]).shape == (2,)
     if method == "pca":  # a linear map places exactly
-        assert dist.max() < 1e-3
+        assert dist.max() < 1e-3  # measured 1.3e-4 (float16 storage) on 2026-12-01
     else:  # from its neighbours' positions: near its own point for most points (outliers sit apart in 2-D)
-        assert np.median(dist) < 0.08, np.median(dist)  # a random position: about 0.4
-        assert (dist < 0.15).mean() >= 0.75, (dist < 0.15).mean()
+        assert np.median(dist) < 0.08, np.median(dist)  # a random position: about 0.4; measured 0.019..0.024
+        assert (dist < 0.15).mean() >= 0.75, (dist < 0.15).mean()  # measured 0.97..0.99
 
 
 def test_refined_tsne_placement_stays_near_its_point(saved):
@@ -87,7 +93,7 @@ def test_refined_tsne_placement_stays_near_its_point(saved):
     start = placer(codes[17])
     refined = placer(codes[17], n_iter=10)  # openTSNE's transform from the median start
     extent = np.ptp(coords, axis=0).max()
-    assert np.linalg.norm(refined - coords[17]) < 0.1 * extent
+    assert np.linalg.norm(refined - coords[17]) < 0.1 * extent  # measured 0.015..0.024 x extent (2026-12-01)
     assert not np.allclose(refined, start)  # the optimisation did run
 
 

@@ -1,5 +1,8 @@
 """The training CLI on a few hundred images: the files and card it writes, resume, determinism, config
-overrides, the GAN and layer-wise phases, and a 2-process torchrun (gloo on CPU) whose ranks agree."""
+overrides, the GAN and layer-wise phases, and a 2-process torchrun (gloo on CPU) whose ranks agree.
+
+Every run trains on the shipped sample (``--data-source sample``), so these run on a fresh clone; one test
+checks the default, the full MNIST, when it is present (``full_mnist``)."""
 from __future__ import annotations
 
 import json
@@ -22,8 +25,11 @@ ROOT = Path(__file__).resolve().parent.parent
 ENV = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
 
 
-def cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, "-m", "rep_models.train", *args, "--threads", "1", "--no-progress"],
+SAMPLE = ("--data-source", "sample")  # the shipped digits: no full MNIST, no download
+
+
+def cli(*args: str, timeout: float = 300, source: tuple[str, ...] = SAMPLE) -> subprocess.CompletedProcess:
+    proc = subprocess.run([sys.executable, "-m", "rep_models.train", *args, *source, "--threads", "1", "--no-progress"],
                           cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=timeout)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc
@@ -46,14 +52,24 @@ def test_cli_one_epoch_writes_weights_and_card(tmp_path):
     val = card["metrics"]["validation"]
     assert {"val_loss", "val_mse"} <= set(val) and all(v == v and abs(v) < 1e6 for v in val.values())
     assert [h["epoch"] for h in card["history"]] == [1] and "train_loss" in card["history"][0]
-    assert card["data"]["sha256"] == data.data_checksum("mnist") and "first 300" in card["data"]["split"]
+    assert card["data"]["source"] == "sample" and card["data"]["sha256"] == data.data_checksum("mnist", source="sample")
+    assert "shipped sample" in card["data"]["split"] and "first 300" in card["data"]["split"]
     assert card["wall_seconds"] > 0 and card["device"] == "cpu"
     assert card["versions"]["torch"] == torch.__version__ and card["versions"]["python"]
     assert card["trained_by"].startswith("python -m rep_models.train conv_ae") and "--limit 300" in card["trained_by"]
-    assert card["train_options"]["limit"] == 300
+    assert card["train_options"]["limit"] == 300 and card["train_options"]["data_source"] == "sample"
     assert json.loads(proc.stdout.strip().splitlines()[-1])["name"] == "conv_ae"
     model = checkpoint.load(tmp_path / "conv_ae")
     assert model.encode(torch.zeros(2, 1, 28, 28)).shape == (2, 32)
+
+
+def test_default_trains_on_the_full_mnist(tmp_path, full_mnist):
+    """Without --data-source, training reads MNIST's own files (55,000 + 5,000) as before the sample shipped."""
+    cli("linear_ae", "--limit", "200", "--epochs", "1", "--out", str(tmp_path), source=())
+    card = json.loads((tmp_path / "linear_ae.json").read_text())
+    assert card["data"]["source"] == "full" and card["train_options"]["data_source"] == "full"
+    assert card["data"]["split"] == "train minus a 5,000-image validation split (seed 0), first 200"
+    assert card["data"]["sha256"] == data.data_checksum("mnist", full_mnist)
 
 
 def test_same_seed_same_weights_and_set_overrides(tmp_path):
@@ -80,7 +96,7 @@ class Interrupted(Exception):
 def test_resume_continues_from_the_saved_state(tmp_path, monkeypatch):
     """Stopped after epoch 1 of 2 and resumed, a conv_ae ends with exactly the weights of an uninterrupted
     run: model, optimiser and learning-rate schedule all continue (conv_ae has no training noise)."""
-    args = ["conv_ae", "--limit", "256", "--epochs", "2", "--batch-size", "64", "--no-progress"]
+    args = ["conv_ae", "--limit", "256", "--epochs", "2", "--batch-size", "64", "--no-progress", *SAMPLE]
     T.main([*args, "--out", str(tmp_path / "straight")])
 
     real_save_state = T._save_state
@@ -105,12 +121,12 @@ def test_resume_continues_from_the_saved_state(tmp_path, monkeypatch):
 
 
 def test_gan_and_layerwise_phases(tmp_path):
-    T.main(["gan", "--limit", "256", "--epochs", "1", "--no-progress", "--out", str(tmp_path)])
+    T.main(["gan", "--limit", "256", "--epochs", "1", "--no-progress", *SAMPLE, "--out", str(tmp_path)])
     val = json.loads((tmp_path / "gan.json").read_text())["metrics"]["validation"]
     assert {"val_d_loss", "val_g_loss", "val_d_real", "val_d_fake"} <= set(val)
     assert all(torch.isfinite(torch.tensor(v)) for v in val.values())
 
-    T.main(["stacked_ae", "--limit", "256", "--epochs", "1", "--pretrain-epochs", "1", "--no-progress",
+    T.main(["stacked_ae", "--limit", "256", "--epochs", "1", "--pretrain-epochs", "1", "--no-progress", *SAMPLE,
             "--set", "hidden=[64,32]", "latent_dim=8", "--out", str(tmp_path)])
     card = json.loads((tmp_path / "stacked_ae.json").read_text())
     assert [h["phase"] for h in card["history"]] == ["pretrain layer 1", "pretrain layer 2", "pretrain layer 3", "train"]
@@ -129,7 +145,8 @@ def test_every_recipe_resolves_and_builds():
 
 
 @pytest.mark.parametrize("argv, match", [(["resnet"], "unknown model or recipe 'resnet'"),
-                                         (["conv_ae", "--set", "latent_dim"], "key=value")])
+                                         (["conv_ae", "--set", "latent_dim"], "key=value"),
+                                         (["conv_ae", "--data", "/nowhere", *SAMPLE], "does not go with --data-source sample")])
 def test_bad_command_lines_are_clear(argv, match):
     with pytest.raises(SystemExit, match=match):
         T.main([*argv, "--out", "/nonexistent", "--no-progress"])
@@ -157,7 +174,7 @@ def test_torchrun_two_processes_agree(tmp_path):
     script.write_text(DDP_SCRIPT)
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", str(script),
-           "conv_ae", "--limit", "256", "--epochs", "1", "--device", "cpu", "--no-progress", "--out", str(out)]
+           "conv_ae", "--limit", "256", "--epochs", "1", "--device", "cpu", "--no-progress", *SAMPLE, "--out", str(out)]
     proc = subprocess.run(cmd, cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     card = json.loads((out / "conv_ae.json").read_text())
