@@ -86,12 +86,14 @@ import torch  # noqa: E402 - after the navigation and the loading notice, on pur
 from rep_models import inspect as rinspect  # noqa: E402
 from rep_models.device import flush_denormals  # noqa: E402
 from ui import common as ui  # noqa: E402
+from ui import warmup  # noqa: E402
 
 # One intra-op thread per request: the app answers many small requests (one digit at a time) from many
 # sessions at once, where torch's thread pools only fight over the cores (a 1-image conv went from about
 # 1 ms to over a second on a busy 2-core machine). LATENT_LAB_TORCH_THREADS overrides it.
 torch.set_num_threads(max(1, int(os.environ.get("LATENT_LAB_TORCH_THREADS", "1"))))
 flush_denormals()  # per thread, and Streamlit runs each script in its own thread (rep_models.device)
+warmup.start()  # once per server, after this first run: the models and caches, in the background (ui/warmup.py)
 
 with st.sidebar:
     st.caption(f"Device: {ui.device_label()}")

@@ -13,7 +13,7 @@ import sys
 
 from bench.common import ROOT
 
-SCRIPTS = ["inference", "training", "memory", "projections", "browser"]
+SCRIPTS = ["inference", "training", "memory", "projections", "browser", "first_visit", "denoise_upload"]
 
 
 def main(argv=None) -> None:

@@ -26,7 +26,7 @@ STATUS = ("**Status:** the sections below were taken in session 3 (2026-11-29) b
           "`python -m bench.load_test` (protocol clients), on an otherwise idle machine; each section gives its date, command "
           "and the load average before and after. The Inference section was re-run in session 4, after the vae got a deeper "
           "decoder (see its date and PASS/FAIL column).")
-SECTIONS = ["inference", "projections", "training", "memory", "load_test", "browser"]
+SECTIONS = ["inference", "projections", "training", "memory", "load_test", "browser", "first_visit"]
 
 os.environ.setdefault("LATENT_LAB_MNIST", str(ROOT.parent / "shared" / "data" / "mnist"))
 

@@ -87,7 +87,7 @@ def class_panel(name: str, z_start: np.ndarray | None) -> None:
 @ui.fragment
 def manifold_panel(z_mark: np.ndarray | None) -> None:
     model = ui.load_model("vae_2d")
-    n = st.select_slider("Grid size", [7, 11, 15, 21], value=15, key="vae_manifold_n")
+    n = st.select_slider("Grid size", list(latent.MANIFOLD_SIZES), value=15, key="vae_manifold_n")
     m = latent.manifold("vae_2d", n)
     overlay = st.toggle("Show where 2,000 test digits land (coloured by label)", value=False, key="vae_manifold_overlay")
     size = m.image.shape[0]

@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
-from rep_models import explore
+from rep_models import explore, precomputed
 from ui import common as ui
 from ui import latent
 
@@ -32,8 +32,10 @@ def _curve(sizes: tuple[int, ...], n_train: int, epochs: int) -> dict[int, float
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _test_mse(name: str) -> float:
+    if name == "linear_ae":  # shipped (rep_models.precomputed); computed if stale
+        return float(precomputed.get("linear_ae_test_mse", ui.load_model)["mse"])
     xt, _ = ui.test_set()
-    return explore.linear_mse(ui.load_model(name), xt[:5000])
+    return explore.linear_mse(ui.load_model(name), xt[:precomputed.N_MSE])
 
 
 def _weights_row(images: np.ndarray, caption: str) -> None:
@@ -44,8 +46,8 @@ def _weights_row(images: np.ndarray, caption: str) -> None:
 with ui.page_guard("Linear AE = PCA"):
     lin = ui.require_model("linear_ae", "This comparison")
     if lin is not None:
-        pca = latent.train_pca()
         k = explore.latent_dim(lin)
+        pca = latent.train_pca(k)
         dec = lin.decoder.weight.detach().float().cpu().numpy()  # (784, k): column j = what code unit j adds
         comps = pca.components[:k]  # (k, 784)
 

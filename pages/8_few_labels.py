@@ -13,9 +13,9 @@ from rep_models.zoo import ENCODERS
 from ui import common as ui
 from ui import latent
 
-LIVE_COUNTS = [10, 20, 50, 100, 200, 500, 1000, 5000]
-N_POOL = 5_000  # training digits the labelled subsets are drawn from (their codes also set the scaling)
-N_TEST = 5_000
+LIVE_COUNTS = [10, 20, 50, 100, 200, 500, 1000, 5000]  # at most half the pool, so random subsets still differ
+N_POOL = latent.FEW_POOL  # training digits the labelled subsets are drawn from (their codes also set the scaling)
+N_TEST = latent.FEW_TEST
 RAW = "pixels"  # the name rep_models.evaluate and rep_models.projections use
 
 
@@ -36,16 +36,10 @@ ui.page_header(
 )
 
 
-@st.cache_resource(show_spinner=False, max_entries=16)
 def _codes(rep: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(pool codes, pool labels, test codes, test labels) of a representation."""
-    x, y = latent.train_images(N_POOL)
-    xt, yt = ui.test_set()
-    xt, yt = xt[:N_TEST], yt[:N_TEST]
-    if rep == RAW:
-        return x.reshape(len(x), -1).numpy(), y.numpy(), xt.reshape(len(xt), -1).numpy(), yt.numpy()
-    model = ui.load_model(rep)
-    return explore.encode_all(model, x), y.numpy(), explore.encode_all(model, xt), yt.numpy()
+    """(pool codes, pool labels, test codes, test labels) of a representation (cached per server, and computed
+    in the background after a start: ui.warmup)."""
+    return latent.few_label_codes(rep)
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -103,10 +97,13 @@ with ui.page_guard("Few labels"):
     st.subheader("Re-run it yourself")
     options = [RAW] + [n for n in ENCODERS if ui.is_available(n)]
     c1, c2, c3 = st.columns([3, 3, 1])
-    reps = c1.multiselect("Representations", options, default=[r for r in (RAW, "conv_ae", "vae") if r in options],
+    reps = c1.multiselect("Representations", options, default=[r for r in (RAW, *latent.FEW_LABEL_DEFAULTS) if r in options],
                           format_func=_title, key="few_reps")
     counts = c2.multiselect("Label counts", LIVE_COUNTS, default=[10, 50, 100, 500], key="few_counts")
     draws = c3.number_input("Draws", 1, 5, 3, key="few_draws", help="Random labelled subsets per count")
+    st.caption(f"Your re-runs draw their labelled digits from the {N_POOL:,} training digits that come with the app "
+               f"({N_POOL // 10:,} of each digit), so the label counts stop at {max(LIVE_COUNTS):,}: half of them, so that "
+               "each draw is a different subset. The curves above were measured by the evaluation on the full training set.")
     method = st.radio("Classifier", list(explore.FEW_LABEL_METHODS), format_func=explore.FEW_LABEL_METHODS.get, horizontal=True,
                       key="few_method", help="Spreading uses the unlabelled digits too: each label flows to its neighbours' "
                       "neighbours, so it works where the classes are connected clusters rather than linearly separable.")

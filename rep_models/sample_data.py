@@ -19,6 +19,21 @@ import torch
 from . import data
 
 
+def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+    """The bytes of a compressed ``.npz`` of ``arrays`` (read back by ``np.load``, no pickle), the same bytes for
+    the same arrays: ``np.savez_compressed`` stamps the current time into the zip, this a fixed date."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for k, a in arrays.items():
+            member = io.BytesIO()
+            a = np.asarray(a)  # (np.ascontiguousarray would turn a 0-d array into shape (1,))
+            np.lib.format.write_array(member, np.ascontiguousarray(a) if a.ndim else a, allow_pickle=False)
+            info = zipfile.ZipInfo(f"{k}.npy", date_time=(1998, 11, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, member.getvalue(), compresslevel=9)
+    return buf.getvalue()
+
+
 def build_sample(root=None, out_dir: str | os.PathLike | None = None) -> Path:
     """Write the shipped sample from the full MNIST: the test set, and ``data.SAMPLE_TRAIN`` training digits drawn
     class-balanced (seed 0) from the training split the models train on (the 5,000 validation digits excluded).
@@ -32,19 +47,11 @@ def build_sample(root=None, out_dir: str | os.PathLike | None = None) -> Path:
     index = train_part[pick].numpy().astype(np.int32)
     arrays = {"test_images": test_x, "test_labels": test_y, "train_images": train_x[index], "train_labels": train_y[index],
               "train_index": index}
-    buf = io.BytesIO()
-    # np.savez_compressed stamps the current time into the zip: write the members with a fixed date instead.
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for k in data.SAMPLE_KEYS:
-            member = io.BytesIO()
-            np.lib.format.write_array(member, np.ascontiguousarray(arrays[k]), allow_pickle=False)
-            info = zipfile.ZipInfo(f"{k}.npy", date_time=(1998, 11, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            zf.writestr(info, member.getvalue(), compresslevel=9)
+    raw = npz_bytes({k: arrays[k] for k in data.SAMPLE_KEYS})
     out.mkdir(parents=True, exist_ok=True)
     path = out / data.SAMPLE_FILE
-    path.write_bytes(buf.getvalue())
-    manifest = {"files": {data.SAMPLE_FILE: hashlib.sha256(buf.getvalue()).hexdigest()},
+    path.write_bytes(raw)
+    manifest = {"files": {data.SAMPLE_FILE: hashlib.sha256(raw).hexdigest()},
                 "source": "MNIST (Y. LeCun, C. Cortes, C. J. C. Burges), CC BY-SA 3.0; built by python -m rep_models.sample_data"}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     data._SAMPLE_CACHE.clear()

@@ -2,7 +2,9 @@
 
 Each function is keyed by model *name* (a string), loads the model through ``ui.common.load_model`` and
 caches its result with ``st.cache_resource``, so the first visitor pays once and every slider move after
-that is only a decode. Functions return None when a model they need is not installed yet.
+that is only a decode. Functions return None when a model they need is not installed yet. What they would
+compute over the data set on first use ships precomputed (``rep_models.precomputed``: test codes, GAN
+histograms, the PCA), and ``ui.warmup`` fills the rest (manifold grids, Few labels codes) after a start.
 """
 from __future__ import annotations
 
@@ -10,16 +12,21 @@ import numpy as np
 import streamlit as st
 import torch
 
-from rep_models import explore
+from rep_models import explore, precomputed
 from rep_models import inspect as rinspect
 from ui import common as ui
+from ui import warmup
 
-N_CODES = 2000  # test digits encoded for directions and class means: 200 per class is plenty, and fast
+N_CODES = precomputed.N_CODES  # test digits encoded for directions and class means: 200 per class is plenty
 
 
 @st.cache_resource(show_spinner="Encoding 2,000 test digits (once per server)…", max_entries=16)
 def test_codes(name: str, n: int = N_CODES) -> tuple[np.ndarray, np.ndarray]:
-    """Posterior means ``(n, d)`` of the first ``n`` MNIST test digits under model ``name``, and their labels."""
+    """Posterior means ``(n, d)`` of the first ``n`` MNIST test digits under model ``name``, and their labels
+    (shipped for the VAEs: ``rep_models.precomputed``)."""
+    if n == N_CODES and f"test_codes_{name}" in precomputed.ITEMS:
+        a = precomputed.get(f"test_codes_{name}", ui.load_model)
+        return a["codes"], a["labels"].astype(np.int64)
     x, y = ui.test_set()
     model = ui.load_model(name)
     yy = y[:n] if getattr(model.config, "n_classes", 0) else None
@@ -38,24 +45,72 @@ def class_means(name: str) -> np.ndarray:
     return explore.class_means(codes, labels)
 
 
+MANIFOLD_SIZES = (7, 11, 15, 21)  # the 2-D map's grid sizes (the VAE page's choices; warmed after a start)
+
+
 @st.cache_resource(show_spinner="Decoding the 2-D map…", max_entries=8)
 def manifold(name: str, n: int) -> explore.Manifold:
     return explore.manifold_grid(ui.load_model(name), n)
 
 
 @st.cache_resource(show_spinner="Classifying 2,000 samples (once per server)…", max_entries=8)
-def gan_histogram(name: str, n: int = 2000, seed: int = 1234) -> tuple[np.ndarray, float]:
-    """The classifier's digit counts ``(10,)`` over ``n`` samples of GAN ``name``, and its mean confidence."""
+def gan_histogram(name: str, n: int = precomputed.N_GAN, seed: int = precomputed.GAN_SEED) -> tuple[np.ndarray, float]:
+    """The classifier's digit counts ``(10,)`` over ``n`` samples of GAN ``name``, and its mean confidence
+    (shipped for the default ``n`` and ``seed``: ``rep_models.precomputed``)."""
+    if (n, seed) == (precomputed.N_GAN, precomputed.GAN_SEED) and f"gan_histogram_{name}" in precomputed.ITEMS:
+        a = precomputed.get(f"gan_histogram_{name}", ui.load_model)
+        return a["counts"], float(a["mean_top_prob"])
     images = explore.gan_samples(ui.load_model(name), n, seed)
     return explore.class_histogram(ui.load_model("classifier"), images)
 
 
-N_PCA = 10_000  # training digits for the PCA: its top components are stable well before 55,000
+N_PCA = precomputed.N_PCA  # training digits for the PCA: its top components are stable well before 55,000
+
+
+def train_pca(components: int = precomputed.PCA_COMPONENTS) -> explore.PCA:
+    """PCA of the 10,000 shipped training digits: the mean, at least the top ``components`` components (the
+    shipped 32 when that is enough, else all 784) and every eigenvalue."""
+    return _shipped_pca() if components <= precomputed.PCA_COMPONENTS else _full_pca()
 
 
 @st.cache_resource(show_spinner="Computing PCA of 10,000 training digits (once per server)…")
-def train_pca() -> explore.PCA:
+def _shipped_pca() -> explore.PCA:
+    a = precomputed.get("train_pca", ui.load_model)
+    return explore.PCA(a["mean"], a["components"], a["eigenvalues"])
+
+
+@st.cache_resource(show_spinner="Computing PCA of 10,000 training digits (once per server)…")
+def _full_pca() -> explore.PCA:
     return explore.pca_fit(train_images(N_PCA)[0])
+
+
+FEW_POOL = 10_000  # Few labels: all the shipped training digits, which the labelled subsets are drawn from (their codes also set the scaling)
+FEW_TEST = 5_000  # and test digits it scores on
+FEW_LABEL_DEFAULTS = ("conv_ae", "vae")  # the encoders its re-run starts with (warmed first)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def few_label_codes(rep: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(pool codes, pool labels, test codes, test labels) of a representation (``"pixels"`` or an encoder) for
+    the Few labels page: ``FEW_POOL`` training and ``FEW_TEST`` test digits. Too big to ship (10,000 codes per
+    encoder); ``ui.warmup`` computes them after a start."""
+    x, y = train_images(FEW_POOL)
+    xt, yt = ui.test_set()
+    xt, yt = xt[:FEW_TEST], yt[:FEW_TEST]
+    if rep == "pixels":
+        return x.reshape(len(x), -1).numpy(), y.numpy(), xt.reshape(len(xt), -1).numpy(), yt.numpy()
+    model = ui.load_model(rep)
+    return _encode_giving_way(model, x), y.numpy(), _encode_giving_way(model, xt), yt.numpy()
+
+
+def _encode_giving_way(model, x: torch.Tensor, batch: int = 1000) -> np.ndarray:
+    """``explore.encode_all(model, x)`` (the same batches, so the same numbers), one batch at a time; in the
+    warm-up thread it gives way to the pages before each batch (``ui.warmup.yield_to_pages``)."""
+    parts = []
+    for i in range(0, len(x), batch):
+        warmup.yield_to_pages()
+        parts.append(explore.encode_all(model, x[i : i + batch], batch_size=batch))
+    return np.concatenate(parts) if parts else explore.encode_all(model, x, batch_size=batch)
 
 
 @st.cache_resource(show_spinner="Loading MNIST training digits…", max_entries=4)
