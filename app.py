@@ -1,9 +1,8 @@
 """Latent Lab: `streamlit run app.py`. The entry point: page config, navigation, sidebar and the Home page.
 
-Navigation is ``st.navigation`` over ``ui.nav.PAGES`` (pages whose file does not exist yet are skipped),
-drawn by ``ui.nav.sidebar``. The navigation goes out before torch and the models are imported, and the first
-run after a start says that it is loading, so no visitor looks at a blank page (ui/nav.py explains the
-legacy-mode switch that comes first).
+Navigation is ``st.navigation`` over ``ui.nav.PAGES``, drawn by ``ui.nav.sidebar``. The navigation goes out
+before torch and the models are imported, and the first run after a start says that it is loading, so no
+visitor looks at a blank page (ui/nav.py explains the legacy-mode switch that comes first).
 """
 from __future__ import annotations
 
@@ -42,7 +41,7 @@ def home() -> None:
         "Every model is already trained on MNIST (70,000 handwritten digits): nothing to set up, just explore."
     )
     st.caption(f"Running on **{ui.device_label()}**. Pick a page in the sidebar, or start here:")
-    links = [p for p in ui.PAGES if (ui.ROOT / p.path).is_file()]
+    links = ui.PAGES
     cols = st.columns(min(4, max(1, len(links))))
     for i, p in enumerate(links):
         cols[i % len(cols)].page_link(p.path, label=p.title, icon=p.icon)

@@ -21,11 +21,6 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 RESULTS_DIR = BENCH / "results"
 LOAD_AT_START = os.getloadavg()
-# Say here what is missing until a full run on an idle machine has replaced it.
-STATUS = ("**Status:** the sections below were taken in session 3 (2026-11-29) by `python -m bench.all`, then "
-          "`python -m bench.load_test` (protocol clients), on an otherwise idle machine; each section gives its date, command "
-          "and the load average before and after. The Inference section was re-run in session 4, after the vae got a deeper "
-          "decoder (see its date and PASS/FAIL column).")
 SECTIONS = ["inference", "projections", "training", "memory", "load_test", "browser", "first_visit"]
 
 os.environ.setdefault("LATENT_LAB_MNIST", str(ROOT.parent / "shared" / "data" / "mnist"))
@@ -161,8 +156,8 @@ def write_section(name: str, markdown: str, data: dict | None = None) -> Path:
     parts = ["# Latent Lab benchmarks", "",
              "Figures from the scripts in `bench/`, each section written by the command it names. Medians over "
              "repeats; wall-clock times on the machine named in each section (a 2-core CPU VM unless it says otherwise).",
-             "Regenerate everything with `python -m bench.all` (or one script at a time).", "",
-             STATUS, ""]
+             "Regenerate everything with `python -m bench.all` (or one script at a time). Each section gives its date, "
+             "its command and the load average before and after it ran (on 2 cores, above ~2 means other work shared the CPU).", ""]
     order = SECTIONS + sorted(p.stem for p in RESULTS_DIR.glob("*.md") if p.stem not in SECTIONS)
     for sec in order:
         p = RESULTS_DIR / f"{sec}.md"

@@ -41,7 +41,7 @@ a corrupt file), a closed connection, a page-not-found or compile error, a faile
 no rerun). Server memory: VmRSS of the server process, sampled every 0.5 s, before the sessions (models warm in
 ``st.cache_resource``), at the peak, and after they close; the bound is per session.
 
-Writes ``bench/RESULTS_load.md`` and ``bench/results/load_test.{md,json}`` (through ``bench.common.write_section``,
+Writes ``bench/results/load_test.{md,json}`` (through ``bench.common.write_section``,
 which rebuilds ``bench/RESULTS.md``): one section per client kind, the latest run of each, so a protocol run keeps
 the browser figures and the other way round.
 """
@@ -906,7 +906,7 @@ def report(r: dict) -> str:
 
 def write_results(r: dict, md: str) -> str:
     """Keep the latest run of each client kind: load_test.json maps kind -> run (with its markdown); the sections go to
-    bench/results/load_test.md (so bench/RESULTS.md) and bench/RESULTS_load.md, protocol first."""
+    bench/results/load_test.md (so bench/RESULTS.md), protocol first."""
     path = common.RESULTS_DIR / "load_test.json"
     runs: dict[str, dict] = {}
     if path.is_file():
@@ -921,7 +921,6 @@ def write_results(r: dict, md: str) -> str:
     runs[r["clients"]] = {**r, "markdown": md}
     combined = "\n".join(runs[k]["markdown"].rstrip() + "\n" for k in CLIENTS if k in runs and runs[k].get("markdown"))
     common.write_section("load_test", combined, runs)
-    (BENCH / "RESULTS_load.md").write_text(combined)
     return combined
 
 
@@ -937,7 +936,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="MIN,MAX seconds between interactions (default 0.5,2 for protocol, 0.2,0.8 for browser)")
     p.add_argument("--scenarios", type=lambda v: v.split(","), default=SCENARIOS, help=f"comma-separated subset of {','.join(SCENARIOS)}")
     p.add_argument("--server-log", default=str(ROOT / "artifacts" / "load_test_server.log"))
-    p.add_argument("--no-write", action="store_true", help="print only; do not write bench/RESULTS_load.md")
+    p.add_argument("--no-write", action="store_true", help="print only; do not write the results")
     args = p.parse_args(argv)
     if not args.scenarios or set(args.scenarios) - set(SCENARIOS):
         p.error(f"--scenarios must be a subset of {','.join(SCENARIOS)}, got {args.scenarios}")

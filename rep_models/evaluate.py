@@ -28,7 +28,6 @@ from .anomaly import auroc, reconstruction_error
 from .data import load_tensors
 from .zoo import ENCODERS, ZOO
 
-AUTOENCODERS = ["linear_ae", "stacked_ae", "conv_ae", "recurrent_ae", "denoising_ae", "sparse_ae", "contractive_ae", "contractive_ae_lambda0"]
 VAES = ["vae", "vae_2d", "beta_vae", "cvae"]
 GANS = ["gan", "dcgan", "cdcgan"]
 CLASSIFIERS = ["classifier", "sda", "sda_100"]

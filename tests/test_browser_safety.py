@@ -129,7 +129,7 @@ def test_first_visitor_by_url_gets_the_page_with_the_apps_navigation(fresh_serve
         assert page.locator('[data-testid="stSidebarNav"]').count() == 0, "Streamlit's own (file-name) menu is shown"
         links = page.locator('[data-testid="stSidebar"] [data-testid="stPageLink"]').all_inner_texts()
         labels = [t.split("\n")[-1].strip() for t in links]
-        assert labels == [nav.HOME.title] + [p.title for p in nav.installed()], labels
+        assert labels == [nav.HOME.title] + [p.title for p in nav.PAGES], labels
         backgrounds = page.locator('[data-testid="stSidebar"] [data-testid="stPageLink-NavLink"]').evaluate_all(
             "links => links.map(a => getComputedStyle(a).backgroundColor)")
         highlighted = [label for label, bg in zip(labels, backgrounds, strict=True) if backgrounds.count(bg) == 1]

@@ -66,7 +66,7 @@ def test_the_full_dataset_is_really_out_of_reach(offline):
     assert data.load_sample("test")[0].shape == (10000, 28, 28)  # the shipped digits still load
 
 
-@pytest.mark.parametrize("url_path", [None] + [p.url_path for p in nav.installed()])
+@pytest.mark.parametrize("url_path", [None] + [p.url_path for p in nav.PAGES])
 def test_every_page_renders_offline(offline, url_path):
     at = _run(url_path)
     assert not at.exception, [e.value for e in at.exception]

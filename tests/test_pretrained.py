@@ -2,8 +2,8 @@
 fixed subset of the test set (2,000 images), so a change that breaks a model or its weights fails CI.
 
 The bars are issue 3's, from ``rep_models.evaluate.check_bars`` (one definition for the report and the
-tests); the measures are computed on the subset with the same functions as the full report. A model is
-skipped only when its file is absent.
+tests); the measures are computed on the subset with the same functions as the full report. A model of the
+zoo whose file is missing fails its tests: a checkout without pretrained/ is not green.
 """
 from __future__ import annotations
 
@@ -18,18 +18,18 @@ from rep_models import checkpoint, evaluate
 from rep_models.checkpoint import PRETRAINED_DIR, sha256_file
 from rep_models.zoo import ENCODERS, ZOO
 
-SHIPPED = [n for n in ZOO if (PRETRAINED_DIR / f"{n}.safetensors").is_file()]
 N_TEST = 2000
 
 
-def _shipped(name: str) -> bool:
-    return (PRETRAINED_DIR / f"{name}.safetensors").is_file() and (PRETRAINED_DIR / f"{name}.json").is_file()
+def _require(*names: str) -> None:
+    """Fail (not skip) when a model of the zoo lacks its weights or card."""
+    missing = [f"{n}.{ext}" for n in names for ext in ("safetensors", "json") if not (PRETRAINED_DIR / f"{n}.{ext}").is_file()]
+    assert not missing, f"pretrained/ lacks {missing}: restore it (git checkout -- pretrained/) or retrain (python -m rep_models.train NAME)"
 
 
 @pytest.mark.parametrize("name", list(ZOO))
 def test_card_matches_weights(name):
-    if not _shipped(name):
-        pytest.skip(f"{name} is not shipped yet")
+    _require(name)
     card = json.loads((PRETRAINED_DIR / f"{name}.json").read_text())
     weights = PRETRAINED_DIR / f"{name}.safetensors"
     assert card["weights_sha256"] == sha256_file(weights), f"{name}: the card's sha256 is not the file's"
@@ -77,7 +77,8 @@ def results(ctx):
 
     def get(*names: str) -> dict:
         for n in names:
-            if n not in cache and _shipped(n):
+            if n not in cache:
+                _require(n)
                 cache[n] = evaluate.evaluate_model(n, ctx)
         return cache
 
@@ -138,9 +139,7 @@ NEEDS_FULL_TRAIN = "largest principal angle to PCA(32) subspace (deg)"
 @pytest.mark.parametrize("model", [_bar_param(m) for m in BAR_NEEDS])
 def test_bar_on_subset(model, results):
     needs = BAR_NEEDS[model]
-    missing = [n for n in needs if not _shipped(n)]
-    if missing:
-        pytest.skip(f"not shipped: {missing}")
+    _require(*needs)
     bars = [b for b in evaluate.check_bars(results(*needs)) if b["model"] == model and "UMAP" not in b["measure"]
             and not b["measure"].startswith("best ")  # the best-of-all-encoders bars have their own tests
             and b["measure"] != NEEDS_FULL_TRAIN]
@@ -152,8 +151,7 @@ def test_bar_on_subset(model, results):
 def test_linear_ae_spans_the_pca_subspace_of_the_training_set(full_mnist):
     """The angle bar, against the PCA(32) of the 55,000 training digits the linear AE was trained on
     (measured 0.147 degrees on 2026-12-01; bar 10)."""
-    if not _shipped("linear_ae"):
-        pytest.skip("linear_ae is not shipped")
+    _require("linear_ae")
     from rep_models import metrics
     from rep_models.data import load_tensors
 
@@ -166,10 +164,7 @@ def test_linear_ae_spans_the_pca_subspace_of_the_training_set(full_mnist):
 
 
 def _best_bar(results, prefix: str) -> None:
-    shipped = [n for n in ENCODERS if _shipped(n)]
-    if not shipped:
-        pytest.skip("no encoder shipped")
-    bars = [b for b in evaluate.check_bars(results(*shipped, "denoising_ae")) if b["measure"].startswith(prefix)]
+    bars = [b for b in evaluate.check_bars(results(*ENCODERS, "denoising_ae")) if b["measure"].startswith(prefix)]
     assert bars, f"no {prefix!r} bar"
     for b in bars:
         assert b["passed"], f"{b['measure']}: {b['value']} ({b['model']}), bar {b['bar']}"
@@ -186,8 +181,8 @@ def test_best_encoder_few_labels(results):
 def test_conv_ae_umap_map_quality():
     from rep_models import metrics, projections
 
-    if not projections.path_for("conv_ae", "umap").is_file() or not _shipped("conv_ae"):
-        pytest.skip("conv_ae UMAP map not shipped")
+    _require("conv_ae")
+    assert projections.path_for("conv_ae", "umap").is_file(), "the conv_ae UMAP map is missing from pretrained/"
     proj = projections.load_projection("conv_ae", "umap")
     assert metrics.knn_accuracy(proj["coords"], proj["labels"]) >= 0.95  # measured 0.9645 (the shipped map: fixed)
     # Trustworthiness on a 2,000-point subset of the map against freshly computed codes (the full 10,000 is
@@ -206,8 +201,8 @@ def test_readme_zoo_table_is_generated_from_metrics_json():
 
     root = PRETRAINED_DIR.parent
     readme, metrics_json = root / "README.md", PRETRAINED_DIR / "metrics.json"
-    if not metrics_json.is_file() or "<!-- zoo-table -->" not in (readme.read_text() if readme.is_file() else ""):
-        pytest.skip("no metrics.json or no zoo-table block in README.md")
+    assert metrics_json.is_file(), "pretrained/metrics.json is missing (python -m rep_models.evaluate)"
+    assert "<!-- zoo-table -->" in readme.read_text(), "README.md lost its zoo-table block (python scripts/zoo_table.py)"
     r = subprocess.run([sys.executable, str(root / "scripts" / "zoo_table.py"), "--check"], capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
 

@@ -55,17 +55,12 @@ def leave_legacy_mode() -> None:
         st.rerun()
 
 
-def installed() -> list[PageSpec]:
-    """The pages whose script exists (a page still being written is skipped)."""
-    return [p for p in PAGES if (ROOT / p.path).is_file()]
-
-
 def navigation(home: Callable[[], None]):
-    """``st.navigation`` over Home (the callable ``home``) and :func:`installed`, grouped by section; returns
+    """``st.navigation`` over Home (the callable ``home``) and :data:`PAGES`, grouped by section; returns
     ``{url_path: st.Page}`` and the page to run. The built-in menu is hidden (config), see :func:`sidebar`."""
     pages = {HOME.url_path: st.Page(home, title=HOME.title, icon=HOME.icon, url_path=HOME.url_path, default=True)}
     sections: dict[str, list] = {"": [pages[HOME.url_path]]}
-    for spec in installed():
+    for spec in PAGES:
         pages[spec.url_path] = st.Page(spec.path, title=spec.title, icon=spec.icon, url_path=spec.url_path)
         sections.setdefault(spec.section, []).append(pages[spec.url_path])
     return pages, st.navigation(sections, position="sidebar")
@@ -73,7 +68,7 @@ def navigation(home: Callable[[], None]):
 
 def sidebar(pages: dict) -> None:
     """The app's own page menu in the sidebar: Home, then each section's pages (the current one highlighted)."""
-    specs = {HOME.url_path: HOME, **{p.url_path: p for p in installed()}}
+    specs = {HOME.url_path: HOME, **{p.url_path: p for p in PAGES}}
     section = None
     for url_path, page in pages.items():
         spec = specs[url_path]
