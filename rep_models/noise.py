@@ -41,22 +41,27 @@ def corrupt(x: torch.Tensor, kind: str, level: float, seed: int | None = None) -
     return fns[kind](x, level, seed)
 
 
-def random_corruption(x: torch.Tensor, max_sigma: float, max_sp: float, max_mask: float) -> torch.Tensor:
-    """Per image, one of the three corruptions at a level drawn uniformly (training the blind denoiser)."""
-    b = x.shape[0]
-    kind = torch.randint(0, 3, (b, 1, 1, 1), device=x.device)
-    level = torch.rand(b, 1, 1, 1, device=x.device)
-    g = (x + level * max_sigma * torch.randn_like(x)).clamp(0, 1)
-    u, v = torch.rand_like(x), torch.rand_like(x)
-    sp = torch.where(u < level * max_sp, (v < 0.5).to(x.dtype), x)
-    m = x * (u >= level * max_mask)
-    return torch.where(kind == 0, g, torch.where(kind == 1, sp, m))
-
-
 def psnr(clean: torch.Tensor, est: torch.Tensor) -> torch.Tensor:
     """PSNR in dB per image ``(B,)`` for signals in [0, 1]."""
     mse = ((clean - est) ** 2).flatten(1).mean(1).clamp_min(1e-10)
     return 10 * torch.log10(1.0 / mse)
+
+
+def ssim(clean: torch.Tensor, est: torch.Tensor, window: int = 11, sigma: float = 1.5) -> torch.Tensor:
+    """Structural similarity (Wang et al. 2004) per image ``(B,)`` for signals in [0, 1]: Gaussian window
+    (11 x 11, sigma 1.5), K1 = 0.01, K2 = 0.03, averaged over the positions where the window fits."""
+    t = torch.arange(window, dtype=torch.float32) - (window - 1) / 2
+    g = torch.exp(-(t**2) / (2 * sigma**2))
+    g = g / g.sum()
+    k = (g[:, None] * g[None, :]).view(1, 1, window, window).to(clean.device, torch.float64)
+    a, b = clean.double(), est.double()  # float64: the variances are differences of nearly equal numbers
+    mu_a, mu_b = F.conv2d(a, k), F.conv2d(b, k)
+    var_a = F.conv2d(a * a, k) - mu_a**2
+    var_b = F.conv2d(b * b, k) - mu_b**2
+    cov = F.conv2d(a * b, k) - mu_a * mu_b
+    c1, c2 = 0.01**2, 0.03**2
+    s = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2))
+    return s.flatten(1).mean(1).float()
 
 
 def median_filter(x: torch.Tensor, k: int = 3) -> torch.Tensor:

@@ -296,26 +296,3 @@ def test_self_conditioned_dcgan_picks_its_cluster_from_the_latent(small_batch):
         build("dcgan", n_classes=10, clusters=10)
     with pytest.raises(ValueError, match="one share per cluster"):
         build("dcgan", clusters=3, cluster_shares=(0.5, 0.5))
-
-
-def test_clusters_come_from_the_encoder_codes():
-    """training_targets: k-means on an encoder's codes; images with the same code share a cluster."""
-    class Toy(torch.nn.Module):  # codes: the mean brightness of the left and right halves
-        def __init__(self):
-            super().__init__()
-            self.unused = torch.nn.Parameter(torch.zeros(1))  # encode_all reads the device from a parameter
-
-        def encode(self, x):
-            return torch.stack([x[..., :14].mean((1, 2, 3)), x[..., 14:].mean((1, 2, 3))], 1)
-
-    x = torch.zeros(60, 1, 28, 28)
-    x[:20, ..., :14] = 1.0  # left half lit
-    x[20:40, ..., 14:] = 1.0  # right half lit
-    x[40:] = 0.5  # all grey
-    model = build("dcgan", z_dim=8, ngf=4, ndf=4, clusters=3)
-    ids, val_ids = model.training_targets(x, x[::7], encoder=Toy())
-    assert build("dcgan", z_dim=8, ngf=4, ndf=4).training_targets(x) is None, "a plain DCGAN trains on the labels"
-    assert len({*ids[:20].tolist()}) == len({*ids[20:40].tolist()}) == len({*ids[40:].tolist()}) == 1
-    assert len({ids[0].item(), ids[20].item(), ids[40].item()}) == 3
-    assert torch.equal(val_ids, ids[::7])
-    assert model.config.cluster_shares == pytest.approx((1 / 3, 1 / 3, 1 / 3), abs=1e-5)

@@ -1,12 +1,10 @@
-"""Graph label propagation (rep_models.semi) and the SDA's use of it with few labels."""
+"""Graph label propagation (rep_models.semi); the SDA's use of it is tested in test_recipes.py."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from rep_models import semi
-from rep_models.models import build
 
 
 def rings(n_per: int = 300, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -67,18 +65,3 @@ def test_most_confident_rejects_a_bad_fraction():
     p = semi.PseudoLabels(np.zeros(4, int), np.ones(4))
     with pytest.raises(ValueError, match="fraction"):
         semi.most_confident(p, 0.0)
-
-
-def test_sda_pseudo_label_spreads_a_few_labels_over_clusters():
-    # Images of three well-separated prototypes with noise: 1 label each reaches all their copies.
-    g = torch.Generator().manual_seed(0)
-    protos = (torch.rand(3, 1, 28, 28, generator=g) > 0.7).float()
-    y = torch.arange(3).repeat_interleave(40)
-    x = (protos[y] + 0.1 * torch.randn(120, 1, 28, 28, generator=g)).clamp(0, 1)
-    model = build("sda", hidden=(64,), latent_dim=16, propagate_labels=True, propagate_on="pixels", propagation_keep=1.0)
-    labelled = torch.tensor([0, 40, 80])
-    idx, pseudo = model.pseudo_label(x, labelled, y[labelled])
-    assert len(idx) == 120 and (pseudo == y[idx]).all()
-    assert build("sda", hidden=(64,), latent_dim=16).pseudo_label(x, labelled, y[labelled]) is None  # off by default
-    with pytest.raises(ValueError, match="propagate_on"):
-        build("sda", hidden=(64,), latent_dim=16, propagate_labels=True, propagate_on="nope").pseudo_label(x, labelled, y[labelled])

@@ -1,5 +1,7 @@
-"""The training CLI on a few hundred images: the files and card it writes, resume, determinism, config
-overrides, the GAN and layer-wise phases, and a 2-process torchrun (gloo on CPU) whose ranks agree.
+"""The training CLI on a few hundred images: the files and card it writes, resume (exact for a GAN's moving
+average, layer-wise pretraining and the SdA's pseudo-labels), determinism, random streams that validation
+and in-app training leave alone, config overrides, the GAN and layer-wise phases, and a 2-process torchrun
+(gloo on CPU) whose ranks agree.
 
 Every run trains on the shipped sample (``--data-source sample``), so these run on a fresh clone; one test
 checks the default, the full MNIST, when it is present (``full_mnist``)."""
@@ -10,6 +12,8 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -18,7 +22,9 @@ from safetensors.torch import load_file
 
 from rep_models import checkpoint, data
 from rep_models import train as T
-from rep_models.models import build
+from rep_models.models import REGISTRY, build
+from rep_models.models.base import Model, noise_generator, noise_source
+from rep_models.training import state as training_state
 from rep_models.zoo import ZOO
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -93,31 +99,168 @@ class Interrupted(Exception):
     pass
 
 
+def stopped_and_resumed(tmp_path, monkeypatch, args: list[str], stop) -> tuple[dict, dict, dict]:
+    """Train ``args`` straight through; then again, stopped right after the state of the epoch where
+    ``stop(done)`` holds was saved (``done``: epochs done per phase), and resumed. Returns the straight and the
+    resumed run's weights and the resumed run's card."""
+    name = args[0]
+    T.main([*args, "--out", str(tmp_path / "straight")])
+
+    real_save = training_state.save
+
+    def save_then_stop(path, model, optim, phase, meta, rng, prepared):
+        real_save(path, model, optim, phase, meta, rng, prepared)
+        if stop(meta["done"]):
+            raise Interrupted
+
+    monkeypatch.setattr(training_state, "save", save_then_stop)
+    out = tmp_path / "resumed"
+    with pytest.raises(Interrupted):
+        T.main([*args, "--out", str(out)])
+    assert (out / f"{name}.state.safetensors").is_file() and not (out / f"{name}.json").exists()
+    monkeypatch.setattr(training_state, "save", real_save)
+
+    T.main([*args, "--out", str(out), "--resume"])
+    assert not (out / f"{name}.state.safetensors").exists()
+    card = json.loads((out / f"{name}.json").read_text())
+    return weights(tmp_path / "straight" / f"{name}.safetensors"), weights(out / f"{name}.safetensors"), card
+
+
 def test_resume_continues_from_the_saved_state(tmp_path, monkeypatch):
     """Stopped after epoch 1 of 2 and resumed, a conv_ae ends with exactly the weights of an uninterrupted
     run: model, optimiser and learning-rate schedule all continue (conv_ae has no training noise)."""
     args = ["conv_ae", "--limit", "256", "--epochs", "2", "--batch-size", "64", "--no-progress", *SAMPLE]
-    T.main([*args, "--out", str(tmp_path / "straight")])
-
-    real_save_state = T._save_state
-
-    def save_then_stop(path, model, meta, optim):
-        real_save_state(path, model, meta, optim)
-        if meta["done"]["main"] == 1:
-            raise Interrupted
-
-    monkeypatch.setattr(T, "_save_state", save_then_stop)
-    out = tmp_path / "resumed"
-    with pytest.raises(Interrupted):
-        T.main([*args, "--out", str(out)])
-    assert (out / "conv_ae.state.safetensors").is_file() and not (out / "conv_ae.json").exists()
-    monkeypatch.setattr(T, "_save_state", real_save_state)
-
-    T.main([*args, "--out", str(out), "--resume"])
-    card = json.loads((out / "conv_ae.json").read_text())
+    straight, resumed, card = stopped_and_resumed(tmp_path, monkeypatch, args, lambda done: done["main"] == 1)
     assert [h["epoch"] for h in card["history"]] == [1, 2]
-    assert not (out / "conv_ae.state.safetensors").exists()
-    assert same_weights(weights(out / "conv_ae.safetensors"), weights(tmp_path / "straight" / "conv_ae.safetensors"))
+    assert same_weights(resumed, straight)
+
+
+def test_resume_is_exact_for_a_gan_with_a_moving_average(tmp_path, monkeypatch):
+    """A DCGAN with ema > 0 (and dropout-free noise: its latents), stopped after epoch 1 of 2: the average of
+    the generator's weights, both optimisers and the random generators continue, so the shipped (averaged)
+    weights are bit-identical to an uninterrupted run's."""
+    args = ["dcgan", "--limit", "256", "--epochs", "2", "--batch-size", "64", "--no-progress", *SAMPLE,
+            "--set", "ngf=8", "ndf=8", "ema=0.9", "minibatch_std=true", "clusters=0"]
+    straight, resumed, card = stopped_and_resumed(tmp_path, monkeypatch, args, lambda done: done["main"] == 1)
+    assert [h["epoch"] for h in card["history"]] == [1, 2] and card["config"]["ema"] == 0.9
+    assert same_weights(resumed, straight)
+
+
+def test_resume_is_exact_during_layerwise_pretraining(tmp_path, monkeypatch):
+    """A stacked AE with masking noise, stopped after the first of two pretraining epochs of its first layer:
+    that layer's optimiser and schedule, and the noise, continue where they were."""
+    args = ["stacked_ae", "--limit", "256", "--epochs", "1", "--pretrain-epochs", "2", "--batch-size", "64", "--no-progress", *SAMPLE,
+            "--set", "hidden=[64,32]", "latent_dim=8", "input_dropout=0.2"]
+    straight, resumed, card = stopped_and_resumed(tmp_path, monkeypatch, args, lambda done: done["pretrain"] == [1, 0, 0])
+    assert [(h["phase"], h["epoch"]) for h in card["history"]] == [
+        ("pretrain layer 1", 1), ("pretrain layer 1", 2), ("pretrain layer 2", 1), ("pretrain layer 2", 2),
+        ("pretrain layer 3", 1), ("pretrain layer 3", 2), ("train", 1)]
+    assert same_weights(resumed, straight)
+
+
+def test_resume_is_exact_for_the_sda_with_pseudo_labels(tmp_path, monkeypatch):
+    """sda_100 (100 labels spread over the pretrained codes, then a ramped pseudo-label term with dropout,
+    shifts and masking noise), stopped after fine-tuning epoch 1 of 2: the spread labels (computed from the
+    pretrained weights, which fine-tuning has since changed), the ramp's step count and the random generators
+    continue."""
+    args = ["sda_100", "--limit", "1000", "--epochs", "2", "--pretrain-epochs", "1", "--batch-size", "64", "--no-progress", *SAMPLE,
+            "--set", "hidden=[64]", "latent_dim=32", "pseudo_label_weight=1.0", "pseudo_label_rampup=40"]
+    straight, resumed, card = stopped_and_resumed(tmp_path, monkeypatch, args, lambda done: done["main"] == 1)
+    assert [h["phase"] for h in card["history"]] == ["pretrain layer 1", "pretrain layer 2", "train", "train"]
+    assert card["metrics"]["pseudo_labels"]["images"] > 100 and "train_pseudo_label" in card["history"][-1]
+    assert same_weights(resumed, straight)
+
+
+# -- random streams: validation and in-app training leave the training stream and the process alone -------
+
+def small(name: str):
+    """A registered model small enough to build and validate in a blink."""
+    configs = {"sda": {"hidden": (64,), "latent_dim": 16}, "stacked_ae": {"hidden": (64,), "latent_dim": 8},
+               "vae": {"latent_dim": 4, "channels": 4, "hidden": 32}, "cvae": {"latent_dim": 4, "channels": 4, "hidden": 32},
+               "dcgan": {"ngf": 8, "ndf": 8}}
+    torch.manual_seed(0)
+    return build(name, **configs.get(name, {}))
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_validate_leaves_the_global_generator_alone(name):
+    """Validation draws its noise (VAE samples, GAN latents, contrastive views) from a generator of its own:
+    torch's global generator is where it was, and the same weights give the same figures every time."""
+    model = small(name)
+    x, y = data.load_tensors("mnist", "val", source="sample")
+    x, y = x[:64], y[:64]
+    torch.manual_seed(7)
+    before = torch.get_rng_state()
+    first = T.validate(model, x, y, "cpu")
+    assert torch.equal(torch.get_rng_state(), before), "validate() moved torch's global generator"
+    assert T.validate(model, x, y, "cpu") == first
+
+
+@dataclass
+class TapConfig:
+    pass
+
+
+class NoiseTap(Model):
+    """A one-parameter model whose training step draws from torch's global generator (as dropout does) and
+    records the draws, one list per epoch."""
+
+    Config = TapConfig
+
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.zeros(1))
+        self.epochs: list[list[float]] = [[]]
+
+    def loss(self, batch):
+        u = torch.rand(1) if self.training else torch.zeros(1)
+        if self.training:
+            self.epochs[-1].append(float(u))
+        return {"loss": (self.w - u).pow(2).sum()}
+
+
+def test_every_epoch_draws_new_noise():
+    """From the second epoch on, each epoch used to draw the same stream (validation reseeded the generator)."""
+    x, y = torch.rand(64, 1, 28, 28), torch.zeros(64, dtype=torch.long)
+    model = NoiseTap()
+    T.fit(model, x, y, epochs=4, batch_size=16, val=(x[:16], y[:16]), on_epoch=lambda record: model.epochs.append([]))
+    streams = model.epochs[:4]
+    assert all(len(s) == 4 for s in streams)
+    assert len({tuple(s) for s in streams}) == 4, "two epochs drew the same noise"
+
+
+def test_cli_epochs_draw_new_noise(tmp_path, monkeypatch):
+    """The same through ``python -m rep_models.train``: a VAE's training samples differ in every epoch."""
+    draws: list[tuple[float, ...]] = []
+    real = torch.randn_like
+
+    def tap(t, *a, **k):
+        out = real(t, *a, **k)
+        if torch.is_grad_enabled():  # training, not validation
+            draws.append(tuple(out.flatten()[:8].tolist()))
+        return out
+
+    monkeypatch.setattr(torch, "randn_like", tap)
+    T.main(["vae", "--limit", "128", "--epochs", "3", "--batch-size", "64", "--no-progress", *SAMPLE, "--out", str(tmp_path),
+            "--set", "latent_dim=2", "channels=4", "hidden=32"])
+    assert len(draws) == 6 and len(set(draws)) == 6, "two batches drew the same noise"
+
+
+def test_fit_leaves_the_global_generator_alone_and_repeats():
+    """Train live runs ``fit`` in a server thread: for the models it offers, the run neither reseeds nor draws
+    from the generator the rest of the process uses, and the same seed gives the same weights."""
+    x, y = data.load_tensors("mnist", "train", source="sample")
+    x, y = x[:128], y[:128]
+    for name in ("linear_ae", "stacked_ae", "conv_ae", "vae", "dcgan"):
+        runs = []
+        for _ in range(2):
+            model = small(name)
+            torch.manual_seed(11)
+            before = torch.get_rng_state()
+            T.fit(model, x, y, epochs=2, batch_size=64, seed=3, val=(x[:32], y[:32]))
+            assert torch.equal(torch.get_rng_state(), before), f"fit() moved torch's global generator ({name})"
+            runs.append(model.state_dict())
+        assert same_weights(*runs), name
 
 
 def test_gan_and_layerwise_phases(tmp_path):
@@ -152,6 +295,23 @@ def test_bad_command_lines_are_clear(argv, match):
         T.main([*argv, "--out", "/nonexistent", "--no-progress"])
 
 
+def test_the_noise_generator_is_per_thread():
+    """``fit`` sets its generator for its own thread only: the server's other threads still draw from torch's."""
+    inside, release = threading.Event(), threading.Event()
+
+    def worker():
+        with noise_generator(torch.Generator().manual_seed(0)):
+            inside.set()
+            release.wait(10)
+
+    t = threading.Thread(target=worker)
+    t.start()
+    assert inside.wait(10)
+    assert noise_source() is None
+    release.set()
+    t.join()
+
+
 DDP_SCRIPT = textwrap.dedent("""
     # Runs ``python -m rep_models.train``'s own main() under torchrun, keeping a handle on each rank's model
     # so that the test can compare the ranks' final weights.
@@ -159,9 +319,11 @@ DDP_SCRIPT = textwrap.dedent("""
     from safetensors.torch import save_file
     import rep_models.train as T
 
+    import rep_models.training.run as R
+
     models = []
-    real_build = T.build
-    T.build = lambda *a, **k: models.append(real_build(*a, **k)) or models[-1]
+    real_build = R.build
+    R.build = lambda *a, **k: models.append(real_build(*a, **k)) or models[-1]
     T.main(sys.argv[1:])
     out = sys.argv[sys.argv.index("--out") + 1]
     state = {k: v.detach().contiguous() for k, v in models[0].state_dict().items()}

@@ -4,6 +4,9 @@ Inputs are always ``(B, 1, 28, 28)`` floats in [0, 1]; a batch is ``(x, y)`` wit
 """
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, fields, replace
 from typing import Any, ClassVar
 
@@ -12,6 +15,45 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 Batch = tuple[torch.Tensor, torch.Tensor]
+
+# -- where a model's own noise comes from ----------------------------------------------------------------
+# The noise a model draws in its loss (a GAN's latents, a VAE's sample, an input corruption) comes from
+# torch's global generator unless a thread has set a generator of its own with ``noise_generator``: the
+# trainer does, so that validation and a training run in a server thread neither reseed nor consume the
+# generator the rest of the process shares. (Dropout always uses the global generator.)
+_noise = threading.local()
+
+
+@contextmanager
+def noise_generator(generator: torch.Generator | None) -> Iterator[torch.Generator | None]:
+    """In this thread, for the ``with`` block: models draw their noise from ``generator`` (None: the global one)."""
+    before = getattr(_noise, "generator", None)
+    _noise.generator = generator
+    try:
+        yield generator
+    finally:
+        _noise.generator = before
+
+
+def noise_source() -> torch.Generator | None:
+    """The generator this thread's model noise comes from (None: torch's global generator)."""
+    return getattr(_noise, "generator", None)
+
+
+def normal_like(t: torch.Tensor) -> torch.Tensor:
+    """Standard normal noise shaped like ``t``, from :func:`noise_source`."""
+    g = noise_source()
+    if g is None:
+        return torch.randn_like(t)
+    return torch.randn(t.shape, generator=g, device=g.device, dtype=t.dtype).to(t.device)
+
+
+def uniform_like(t: torch.Tensor) -> torch.Tensor:
+    """Uniform [0, 1) noise shaped like ``t``, from :func:`noise_source`."""
+    g = noise_source()
+    if g is None:
+        return torch.rand_like(t)
+    return torch.rand(t.shape, generator=g, device=g.device, dtype=t.dtype).to(t.device)
 
 
 class Model(nn.Module):
@@ -48,6 +90,13 @@ class Model(nn.Module):
     @property
     def pretrain_layers(self) -> int:
         return 0
+
+    def training_state(self) -> dict[str, torch.Tensor]:
+        """What training keeps outside the state dict (a moving average, a step count), for an exact resume."""
+        return {}
+
+    def load_training_state(self, state: dict[str, torch.Tensor]) -> None:
+        """Restore what :meth:`training_state` gave."""
 
     def n_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
@@ -111,10 +160,6 @@ def mlp(sizes: list[int], act: type[nn.Module] = nn.ReLU, last_act: nn.Module | 
     return nn.Sequential(*layers)
 
 
-def one_hot(y: torch.Tensor, n: int = 10) -> torch.Tensor:
-    return F.one_hot(y.long(), n).float()
-
-
 def condition_labels(n: int, digit=None, device="cpu") -> torch.Tensor:
     """The digits ``(n,)`` int64 a conditional model draws: ``digit=None`` cycles 0..9 (an even share of each,
     for every conditional model), an int repeats it, a sequence of ``n`` ints is taken as it is."""
@@ -129,14 +174,15 @@ def condition_labels(n: int, digit=None, device="cpu") -> torch.Tensor:
 
 
 def seeded_normal(shape: tuple[int, ...], seed: int | None, truncation: float | None = None, device="cpu") -> torch.Tensor:
-    """Standard normal draws, repeatable for a seed; with ``truncation`` t, values beyond ±t are redrawn."""
-    g = torch.Generator().manual_seed(seed) if seed is not None else None
-    z = torch.randn(shape, generator=g)
+    """Standard normal draws, repeatable for a seed; with ``truncation`` t, values beyond ±t are redrawn.
+    Without a seed they come from :func:`noise_source`."""
+    g = torch.Generator().manual_seed(seed) if seed is not None else noise_source()
+    z = torch.randn(shape, generator=g, device=g.device if g is not None else "cpu")
     if truncation is not None and truncation > 0:
         for _ in range(100):
             bad = z.abs() > truncation
             if not bad.any():
                 break
-            z[bad] = torch.randn(int(bad.sum()), generator=g)
+            z[bad] = torch.randn(int(bad.sum()), generator=g, device=z.device)
         z = z.clamp(-truncation, truncation)
     return z.to(device)

@@ -15,7 +15,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .base import Model
+from .base import Model, noise_source
 
 
 @dataclass
@@ -98,6 +98,6 @@ class ContrastiveEncoder(Model):
             g = torch.Generator().manual_seed(0)
             v1, v2 = augment(x, self.config, g), augment(x, self.config, g)
         else:
-            v1, v2 = augment(x, self.config), augment(x, self.config)
+            v1, v2 = augment(x, self.config, noise_source()), augment(x, self.config, noise_source())
         loss, top1 = nt_xent(self.head(self.encode(v1)), self.head(self.encode(v2)), self.config.temperature)
         return {"loss": loss, "pair_top1": top1}

@@ -3,7 +3,8 @@ strided convolutions with LeakyReLU in the discriminator. ``cdcgan.py`` adds the
 
 With ``clusters`` > 0 it is self-conditioned (Liu et al. 2020, "Diverse image generation via
 self-conditioned GANs"): before training, the training digits are split into clusters without any
-label, by k-means on the shipped contrastive encoder's codes, and both networks are conditioned on the
+label, by k-means on the shipped contrastive encoder's codes (the recipe step
+``rep_models.training.recipes.contrastive_clusters``), and both networks are conditioned on the
 cluster as the cDCGAN is on the digit. The model stays unconditional: the first latent number picks the
 cluster (its normal quantile, cut at the clusters' shares of the data), so every latent vector is one
 digit and a latent walk crosses from cluster to cluster. An unconditional generator otherwise has to
@@ -28,7 +29,7 @@ class DCGANConfig:
     ema: float = 0.0  # > 0: ship an exponential moving average of the generator's weights with this decay
     minibatch_std: bool = False  # the discriminator also sees how much a batch varies (against mode collapse)
     clusters: int = 0  # > 0: self-conditioned on this many label-free clusters (see the module docstring)
-    cluster_shares: tuple[float, ...] = ()  # each cluster's share of the training digits (set by training_targets)
+    cluster_shares: tuple[float, ...] = ()  # each cluster's share of the training digits (set by the recipe step)
 
 
 def dc_generator(nz: int, ngf: int) -> nn.Sequential:
@@ -112,30 +113,7 @@ class DCGAN(GANBase):
         return self.discriminator_net(x).flatten()
 
     def conditions(self, z, y):
-        if self.config.clusters:  # real digits come with their cluster (from training_targets), fakes ask for theirs
+        if self.config.clusters:  # real digits come with their cluster (the batch's targets), fakes ask for theirs
             return y, self.cluster_of(z)
         return super().conditions(z, y)
 
-    def training_targets(self, x: torch.Tensor, *others: torch.Tensor, encoder=None, seed: int = 0) -> list[torch.Tensor] | None:
-        """What to train on instead of the labels: None (the labels) unless self-conditioned. Then k-means
-        (``clusters``) on the codes of ``x (N,1,28,28)`` by ``encoder`` (default: the shipped contrastive
-        encoder) sets ``cluster_shares``, and the cluster of every image of ``x`` and of each further image
-        set in ``others`` (e.g. the validation images) is returned."""
-        if not self.config.clusters:
-            return None
-        from dataclasses import replace
-
-        from sklearn.cluster import KMeans
-
-        from ..metrics import encode_all
-
-        if encoder is None:
-            from ..checkpoint import load_pretrained
-            encoder = load_pretrained("contrastive")
-        codes = [encode_all(encoder, images).numpy() for images in (x, *others)]
-        mean, std = codes[0].mean(0), codes[0].std(0) + 1e-6
-        km = KMeans(self.config.clusters, n_init=10, random_state=seed).fit((codes[0] - mean) / std)
-        ids = [torch.from_numpy(km.predict((c - mean) / std)).long() for c in codes]
-        shares = torch.bincount(ids[0], minlength=self.config.clusters).double() / len(ids[0])
-        self.config = replace(self.config, cluster_shares=tuple(round(float(s), 6) for s in shares))
-        return ids

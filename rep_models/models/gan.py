@@ -104,6 +104,14 @@ class GANBase(Model):
             for k, e in self._ema.items():
                 e.lerp_(params[k].detach(), 1.0 - decay)
 
+    def training_state(self) -> dict[str, torch.Tensor]:
+        return {f"ema.{k}": e for k, e in (getattr(self, "_ema", None) or {}).items()}
+
+    def load_training_state(self, state: dict[str, torch.Tensor]) -> None:
+        ema = {k[4:]: v.clone() for k, v in state.items() if k.startswith("ema.")}
+        device = next(self.parameters()).device
+        self._ema = {k: v.to(device) for k, v in ema.items()} or None
+
     @torch.no_grad()
     def finish_training(self, n_batches: int = 100, batch_size: int = 256) -> None:
         """Load the averaged weights into the generator and re-estimate its batch-norm statistics for

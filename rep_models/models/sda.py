@@ -12,7 +12,6 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .. import semi
 from .base import flatten
 from .classifier import random_shift
 from .stacked_ae import StackedAE
@@ -43,12 +42,9 @@ class SDA(StackedAE):
     def __init__(self, config=None, **overrides):
         super().__init__(config, **overrides)
         self.head = nn.Sequential(nn.ReLU(), nn.Dropout(self.config.dropout), nn.Linear(self.config.latent_dim, 10))
-        self.unlabelled: torch.Tensor | None = None  # (N,1,28,28) pool for the pseudo-label term
+        # (N,1,28,28) the pool the pseudo-label term draws from (set by rep_models.training.recipes.unlabelled_pool)
+        self.unlabelled: torch.Tensor | None = None
         self._steps = 0
-
-    def set_unlabelled(self, x: torch.Tensor) -> None:
-        """Give the images without labels that the pseudo-label term draws from."""
-        self.unlabelled = x
 
     @torch.inference_mode()
     def propagation_features(self, x: torch.Tensor, dim: int = 50, batch_size: int = 1000) -> torch.Tensor:
@@ -67,15 +63,11 @@ class SDA(StackedAE):
         _, _, v = torch.pca_lowrank(h, q=min(dim, h.shape[1]), center=False)
         return h @ v
 
-    def pseudo_label(self, x: torch.Tensor, labelled_idx: torch.Tensor, labelled_y: torch.Tensor):
-        """Indices into ``x`` ``(K,)`` and their labels ``(K,)`` to fine-tune on: the labelled images plus
-        the most confident pseudo-labelled ones (``propagation_keep`` of each class), or None when
-        ``propagate_labels`` is off. Called by the trainer after pretraining, with ``x`` all training images."""
-        if not self.config.propagate_labels:
-            return None
-        p = semi.pseudo_labels(self.propagation_features(x).numpy(), labelled_idx.numpy(), labelled_y.numpy())
-        keep = semi.most_confident(p, self.config.propagation_keep)
-        return torch.from_numpy(keep), torch.from_numpy(p.labels[keep])
+    def training_state(self) -> dict[str, torch.Tensor]:
+        return {"pseudo_label_steps": torch.tensor(self._steps)}  # where the pseudo-label weight's ramp is
+
+    def load_training_state(self, state: dict[str, torch.Tensor]) -> None:
+        self._steps = int(state.get("pseudo_label_steps", 0))
 
     def forward(self, x):
         """Logits ``(B, 10)``."""

@@ -9,7 +9,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .base import Autoencoder, flatten, unflatten
+from .base import Autoencoder, flatten, unflatten, uniform_like
 
 
 @dataclass
@@ -72,7 +72,13 @@ class StackedAE(Autoencoder):
 
     def corrupt(self, x: torch.Tensor) -> torch.Tensor:
         p = self.config.input_dropout
-        return x * (torch.rand_like(x) >= p) if p > 0 else x
+        return x * (uniform_like(x) >= p) if p > 0 else x
+
+    def layer_parameters(self, layer: int) -> list[nn.Parameter]:
+        """What greedy pretraining of ``layer`` trains: its encoder weight and bias, its decoder bias and
+        (untied) decoder weight."""
+        st = self.stack
+        return [st.enc[layer].weight, st.enc[layer].bias, st.dec_bias[layer]] + ([] if st.tied else [st.dec[layer].weight])
 
     def layerwise_loss(self, batch, layer: int) -> dict[str, torch.Tensor]:
         """Loss of the shallow AE at ``layer``, trained on the (frozen) codes of the layers below."""

@@ -9,7 +9,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .base import Model, condition_labels
+from .base import Model, condition_labels, normal_like
 
 
 @dataclass
@@ -107,7 +107,7 @@ class VAE(Model):
     def elbo_terms(self, x: torch.Tensor, y: torch.Tensor | None = None, sample: bool = True):
         """Per-image reconstruction (nats) and KL ``(B,)``, ``(B,)``."""
         mu, logvar = self.encode_stats(x, y)
-        z = mu + torch.randn_like(mu) * (0.5 * logvar).exp() if sample else mu
+        z = mu + normal_like(mu) * (0.5 * logvar).exp() if sample else mu
         rec = F.binary_cross_entropy_with_logits(self.decode_logits(z, y), x, reduction="none").flatten(1).sum(1)
         kl = 0.5 * (mu.pow(2) + logvar.exp() - 1 - logvar).sum(1)
         return rec, kl
