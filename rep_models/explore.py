@@ -672,7 +672,8 @@ class TrainJob:
 
         try:
             recipe = TRAINABLE[self.name]
-            torch.manual_seed(self.seed)
+            # Initial weights from the process's generator, without reseeding it: a seed here would reset the stream
+            # every other request of the server draws from. ``seed`` fixes the batches and the model's noise (fit).
             model = build(recipe["model"], **recipe["config"]).to(self.device)
             if model.trainer == "gan":
                 self._tap(model, "discriminator_loss", "discriminator")

@@ -51,3 +51,17 @@ def test_shared_state_is_written_under_the_lock():
     s = job.state()
     assert s.status == "done", s.message
     assert job.model is not None and s.snapshot is not None
+
+
+def test_a_job_does_not_reseed_the_servers_generator():
+    """Train live runs in a server thread: it must not reset the random stream the other requests draw from.
+    A reseed would make the stream after a job the same whatever it was before."""
+    x, y, val = _data()
+    after = []
+    for start in (1, 2):
+        torch.manual_seed(start)
+        job = explore.TrainJob("linear_ae", x, y, val, epochs=1, batch_size=128, seed=0)
+        job._run()  # in this thread, so that only this job touches the generator
+        assert job.state().status == "done"
+        after.append(torch.rand(3))
+    assert not torch.equal(after[0], after[1]), "the job reseeded the process's generator"
