@@ -16,13 +16,6 @@ from ui import nav
 nav.leave_legacy_mode()
 st.set_page_config(page_title="Latent Lab", page_icon=":material/blur_on:", layout="wide")
 
-FAMILIES = {
-    "Autoencoders": "Squeeze a digit through a small code and rebuild it: what survives the bottleneck is what the network learned.",
-    "VAEs": "Autoencoders whose codes form a smooth map you can sample from and walk through.",
-    "GANs": "A generator learns to fool a critic: new digits from random numbers.",
-    "Classifiers": "Supervised models: they name the digit (and help measure the others).",
-    "Encoders": "A code learned without a decoder: compare its map and its few-label accuracy with the autoencoders'.",
-}
 
 
 def _metrics_entry(all_metrics: dict, name: str):
@@ -51,8 +44,8 @@ def home() -> None:
     st.subheader("The models")
     st.caption("Headline figures come from the evaluation report (pretrained/metrics.json) when it exists, "
                "otherwise from each model's validation scores at the end of training.")
-    for family, blurb in FAMILIES.items():
-        names = [n for n, info in ui.MODEL_INFO.items() if info.family == family]
+    for family, blurb in catalogue.GROUPS.items():
+        names = catalogue.in_group(family)
         st.markdown(f"#### {family}")
         st.caption(blurb)
         cols = st.columns(3)
@@ -82,6 +75,7 @@ if "torch" not in sys.modules:  # the first run after a start: imports take seco
 
 import torch  # noqa: E402 - after the navigation and the loading notice, on purpose
 
+from rep_models import catalogue  # noqa: E402
 from rep_models import inspect as rinspect  # noqa: E402
 from rep_models.device import flush_denormals  # noqa: E402
 from ui import common as ui  # noqa: E402

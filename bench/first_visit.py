@@ -215,7 +215,7 @@ def fresh_each(browser) -> list[dict]:
 def _computations() -> list[tuple[str, str, str]]:
     """``(name, page, now)``: the shipped items, then what ui.warmup computes after a start."""
     from rep_models import precomputed
-    from rep_models.zoo import ENCODERS
+    from rep_models.catalogue import ENCODERS
 
     pages = {"anomaly": "Draw: the first digit drawn", "train_pca": "Linear AE = PCA: first render",
              "test_codes": "VAE explorer: first render (sliders), β-VAE section, 2-D map overlay",

@@ -5,12 +5,11 @@ leave_legacy_mode()  # first: before the slow imports (ui/nav.py says why)
 
 import streamlit as st
 
+from rep_models import catalogue
 from rep_models import inspect as rinspect
 from ui import common as ui
 
-SHORT = {"linear_ae": "Linear", "stacked_ae": "Stacked", "sparse_ae": "Sparse", "contractive_ae": "Contractive",
-         "conv_ae": "Conv", "recurrent_ae": "Recurrent", "denoising_ae": "Denoising", "vae": "VAE",
-         "beta_vae": "β-VAE", "vae_2d": "2-D VAE"}
+SHORT = {n: catalogue.entry(n).short for n in rinspect.RECONSTRUCTORS}
 
 ui.page_header(
     "Draw & reconstruct",

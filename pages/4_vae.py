@@ -7,12 +7,12 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from rep_models import explore
+from rep_models import catalogue, explore
 from rep_models import inspect as rinspect
 from ui import common as ui
 from ui import latent, live
 
-VAES = {"vae": "VAE (32-d)", "beta_vae": "β-VAE (10-d, β = 4)", "vae_2d": "2-D VAE"}
+VAES = {n: catalogue.entry(n).picker_label for n in catalogue.with_role("latent_explorer")}
 N_SLIDERS = 6
 SECTIONS = ["Sliders", "2-D map", "Interpolate", "β-VAE vs VAE", "Conditional VAE"]
 

@@ -9,11 +9,11 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from rep_models import explore
+from rep_models import catalogue, explore
 from ui import common as ui
 from ui import latent, live
 
-GANS = {"dcgan": "DCGAN (convolutional)", "gan": "MLP GAN", "cdcgan": "Conditional DCGAN"}
+GANS = {n: catalogue.entry(n).picker_label for n in catalogue.with_role("generator")}
 FPS = 15  # animation frames per second, shown by the page's own player
 CHUNK = 15  # frames per server round trip (one fragment run a second); the player keeps one chunk in hand
 

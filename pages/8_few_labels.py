@@ -9,7 +9,7 @@ import streamlit as st
 import torch
 
 from rep_models import explore
-from rep_models.zoo import ENCODERS
+from rep_models.catalogue import ENCODERS
 from ui import common as ui
 from ui import latent
 

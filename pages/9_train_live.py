@@ -13,8 +13,7 @@ from rep_models import explore
 from ui import common as ui
 from ui import latent
 
-TITLES = {"linear_ae": "Linear autoencoder", "stacked_ae": "Stacked autoencoder", "conv_ae": "Convolutional autoencoder",
-          "vae": "Variational autoencoder (16-d)", "dcgan": "DCGAN"}
+TITLES = {name: recipe.title for name, recipe in explore.TRAINABLE.items()}
 POLL = 0.5  # seconds between progress updates in the page
 
 ui.page_header(

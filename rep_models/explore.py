@@ -30,6 +30,7 @@ import numpy as np
 import torch
 from scipy.stats import norm
 
+from . import catalogue
 from .models.base import seeded_normal
 
 # ------------------------------------------------------------------------------------ codes and decoding
@@ -513,14 +514,7 @@ def few_label_results(report: dict) -> dict[str, list[tuple[int, float, float]]]
 
 # -------------------------------------------------------------------------------------------- train live
 
-# Small models the Train-live page may train, with configs that train in seconds per epoch on a CPU.
-TRAINABLE: dict[str, dict] = {
-    "linear_ae": {"model": "linear_ae", "config": {"latent_dim": 32}, "lr": 3e-3},
-    "stacked_ae": {"model": "stacked_ae", "config": {"tied": True}, "lr": 1e-3},
-    "conv_ae": {"model": "conv_ae", "config": {}, "lr": 1e-3},
-    "vae": {"model": "vae", "config": {"latent_dim": 16, "channels": 16, "hidden": 256}, "lr": 1e-3},
-    "dcgan": {"model": "dcgan", "config": {"ngf": 32, "ndf": 32}, "lr": 2e-4},
-}
+TRAINABLE = catalogue.LIVE_RECIPES  # the small models the Train-live page may train (rep_models.catalogue)
 MAX_EPOCHS = 20
 MAX_SAMPLES = 10_000
 HEARTBEAT_TIMEOUT = 8.0  # seconds without a page poll: the session is gone, stop training
@@ -674,7 +668,7 @@ class TrainJob:
             recipe = TRAINABLE[self.name]
             # Initial weights from the process's generator, without reseeding it: a seed here would reset the stream
             # every other request of the server draws from. ``seed`` fixes the batches and the model's noise (fit).
-            model = build(recipe["model"], **recipe["config"]).to(self.device)
+            model = build(recipe.model, **recipe.config).to(self.device)
             if model.trainer == "gan":
                 self._tap(model, "discriminator_loss", "discriminator")
                 self._tap(model, "generator_loss", "generator")
@@ -683,7 +677,7 @@ class TrainJob:
             snap = self._make_snapshot(model)  # the untrained model: noise
             with self._lock:
                 self.model, self._snapshot = model, snap
-            fit(model, self.x, self.y, epochs=self.epochs, batch_size=self.batch_size, lr=recipe["lr"], seed=self.seed,
+            fit(model, self.x, self.y, epochs=self.epochs, batch_size=self.batch_size, lr=recipe.lr, seed=self.seed,
                 device=self.device, val=self.val, on_epoch=self._on_epoch, should_stop=self.should_stop,
                 on_batch_end=self._batch_done)
             with self._lock:

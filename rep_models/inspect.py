@@ -17,12 +17,13 @@ import numpy as np
 import torch
 from PIL import Image
 
-from . import noise
+from . import catalogue, noise
 from .anomaly import reconstruction_error
 
-# The autoencoders (and VAEs) whose reconstructions the app shows side by side, in display order.
-RECONSTRUCTORS = ["linear_ae", "stacked_ae", "sparse_ae", "contractive_ae", "conv_ae", "recurrent_ae", "denoising_ae", "vae", "beta_vae", "vae_2d"]
-ANOMALY_MODEL = "conv_ae"  # the reference for the anomaly score
+# The autoencoders (and VAEs) whose reconstructions the app shows side by side, in display order, and the
+# reference for the anomaly score: their roles in the catalogue.
+RECONSTRUCTORS = catalogue.with_role("reconstructor")
+ANOMALY_MODEL = catalogue.the("anomaly_reference")
 UNUSUAL_PERCENTILE = 95.0
 NOT_A_DIGIT_PERCENTILE = 99.5
 

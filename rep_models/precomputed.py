@@ -44,7 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import checkpoint, explore, fast
+from . import catalogue, checkpoint, explore, fast
 from . import inspect as rinspect
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ N_PCA = 10_000  # shipped training digits in the PCA
 PCA_COMPONENTS = 32  # components shipped: the linear AE's code size (the page shows at most that many)
 N_GAN, GAN_SEED = 2000, 1234  # samples per GAN histogram
 N_MSE = 5000  # test digits for the linear AE's error
-CODE_VAES = ("vae", "beta_vae", "vae_2d")
+CODE_VAES = tuple(catalogue.with_role("latent_explorer"))
 HISTOGRAM_GANS = ("gan", "dcgan")
 
 

@@ -36,8 +36,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .catalogue import ENCODERS
 from .checkpoint import PRETRAINED_DIR
-from .zoo import ENCODERS
 
 REPS = ["pixels", *ENCODERS]
 METHODS = ("pca", "tsne", "umap")

@@ -1,4 +1,4 @@
-"""The recipes of every shipped model: ``python -m rep_models.train NAME`` trains NAME from its recipe.
+"""The recipes of every shipped model (what else the zoo knows of each is in ``rep_models.catalogue``): ``python -m rep_models.train NAME`` trains NAME from its recipe.
 
 A recipe names the registered model, its config overrides and its training options; anything given on
 the command line overrides the recipe. Recipes store their weights as fp16 (``"fp16": False`` keeps fp32);
@@ -37,11 +37,3 @@ ZOO: dict[str, dict] = {
     "sda_100": {"model": "sda", "config": {"shift": 2, "propagate_labels": True},
                 "train": {"epochs": 15, "pretrain_epochs": 3, "labels": 100}, "int8_min": INT8_MIN},
 }
-
-# Shipped encoders whose codes the app projects and compares: the autoencoders/VAEs, and one encoder
-# trained without a decoder (contrastive) to show what a code learns when it need not redraw the digit.
-ENCODERS = ["linear_ae", "stacked_ae", "conv_ae", "recurrent_ae", "sparse_ae", "contractive_ae", "vae", "vae_2d", "beta_vae", "contrastive"]
-
-# The order ``scripts/train_zoo.sh`` trains them in: the classifier first (the metrics need it).
-TRAIN_ORDER = ["classifier", "linear_ae", "stacked_ae", "conv_ae", "sparse_ae", "contractive_ae", "contractive_ae_lambda0",
-               "gan", "sda", "sda_100", "contrastive", "recurrent_ae", "denoising_ae", "vae_2d", "beta_vae", "cvae", "dcgan", "cdcgan", "vae"]

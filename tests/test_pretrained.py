@@ -15,8 +15,9 @@ import torch
 from safetensors import safe_open
 
 from rep_models import checkpoint, evaluate
+from rep_models.catalogue import CATALOGUE, ENCODERS
 from rep_models.checkpoint import PRETRAINED_DIR, sha256_file
-from rep_models.zoo import ENCODERS, ZOO
+from rep_models.zoo import ZOO
 
 N_TEST = 2000
 
@@ -85,24 +86,8 @@ def results(ctx):
     return get
 
 
-# Which models each bar needs (all must be shipped for the bar to be checked).
-BAR_NEEDS = {
-    "classifier": ["classifier"],
-    "linear_ae": ["linear_ae"],
-    "stacked_ae": ["stacked_ae"],
-    "conv_ae": ["conv_ae"],
-    "recurrent_ae": ["recurrent_ae"],
-    "vae": ["vae"],
-    "vae_2d": ["vae_2d"],
-    "denoising_ae": ["denoising_ae"],
-    "sparse_ae": ["sparse_ae"],
-    "contractive_ae": ["contractive_ae", "contractive_ae_lambda0"],
-    "dcgan": ["classifier", "dcgan", "vae", "gan"],
-    "cdcgan": ["classifier", "cdcgan"],
-    "cvae": ["classifier", "cvae"],
-    "sda": ["sda"],
-    "sda_100": ["sda_100"],
-}
+# Which models each bar needs (the model and what its catalogue entry needs; all must be shipped).
+BAR_NEEDS = {n: [n, *e.needs] for n, e in CATALOGUE.items() if e.bars}
 
 
 # Bars the shipped zoo does not reach yet, with the figure measured by ``python -m rep_models.evaluate --fast``

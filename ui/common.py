@@ -23,7 +23,7 @@ API (stable)
 ------------
 Pages and navigation
     PAGES: list[PageSpec]               path, title, icon, url_path, section of every page
-    MODEL_INFO: dict[str, ModelInfo]    title, family and a one-line description of each shipped model
+    MODEL_INFO: dict[str, ModelInfo]    title, home page group and one line of each shipped model (from rep_models.catalogue)
     page_header(title, what, try_)      title + what the model is + what to try
     page_guard()                        context manager: an error -> st.error(failure_message(e)), never a traceback
     fragment(f, run_every=None)         st.fragment whose body runs inside page_guard (use it instead of st.fragment)
@@ -69,7 +69,7 @@ import streamlit as st
 import torch
 from PIL import Image
 
-from rep_models import checkpoint, fast
+from rep_models import catalogue, checkpoint, fast
 from rep_models import inspect as rinspect
 from rep_models.device import describe, pick_device
 from rep_models.preprocess import EmptyImageError, ImageError, Steps, decode_data_url, decode_image, to_mnist
@@ -88,30 +88,11 @@ PAGES, PageSpec = nav.PAGES, nav.PageSpec  # defined in ui.nav, which app.py imp
 @dataclass(frozen=True)
 class ModelInfo:
     title: str
-    family: str  # "Autoencoders", "VAEs", "GANs", "Classifiers", "Encoders"
+    family: str  # the home page group: one of rep_models.catalogue.GROUPS
     what: str
 
 
-MODEL_INFO: dict[str, ModelInfo] = {
-    "linear_ae": ModelInfo("Linear autoencoder", "Autoencoders", "No non-linearity: it learns the same subspace as PCA."),
-    "stacked_ae": ModelInfo("Stacked autoencoder", "Autoencoders", "Deep fully connected layers, pretrained one layer at a time."),
-    "sparse_ae": ModelInfo("Sparse autoencoder", "Autoencoders", "Few code units may be active at once, so each learns a stroke-like part."),
-    "contractive_ae": ModelInfo("Contractive autoencoder", "Autoencoders", "Penalises how much the code moves when the input moves: robust features."),
-    "conv_ae": ModelInfo("Convolutional autoencoder", "Autoencoders", "Convolutions share weights across the image: sharp reconstructions."),
-    "recurrent_ae": ModelInfo("Recurrent autoencoder", "Autoencoders", "Reads the digit row by row with a recurrent network, then writes it back."),
-    "denoising_ae": ModelInfo("Denoising autoencoder", "Autoencoders", "Trained to undo noise: it learns what digits look like."),
-    "vae": ModelInfo("Variational autoencoder", "VAEs", "A smooth, probabilistic latent space you can sample and walk through."),
-    "vae_2d": ModelInfo("2-D VAE", "VAEs", "Only two latent numbers: the whole digit manifold fits on one screen."),
-    "beta_vae": ModelInfo("β-VAE", "VAEs", "A stronger pull to the prior: more disentangled, blurrier."),
-    "cvae": ModelInfo("Conditional VAE", "VAEs", "You pick the digit; the latent code holds only the style."),
-    "gan": ModelInfo("MLP GAN", "GANs", "A generator and a critic trained against each other (fully connected)."),
-    "dcgan": ModelInfo("DCGAN", "GANs", "A convolutional GAN. It sorted the digits into 10 clusters by itself (no labels) and draws from one cluster at a time."),
-    "cdcgan": ModelInfo("Conditional DCGAN", "GANs", "A DCGAN told which digit to draw."),
-    "classifier": ModelInfo("Digit classifier", "Classifiers", "A small CNN that names the digit; also scores the generators."),
-    "sda": ModelInfo("Stacked denoising AE (fine-tuned)", "Classifiers", "Pretrained without labels, then fine-tuned to classify."),
-    "sda_100": ModelInfo("Stacked denoising AE, 100 labels", "Classifiers", "The same, fine-tuned with only 10 labelled digits per class."),
-    "contrastive": ModelInfo("Contrastive encoder (SimCLR)", "Encoders", "Two moved copies of a digit must get close codes: it keeps what the digit is, not how it is drawn."),
-}
+MODEL_INFO: dict[str, ModelInfo] = {n: ModelInfo(e.title, e.group, e.what) for n, e in catalogue.CATALOGUE.items() if e.shown}
 
 
 def page_header(title: str, what: str, try_: str | None = None) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from rep_models import checkpoint, explore
+from rep_models import catalogue, checkpoint, explore
 from rep_models import webexport as wx
 from ui import common as ui
 
@@ -59,8 +59,8 @@ def net_blob(name: str) -> tuple[str, bytes]:
 
 
 def browser_decodable(name: str) -> bool:
-    """Whether model ``name`` can be decoded in the page (an unconditional VAE)."""
-    return name in ("vae", "beta_vae", "vae_2d") and ui.is_available(name)
+    """Whether model ``name`` can be decoded in the page (its catalogue role: an unconditional VAE)."""
+    return name in catalogue.with_role("browser_decodable") and ui.is_available(name)
 
 
 def send_net(name: str) -> str:

@@ -91,8 +91,8 @@ def steps() -> list[tuple[str, object]]:
     """``(name, fn)`` in the order they run: what a first page render needs first, the Few labels codes last."""
     import gc
 
-    from rep_models import precomputed
-    from rep_models.zoo import ENCODERS
+    from rep_models import catalogue, precomputed
+    from rep_models.catalogue import ENCODERS
     from ui import common as ui
     from ui import latent, live
 
@@ -125,7 +125,7 @@ def steps() -> list[tuple[str, object]]:
         latent.train_images(latent.FEW_POOL)
 
     def browser_nets():
-        for name in ("vae", "beta_vae", "vae_2d", "classifier"):
+        for name in [*catalogue.with_role("browser_decodable"), "classifier"]:
             if ui.is_available(name):
                 yield_to_pages()
                 live.net_blob(name)
