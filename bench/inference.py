@@ -15,7 +15,7 @@ and VAEs, generate for GANs, class probabilities for classifiers). Variants:
 - ``fast``: ``rep_models.fast`` (batch-norm folding, sub-pixel transposed convolutions, inference_mode);
 - ``jit``: ``torch.jit.trace`` + ``freeze`` + ``optimize_for_inference`` of the plain model;
 - ``ort``: the plain model exported to ONNX and run by ONNX Runtime (when installed), including the
-  tensor <-> numpy conversions; ``fast_ort``: ``rep_models.fast`` with ``backend="onnxruntime"``;
+  tensor <-> numpy conversions; ``fast_ort``: the same with ``backend="onnxruntime"`` (``bench/variants.py``);
 - ``compile``: ``torch.compile`` (inductor) for the two bar figures, with its compile time.
 
 Then the bars: decode of one latent per VAE, DCGAN batch of 64, GAN samples/s at batch 1, 64, 1024,
@@ -32,6 +32,7 @@ from collections.abc import Callable
 import torch
 import torch.nn as nn
 
+from bench import variants as fastpaths
 from bench.common import header, interleaved_ms, load_models, median_ms, passfail, table, write_section
 from rep_models import fast
 
@@ -76,12 +77,12 @@ def fast_fn(name: str, m: nn.Module, backend: str = "torch") -> Callable:
     """The app's fast path for the model's verb."""
     fam = m.family
     if fam == "gan":
-        return fast.decoder(m, backend)
+        return fastpaths.decoder(m, backend)
     if fam == "classifier":
-        return fast.classifier(m, backend)
+        return fastpaths.classifier(m, backend)
     if fam == "encoder":
-        return fast.encoder(m, backend)
-    return fast.reconstructor(m, backend)
+        return fastpaths.encoder(m, backend)
+    return fastpaths.reconstructor(m, backend)
 
 
 def onnx_session(module: nn.Module, inputs: tuple, threads: int):
@@ -243,7 +244,7 @@ def decode_one(models: dict, device: torch.device, quick: bool) -> list[dict]:
             continue
         z = torch.randn(1, m.config.latent_dim, device=device)
         y = torch.tensor([3], device=device) if m.config.n_classes else None
-        paths = fast_paths(m, device, fast.decoder)
+        paths = fast_paths(m, device, fastpaths.decoder)
         m.to(device)
 
         def plain(m=m, z=z, y=y):
@@ -263,7 +264,7 @@ def gan_throughput(models: dict, device: torch.device, quick: bool) -> list[dict
     for name, m in models.items():
         if m.family != "gan":
             continue
-        paths = fast_paths(m, device, fast.decoder)
+        paths = fast_paths(m, device, fastpaths.decoder)
         m.to(device)
         for b in (1, 64, 1024):
             y = (torch.arange(b, device=device) % 10) if m.conditional else None
@@ -293,7 +294,7 @@ def thread_effect(models: dict, quick: bool) -> list[dict]:
     cases = []
     if "vae" in models:
         m = models["vae"]
-        cases.append(("vae decode", 1, fast.decoder(m), (torch.randn(1, m.config.latent_dim),)))
+        cases.append(("vae decode", 1, fastpaths.decoder(m), (torch.randn(1, m.config.latent_dim),)))
     for name in ("dcgan", "conv_ae", "classifier"):
         if name in models:
             m = models[name]

@@ -46,7 +46,8 @@ stages = {}
 t = time.perf_counter()
 import torch
 import rep_models
-from rep_models import checkpoint, fast
+from rep_models import checkpoint
+from bench import variants
 stages["import torch + rep_models"] = status_mb()
 names = checkpoint.available()
 models = {n: checkpoint.load(checkpoint.PRETRAINED_DIR / n) for n in names}
@@ -54,18 +55,18 @@ stages[f"+ {len(models)} shipped models loaded"] = status_mb()
 with torch.inference_mode():
     for n, m in models.items():
         if m.family == "gan":
-            fast.decoder(m)(torch.randn(1, m.config.z_dim), torch.zeros(1, dtype=torch.long) if m.conditional else None)
+            variants.decoder(m)(torch.randn(1, m.config.z_dim), torch.zeros(1, dtype=torch.long) if m.conditional else None)
         elif m.family == "classifier":
-            fast.classifier(m)(torch.rand(1, 1, 28, 28))
+            variants.classifier(m)(torch.rand(1, 1, 28, 28))
         elif m.family == "encoder":
-            fast.encoder(m)(torch.rand(1, 1, 28, 28))
+            variants.encoder(m)(torch.rand(1, 1, 28, 28))
         elif m.family == "vae" and m.config.n_classes:
-            fast.reconstructor(m)(torch.rand(1, 1, 28, 28), torch.zeros(1, dtype=torch.long))
+            variants.reconstructor(m)(torch.rand(1, 1, 28, 28), torch.zeros(1, dtype=torch.long))
         else:
-            fast.reconstructor(m)(torch.rand(1, 1, 28, 28))
+            variants.reconstructor(m)(torch.rand(1, 1, 28, 28))
 stages["+ each model's fast path built and run once"] = status_mb()
 from rep_models import data
-x, y = data.load_tensors("mnist", "test")
+x, y = data.load_tensors("mnist", "test", source="sample")
 stages["+ MNIST test set as tensors"] = status_mb()
 print(json.dumps({"models": names, "stages": stages, "peak": status_mb()["VmHWM"], "seconds": time.perf_counter() - t}))
 """
