@@ -3,7 +3,7 @@
     python -m bench.browser            # the full figures (about 3 minutes on an idle 2-core machine)
     python -m bench.browser --quick    # a smoke run: few repeats
 
-Starts ``streamlit run app.py`` headless on a free 127.0.0.1 port (``bench.server``), opens the Home page once
+Starts ``streamlit run app.py`` headless on a free 127.0.0.1 port (``harness.server``), opens the Home page once
 (the first script run after a server start imports torch & co., and a deep link as the very first run hits a
 Streamlit "Page not found" quirk), then measures, all on the page's own clock (``performance.now()``):
 
@@ -42,7 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.common import ROOT, header, passfail, table, write_section
-from bench.server import CHROMIUM, CHROMIUM_ARGS, base_url, free_port, start_app, stop_app
+from harness.server import CHROMIUM, CHROMIUM_ARGS, base_url, free_port, start_app, stop_app
 
 ARTIFACTS = ROOT / "artifacts"
 VIEWPORT = {"width": 1400, "height": 1700}  # tall: Streamlit scrolls inside the page; screenshots show everything

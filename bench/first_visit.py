@@ -6,7 +6,7 @@
     python -m bench.first_visit --computations   # also: every first-use computation timed cold (3 new processes each)
     python -m bench.first_visit --no-write       # print only; do not write bench/results/first_visit.*
 
-Starts ``streamlit run app.py`` headless on a free 127.0.0.1 port (``bench.server``; Chromium is launched before,
+Starts ``streamlit run app.py`` headless on a free 127.0.0.1 port (``harness.server``; Chromium is launched before,
 so its start is not counted) and measures in headless Chromium, every visit in a new browser context (an empty
 HTTP cache, as a new visitor's browser):
 
@@ -39,7 +39,7 @@ import sys
 import time
 
 from bench.common import ROOT, header, table, write_section
-from bench.server import CHROMIUM, CHROMIUM_ARGS, base_url, free_port, start_app, stop_app
+from harness.server import CHROMIUM, CHROMIUM_ARGS, base_url, free_port, start_app, stop_app
 
 ARTIFACTS = ROOT / "artifacts"
 VIEWPORT = {"width": 1400, "height": 1700}

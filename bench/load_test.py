@@ -67,7 +67,7 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path.insert(0, str(ROOT))
 from bench import common  # noqa: E402
-from bench.server import CHROMIUM, CHROMIUM_ARGS, free_port, start_app, stop_app  # noqa: E402
+from harness.server import CHROMIUM, CHROMIUM_ARGS, free_port, start_app, stop_app  # noqa: E402
 
 SCENARIOS = ["draw", "upload", "denoise", "vae"]
 CLIENTS = ["protocol", "browser"]

@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 from bench.common import ROOT, header, passfail, table, write_section
-from bench.server import CHROMIUM, CHROMIUM_ARGS, free_port, start_app, stop_app
+from harness.server import CHROMIUM, CHROMIUM_ARGS, free_port, start_app, stop_app
 
 
 def status_mb(pid: int | str = "self") -> dict[str, float]:

@@ -14,7 +14,7 @@ session fixtures ``st_server``, ``browser`` and ``open_page``), and import the h
         screenshot(page, "vae")                      # artifacts/browser_vae.png (gitignored)
 
 The server and the browser are process-wide singletons, so modules that import these fixtures share
-one of each; both are stopped at the end of the session. The server is started by ``bench.server``
+one of each; both are stopped at the end of the session. The server is started by ``harness.server``
 (shared with the bench scripts) as our own child process (its PID, not a shell's) on a free 127.0.0.1
 port, headless, without usage statistics, and inherits the environment (set ``LATENT_LAB_PRETRAINED`` to
 serve another model directory).
@@ -33,8 +33,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `python -m pytest` from the root has it already; plain `pytest` may not
     sys.path.insert(0, str(ROOT))
-from bench.server import CHROMIUM, CHROMIUM_ARGS, base_url, free_port, start_app, stop_app  # noqa: E402, F401 - free_port: for tests
-from bench.server import healthy as _healthy  # noqa: E402, F401 - for tests that start their own server
+from harness.server import CHROMIUM, CHROMIUM_ARGS, base_url, free_port, start_app, stop_app  # noqa: E402, F401 - free_port: for tests
+from harness.server import healthy as _healthy  # noqa: E402, F401 - for tests that start their own server
 
 ARTIFACTS = ROOT / "artifacts"
 STARTUP_TIMEOUT_S = 60

@@ -95,7 +95,7 @@ def test_upload_over_the_size_limit_is_refused_by_the_uploader(upload_page):
 @pytest.fixture
 def fresh_server():
     """A new server nobody has visited yet (the shared one has run every page already)."""
-    from bench.server import base_url, free_port, start_app, stop_app
+    from harness.server import base_url, free_port, start_app, stop_app
 
     port = free_port()
     proc = start_app(port)

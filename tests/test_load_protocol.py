@@ -19,7 +19,7 @@ import time
 import pytest
 
 from bench import load_test as lt
-from bench.server import free_port, start_app, stop_app
+from harness.server import free_port, start_app, stop_app
 
 pytestmark = pytest.mark.slow
 

@@ -1,6 +1,6 @@
 """Start and stop the app's server (`streamlit run app.py`) for the benchmarks and the browser tests.
 
-    from bench.server import free_port, start_app, stop_app
+    from harness.server import free_port, start_app, stop_app
 
     port = free_port()
     proc = start_app(port, log_path=Path("artifacts/server.log"))   # returns once /_stcore/health answers
