@@ -171,6 +171,11 @@ def write_manifest(directory: Path = PRETRAINED_DIR) -> dict[str, str]:
     return files
 
 
+def is_shipped(name: str) -> bool:
+    """Whether ``PRETRAINED_DIR`` holds model ``name``'s card and weights (looked up now: tests point it elsewhere)."""
+    return (PRETRAINED_DIR / f"{name}.json").is_file() and (PRETRAINED_DIR / f"{name}.safetensors").is_file()
+
+
 def available(directory: Path = PRETRAINED_DIR) -> list[str]:
     """Names of the shipped models (a card and weights both present)."""
     directory = Path(directory)

@@ -73,7 +73,7 @@ from rep_models import catalogue, checkpoint, fast
 from rep_models import inspect as rinspect
 from rep_models.device import describe, pick_device
 from rep_models.preprocess import EmptyImageError, ImageError, Steps, decode_data_url, decode_image, to_mnist
-from ui import nav
+from ui import live, nav
 
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("latent_lab")
@@ -171,8 +171,7 @@ def device_label() -> str:
 
 
 def is_available(name: str) -> bool:
-    d = checkpoint.PRETRAINED_DIR
-    return (d / f"{name}.json").is_file() and (d / f"{name}.safetensors").is_file()
+    return checkpoint.is_shipped(name)
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=32)
@@ -269,8 +268,6 @@ def last_source(key: str) -> str | None:
 
 
 def _draw(key: str, size: int):
-    from ui import live  # the page components (imports ui.common itself)
-
     brush = st.slider("Brush size", 6, 40, 22, key=f"{key}_brush")
     url = live.digit_canvas(size, brush, key=canvas_key(key))
     st.caption("Draw one digit, large, in the middle; Undo takes back the last stroke.")

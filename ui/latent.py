@@ -15,7 +15,7 @@ import torch
 from rep_models import explore, precomputed
 from rep_models import inspect as rinspect
 from ui import common as ui
-from ui import warmup
+from ui.background import yield_to_pages
 
 N_CODES = precomputed.N_CODES  # test digits encoded for directions and class means: 200 per class is plenty
 
@@ -105,10 +105,10 @@ def few_label_codes(rep: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nd
 
 def _encode_giving_way(model, x: torch.Tensor, batch: int = 1000) -> np.ndarray:
     """``explore.encode_all(model, x)`` (the same batches, so the same numbers), one batch at a time; in the
-    warm-up thread it gives way to the pages before each batch (``ui.warmup.yield_to_pages``)."""
+    warm-up thread it gives way to the pages before each batch (``ui.background.yield_to_pages``)."""
     parts = []
     for i in range(0, len(x), batch):
-        warmup.yield_to_pages()
+        yield_to_pages()
         parts.append(explore.encode_all(model, x[i : i + batch], batch_size=batch))
     return np.concatenate(parts) if parts else explore.encode_all(model, x, batch_size=batch)
 

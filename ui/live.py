@@ -19,8 +19,8 @@ import numpy as np
 import streamlit as st
 
 from rep_models import catalogue, checkpoint, explore
+from rep_models import inspect as rinspect
 from rep_models import webexport as wx
-from ui import common as ui
 
 JS = Path(__file__).resolve().parent / "js"
 
@@ -60,7 +60,7 @@ def net_blob(name: str) -> tuple[str, bytes]:
 
 def browser_decodable(name: str) -> bool:
     """Whether model ``name`` can be decoded in the page (its catalogue role: an unconditional VAE)."""
-    return name in catalogue.with_role("browser_decodable") and ui.is_available(name)
+    return name in catalogue.with_role("browser_decodable") and checkpoint.is_shipped(name)
 
 
 def send_net(name: str) -> str:
@@ -75,7 +75,7 @@ def latent_sliders(name: str, z0: np.ndarray, dirs: explore.Directions, labels: 
     """Sliders over ``dirs`` starting from code ``z0 (d,)``, decoded by model ``name`` in the browser."""
     data = {
         "net": send_net(name),
-        "classifier": send_net("classifier") if ui.is_available("classifier") else None,
+        "classifier": send_net("classifier") if checkpoint.is_shipped("classifier") else None,
         "z0": np.asarray(z0, dtype=np.float64).round(5).tolist(),
         "vectors": np.asarray(dirs.vectors, dtype=np.float64).round(6).tolist(),
         "scales": np.asarray(dirs.scales, dtype=np.float64).round(6).tolist(),
@@ -91,7 +91,7 @@ def frame_player(frames: np.ndarray, start: int, fps: float, playing: bool, walk
     frames = np.asarray(frames, dtype=np.float32)
     n, h, w = frames.shape
     sheet = np.concatenate(list(frames), axis=1)  # (H, F*W): one PNG per chunk, cut up in the page
-    data = {"sheet": "data:image/png;base64," + base64.b64encode(ui.png(sheet, 1)).decode("ascii"), "n": int(n),
+    data = {"sheet": "data:image/png;base64," + base64.b64encode(rinspect.png_bytes(sheet, 1)).decode("ascii"), "n": int(n),
             "start": int(start), "fw": int(w), "fh": int(h), "fps": float(fps), "px": int(px), "playing": bool(playing),
             "walk": walk, "note": note}
     _frame_player(data=data, key=key)

@@ -23,11 +23,10 @@ import os
 import threading
 import time
 
+from ui.background import MAX_YIELD_S, SCRIPT_THREAD, THREAD_NAME, yield_to_pages  # noqa: F401 - re-exported
+
 log = logging.getLogger("latent_lab")
-THREAD_NAME = "latent_lab_warmup"
 WAIT_FOR_FIRST_RUN_S = 60.0  # at most, then warm anyway
-MAX_YIELD_S = 30.0  # the longest the warm-up gives way to busy pages before one more piece of work
-SCRIPT_THREAD = "ScriptRunner.scriptThread"  # Streamlit's thread for a session's script runs (gone when idle)
 DONE_LINE = "Latent Lab warm-up done in"
 
 _lock = threading.Lock()
@@ -69,15 +68,6 @@ class _NoContextWarning(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         return record.threadName != THREAD_NAME
-
-
-def yield_to_pages(max_wait_s: float = MAX_YIELD_S) -> None:
-    """In the warm-up thread: wait (up to ``max_wait_s``) while a page's script is running. Elsewhere: return."""
-    if threading.current_thread().name != THREAD_NAME:
-        return
-    deadline = time.monotonic() + max_wait_s
-    while time.monotonic() < deadline and any(t.name == SCRIPT_THREAD and t.is_alive() for t in threading.enumerate()):
-        time.sleep(0.05)
 
 
 def _lower_priority() -> None:
