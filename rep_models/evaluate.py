@@ -1,4 +1,4 @@
-"""Measure every shipped model against issue 3's quality bars and write ``pretrained/metrics.json``.
+"""Measure every shipped model against its quality bars (``rep_models.catalogue``) and write ``pretrained/metrics.json``.
 
     python -m rep_models.evaluate                   # every shipped model, the full MNIST test set
     python -m rep_models.evaluate --fast            # 2,000 test images, fewer samples: a quick check

@@ -1,4 +1,4 @@
-"""Every quality measure of the model zoo as a plain function (see issue 3's table).
+"""Every quality measure of the model zoo as a plain function (the bars that use them: rep_models.catalogue).
 
 Images are ``(B, 1, 28, 28)`` floats in [0, 1]; codes are ``(B, d)``; returned scalars are Python floats.
 """

@@ -1,4 +1,4 @@
-"""Defensive decoding and MNIST-style preprocessing: every bad-input class from issue 5 (files made here)
+"""Defensive decoding and MNIST-style preprocessing: every class of bad input (files made here)
 and the normal steps (inversion, crop, 20x20 fit, centre of mass)."""
 from __future__ import annotations
 

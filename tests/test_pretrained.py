@@ -1,7 +1,7 @@
 """Every shipped model file: its card matches its weights, and it still reaches its quality bar on a
 fixed subset of the test set (2,000 images), so a change that breaks a model or its weights fails CI.
 
-The bars are issue 3's, from ``rep_models.evaluate.check_bars`` (one definition for the report and the
+The bars are the catalogue's (``rep_models.catalogue``), checked by ``rep_models.evaluate.check_bars`` (one definition for the report and the
 tests); the measures are computed on the subset with the same functions as the full report. A model of the
 zoo whose file is missing fails its tests: a checkout without pretrained/ is not green.
 """
@@ -93,7 +93,7 @@ BAR_NEEDS = {n: [n, *e.needs] for n, e in CATALOGUE.items() if e.bars}
 # Bars the shipped zoo does not reach yet, with the figure measured by ``python -m rep_models.evaluate --fast``
 # (pretrained/metrics.json). strict=True: a model that starts passing turns into a failure, so this list
 # cannot go stale, and a regression elsewhere still fails.
-KNOWN_MISSES: dict[str, str] = {}  # every bar passes as of session 4
+KNOWN_MISSES: dict[str, str] = {}  # every bar passes
 
 
 def _bar_param(model: str):
@@ -108,7 +108,7 @@ def _bar_param(model: str):
 NEEDS_FULL_TRAIN = "largest principal angle to PCA(32) subspace (deg)"
 
 # The measures on the subset, with the shipped data (``ctx``), 2026-12-01 on this project's 2-core CPU; every
-# bar is issue 3's, unchanged (rep_models.evaluate.check_bars). All are computed with fixed seeds on fixed
+# bar is the catalogue's (rep_models.evaluate.check_bars). All are computed with fixed seeds on fixed
 # images: the small margins (vae_2d, cdcgan, classifier) are over 15 images or 1 nat, far beyond float noise.
 #   classifier acc 0.9950 (>= 0.993) | linear_ae MSE/PCA 0.996 (<= 1.02) | stacked_ae 0.275 (<= 0.6)
 #   conv_ae 0.242 (<= 0.3) | recurrent_ae 0.499 (<= 0.6) | vae -ELBO 93.49 (<= 95) | vae_2d -ELBO 143.88 (<= 145)
