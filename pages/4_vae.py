@@ -94,14 +94,12 @@ def manifold_panel(z_mark: np.ndarray | None) -> None:
     fig = go.Figure()
     fig.add_layout_image(source=_data_uri(m.image), x=0, y=0, sizex=size, sizey=size, xref="x", yref="y", layer="below", sizing="stretch")
     # An invisible lattice of clickable points (cell centres and half-cells): a click selects one -> its code.
-    u = np.linspace(14, size - 14, 2 * n - 1)
-    gx, gy = np.meshgrid(u, u)
-    zz = np.array([explore.manifold_to_z(m, px, py) for px, py in zip(gx.ravel(), gy.ravel(), strict=True)])
-    fig.add_trace(go.Scatter(x=gx.ravel(), y=gy.ravel(), mode="markers", customdata=zz, name="grid",
+    pixels, zz = explore.manifold_lattice(m)
+    fig.add_trace(go.Scatter(x=pixels[:, 0], y=pixels[:, 1], mode="markers", customdata=zz, name="grid",
                              marker=dict(size=14, opacity=0.02, color="white"), hovertemplate="z = (%{customdata[0]:.2f}, %{customdata[1]:.2f})<extra></extra>"))
     if overlay:
         codes, labels = latent.test_codes("vae_2d")
-        pts = np.array([explore.z_to_manifold(m, c) for c in codes[:2000]])
+        pts = explore.manifold_positions(m, codes[:2000])
         for d in range(10):
             sel = labels[:2000] == d
             fig.add_trace(go.Scattergl(x=pts[sel, 0], y=pts[sel, 1], mode="markers", name=str(d), marker=dict(size=4, opacity=0.7),

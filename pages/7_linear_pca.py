@@ -6,7 +6,6 @@ leave_legacy_mode()  # first: before the slow imports (ui/nav.py says why)
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
-import torch
 
 from rep_models import explore, precomputed
 from ui import common as ui
@@ -101,13 +100,8 @@ with ui.page_guard("Linear AE = PCA"):
         st.subheader("One digit, two reconstructions")
         xt, _ = ui.test_set()
         i = st.number_input("MNIST test digit #", 0, len(xt) - 1, 0, key="linpca_digit")
-        x = xt[int(i), 0].numpy().reshape(-1)
-        coeffs = (x - pca.mean) @ comps.T
-        r_pca = (pca.mean + coeffs @ comps).reshape(28, 28)
-        with torch.inference_mode():  # unclipped, like PCA's, so the two errors compare
-            r_ae = lin.decode(lin.encode(xt[int(i) : int(i) + 1].to(ui.device()))).float().cpu().numpy().reshape(28, 28)
-        captions = ["original", f"PCA, {k} components · MSE {np.mean((r_pca.ravel() - x) ** 2):.4f}",
-                    f"linear AE, {k}-d code · MSE {np.mean((r_ae.ravel() - x) ** 2):.4f}"]
-        for col, img, cap in zip(st.columns(3), [x.reshape(28, 28), r_pca, r_ae], captions, strict=True):
+        two = explore.pca_vs_linear_ae(pca, k, lin, xt[int(i) : int(i) + 1])
+        captions = ["original", f"PCA, {k} components · MSE {two.pca_mse:.4f}", f"linear AE, {k}-d code · MSE {two.linear_ae_mse:.4f}"]
+        for col, img, cap in zip(st.columns(3), [two.original, two.pca, two.linear_ae], captions, strict=True):
             with col:
                 latent.show_image(np.clip(img, 0, 1), caption=cap, width=140)

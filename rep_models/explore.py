@@ -276,6 +276,21 @@ def manifold_to_z(m: Manifold, px: float, py: float) -> np.ndarray:
     return _cell_to_z(m, np.array([ux, uy])).astype(np.float32)
 
 
+def manifold_lattice(m: Manifold) -> tuple[np.ndarray, np.ndarray]:
+    """The clickable points of the map (the cell centres and the half-cells between them): pixel positions
+    ``(P, 2)`` on ``m.image`` and the codes under them ``(P, 2)``, P = (2n - 1)²."""
+    size = m.image.shape[0]
+    u = np.linspace(14, size - 14, 2 * m.n - 1)
+    gx, gy = np.meshgrid(u, u)
+    pixels = np.stack([gx.ravel(), gy.ravel()], 1)
+    return pixels, np.array([manifold_to_z(m, px, py) for px, py in pixels])
+
+
+def manifold_positions(m: Manifold, codes: np.ndarray) -> np.ndarray:
+    """Where codes ``(N, 2)`` fall on ``m.image``: pixels ``(N, 2)``."""
+    return np.array([z_to_manifold(m, c) for c in np.asarray(codes)]).reshape(-1, 2)
+
+
 def z_to_manifold(m: Manifold, z) -> tuple[float, float]:
     """Where a code ``(2,)`` falls on ``m.image``, in pixels ``(px, py)`` (may be outside for extreme codes)."""
     ux, uy = _z_to_cell(m, np.asarray(z, dtype=np.float64).reshape(2))
@@ -367,6 +382,28 @@ class PCA:
     mean: np.ndarray  # (D,)
     components: np.ndarray  # (D, D) rows, by decreasing variance
     eigenvalues: np.ndarray  # (D,) variances along the components, decreasing
+
+
+@dataclass
+class TwoReconstructions:
+    """One digit rebuilt by PCA and by the linear AE (both unclipped, so their errors compare)."""
+
+    original: np.ndarray  # (28, 28)
+    pca: np.ndarray  # (28, 28)
+    linear_ae: np.ndarray  # (28, 28)
+    pca_mse: float
+    linear_ae_mse: float
+
+
+def pca_vs_linear_ae(pca: PCA, k: int, model, x: torch.Tensor) -> TwoReconstructions:
+    """Image ``x (1, 1, 28, 28)`` through the top ``k`` components of ``pca`` and through ``model.decode(model.encode(x))``."""
+    flat = x.reshape(-1).float().cpu().numpy()
+    comps = pca.components[:k]
+    r_pca = pca.mean + ((flat - pca.mean) @ comps.T) @ comps
+    with torch.inference_mode():
+        r_ae = model.decode(model.encode(x.to(_device(model)))).float().cpu().numpy().reshape(-1)
+    mse = lambda r: float(np.mean((r - flat) ** 2))  # noqa: E731
+    return TwoReconstructions(flat.reshape(28, 28), r_pca.reshape(28, 28), r_ae.reshape(28, 28), mse(r_pca), mse(r_ae))
 
 
 def pca_fit(x) -> PCA:
