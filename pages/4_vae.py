@@ -9,8 +9,8 @@ import streamlit as st
 
 from rep_models import catalogue, explore
 from rep_models import inspect as rinspect
+from ui import charts, latent, live
 from ui import common as ui
-from ui import latent, live
 
 VAES = {n: catalogue.entry(n).picker_label for n in catalogue.with_role("latent_explorer")}
 N_SLIDERS = 6
@@ -110,11 +110,11 @@ def manifold_panel(z_mark: np.ndarray | None) -> None:
                                  marker=dict(symbol="star", size=22, color="#ff3b30", line=dict(width=2, color="white"))))
     fig.update_xaxes(range=[0, size], visible=False, constrain="domain")
     fig.update_yaxes(range=[size, 0], visible=False, scaleanchor="x")
-    fig.update_layout(height=560, margin=dict(l=0, r=0, t=0, b=0), showlegend=overlay, dragmode=False,
+    charts.styled(fig, 560, margin=dict(l=0, r=0, t=0, b=0), showlegend=overlay, dragmode=False,
                       legend=dict(orientation="h", y=-0.02), clickmode="event+select")
     c_map, c_pick = st.columns([3, 1], gap="medium")
     with c_map:
-        event = st.plotly_chart(fig, on_select="rerun", selection_mode="points", key="vae_manifold_chart", config={"displayModeBar": False})
+        event = charts.show(fig, key="vae_manifold_chart", on_select="rerun", selection_mode="points")
     with c_pick:
         points = [p for p in (event["selection"]["points"] if event else []) if p.get("customdata") is not None and len(p["customdata"]) == 2]
         if points:

@@ -10,8 +10,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from rep_models import catalogue, explore
+from ui import charts, latent, live
 from ui import common as ui
-from ui import latent, live
 
 GANS = {n: catalogue.entry(n).picker_label for n in catalogue.with_role("generator")}
 FPS = 15  # animation frames per second, shown by the page's own player
@@ -130,12 +130,11 @@ def interpolation_panel() -> None:
 
 def _histogram(counts: np.ndarray, title: str) -> go.Figure:
     share = counts / max(1, counts.sum())
-    fig = go.Figure(go.Bar(x=[str(i) for i in range(10)], y=100 * share, marker_color="#4c78a8",
+    fig = go.Figure(go.Bar(x=[str(i) for i in range(10)], y=100 * share, marker_color=charts.BLUE,
                            hovertemplate="digit %{x}: %{y:.1f} %<extra></extra>"))
     fig.add_hline(y=10, line_dash="dot", line_color="#888", annotation_text="10 % each if balanced", annotation_position="top left")
-    fig.update_layout(height=230, margin=dict(l=10, r=10, t=30, b=10), title=dict(text=title, font=dict(size=13)),
-                      yaxis_title="% of samples", xaxis_title="digit the classifier sees", xaxis_type="category", yaxis_range=[0, max(30, 105 * share.max())])
-    return fig
+    return charts.styled(fig, 230, title, yaxis_title="% of samples", xaxis_title="digit the classifier sees", xaxis_type="category",
+                         yaxis_range=[0, max(30, 105 * share.max())])
 
 
 def collapse_panel() -> None:
@@ -152,7 +151,7 @@ def collapse_panel() -> None:
             latent.show_image(explore.tile(explore.gan_samples(ui.load_model(name), 64, 7), ncols=8), width=300)
             counts, conf = latent.gan_histogram(name)
             s = explore.mode_summary(counts)
-            st.plotly_chart(_histogram(counts, "which digits it draws"), key=f"gan_hist_{name}", config={"displayModeBar": False})
+            charts.show(_histogram(counts, "which digits it draws"), key=f"gan_hist_{name}")
             m1, m2, m3 = st.columns(3)
             m1.metric("Digits drawn (≥ 2 %)", f"{s['digits_covered']} / 10")
             m2.metric("Entropy", f"{s['entropy_bits']:.2f} bits", help="3.32 bits = all ten digits equally often")

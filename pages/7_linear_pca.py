@@ -8,8 +8,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from rep_models import explore, precomputed
+from ui import charts, latent
 from ui import common as ui
-from ui import latent
 
 CURVE_SIZES = (2, 4, 8, 16, 32, 64)
 
@@ -61,11 +61,10 @@ with ui.page_guard("Linear AE = PCA"):
         angles = explore.principal_angles(dec, comps.T)
         c_ang, c_txt = st.columns([2, 1], gap="large")
         with c_ang:
-            fig = go.Figure(go.Bar(x=np.arange(1, k + 1), y=angles, marker_color="#4c78a8", hovertemplate="angle %{x}: %{y:.1f}°<extra></extra>"))
-            fig.update_layout(height=260, margin=dict(l=10, r=10, t=30, b=10), title=dict(text=f"principal angles between the AE's {k}-d "
-                              f"decoder space and the top {k} PCA components", font=dict(size=13)), yaxis_title="degrees",
-                              xaxis_title="angle #", yaxis_range=[0, max(10, float(angles.max()) * 1.1)])
-            st.plotly_chart(fig, key="linpca_angles", config={"displayModeBar": False})
+            fig = go.Figure(go.Bar(x=np.arange(1, k + 1), y=angles, marker_color=charts.BLUE, hovertemplate="angle %{x}: %{y:.1f}°<extra></extra>"))
+            charts.styled(fig, 260, f"principal angles between the AE's {k}-d decoder space and the top {k} PCA components",
+                          yaxis_title="degrees", xaxis_title="angle #", yaxis_range=[0, max(10, float(angles.max()) * 1.1)])
+            charts.show(fig, key="linpca_angles")
         with c_txt:
             st.metric("Median angle", f"{np.median(angles):.1f}°")
             st.metric("Largest angle", f"{angles.max():.1f}°", help="0° = the two subspaces coincide; 90° = a direction one has and the other lacks")
@@ -76,18 +75,17 @@ with ui.page_guard("Linear AE = PCA"):
         st.subheader("Error against code size")
         ks = np.arange(1, 101)
         fig = go.Figure(go.Scatter(x=ks, y=explore.pca_mse(pca.eigenvalues, ks), mode="lines", name="PCA (from the eigenvalues)",
-                                   line=dict(color="#4c78a8", width=3)))
+                                   line=dict(color=charts.BLUE, width=3)))
         fig.add_trace(go.Scatter(x=[k], y=[_test_mse("linear_ae")], mode="markers", name=f"shipped linear AE ({k}-d, test digits)",
-                                 marker=dict(size=14, color="#e45756", symbol="diamond")))
+                                 marker=dict(size=14, color=charts.RED, symbol="diamond")))
         curve = st.session_state.get("linpca_curve")
         if curve:
             fig.add_trace(go.Scatter(x=list(curve), y=list(curve.values()), mode="markers+lines", name="linear AEs trained here (5 epochs)",
-                                     line=dict(color="#f58518", dash="dot"), marker=dict(size=9)))
-        fig.update_layout(height=340, margin=dict(l=10, r=10, t=10, b=10), xaxis_title="code size k", yaxis_title="MSE per pixel",
-                          xaxis_type="log", legend=dict(x=0.55, y=0.95))
+                                     line=dict(color=charts.ORANGE, dash="dot"), marker=dict(size=9)))
+        charts.styled(fig, 340, xaxis_title="code size k", yaxis_title="MSE per pixel", xaxis_type="log", legend=dict(x=0.55, y=0.95))
         c_plot, c_btn = st.columns([2, 1], gap="large")
         with c_plot:
-            st.plotly_chart(fig, key="linpca_mse", config={"displayModeBar": False})
+            charts.show(fig, key="linpca_mse")
         with c_btn:
             st.caption("PCA's error with k components is the variance left in the other components: the sum of the discarded "
                        "eigenvalues, divided by 784 pixels. A linear AE can do no better, and a well-trained one does no worse.")

@@ -10,8 +10,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from rep_models import explore
+from ui import charts, latent
 from ui import common as ui
-from ui import latent
 
 TITLES = {name: recipe.title for name, recipe in explore.TRAINABLE.items()}
 POLL = 0.5  # seconds between progress updates in the page
@@ -45,8 +45,7 @@ def _loss_figure(state: explore.TrainState) -> go.Figure:
         per_epoch = state.batches_total / state.epochs
         fig.add_trace(go.Scatter(x=[e * per_epoch for e, _ in val], y=[v for _, v in val], mode="markers", name="held-out loss (per epoch)",
                                  marker=dict(size=10, symbol="diamond", color="#222")))
-    fig.update_layout(height=300, margin=dict(l=10, r=10, t=10, b=10), xaxis_title="batch", yaxis_title="loss",
-                      xaxis_range=[0, state.batches_total], legend=dict(orientation="h", y=-0.25))
+    charts.styled(fig, 300, xaxis_title="batch", yaxis_title="loss", xaxis_range=[0, state.batches_total], legend=dict(orientation="h", y=-0.25))
     if state.name != "dcgan":
         fig.update_yaxes(type="log")
     return fig
@@ -66,7 +65,7 @@ def show_job(job: explore.TrainJob, mine: bool) -> None:
     c_loss, c_img = st.columns([3, 2], gap="large")
     with c_loss:
         if s.losses:
-            st.plotly_chart(_loss_figure(s), key=f"train_loss_{s.status}", config={"displayModeBar": False})
+            charts.show(_loss_figure(s), key=f"train_loss_{s.status}")
         else:
             st.caption("The loss curve appears after the first batches…")
     with c_img:
