@@ -6,10 +6,10 @@ leave_legacy_mode()  # first: before the slow imports (ui/nav.py says why)
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
-import torch
 
 from rep_models import explore
-from rep_models.catalogue import ENCODERS
+from rep_models.catalogue import ENCODERS, FINE_TUNED
+from rep_models.evaluate import few_label_draws
 from ui import common as ui
 from ui import latent
 
@@ -42,15 +42,6 @@ def _codes(rep: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     return latent.few_label_codes(rep)
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
-def _sda_accuracy(name: str) -> float:
-    xt, yt = ui.test_set()
-    model = ui.load_model(name)
-    with torch.inference_mode():
-        pred = torch.cat([model(xt[i : i + 1000].to(ui.device())).argmax(1).cpu() for i in range(0, N_TEST, 1000)])
-    return float((pred == yt[:N_TEST]).float().mean())
-
-
 def _figure(pre: dict, live: dict, sda: dict, live_method: str = "logistic") -> go.Figure:
     fig = go.Figure()
     palette = ["#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#ff9da6", "#9d755d", "#bab0ac", "#eeca3b", "#17becf"]
@@ -66,9 +57,11 @@ def _figure(pre: dict, live: dict, sda: dict, live_method: str = "logistic") -> 
             fig.add_trace(go.Scatter(x=n, y=100 * acc, error_y=dict(array=100 * sd, visible=True), mode="markers+lines",
                                      name=f"{_title(rep)} (your re-run{', spreading' if live_method == 'spreading' else ''})", legendgroup=rep,
                                      line=dict(color=color, dash="dot", width=1.5), marker=dict(symbol="circle-open", size=10)))
-    for n, acc in sda.values():
-        fig.add_trace(go.Scatter(x=[n], y=[100 * acc], mode="markers", name=f"SdA fine-tuned, {n:,} labels",
-                                 marker=dict(symbol="star", size=16, color="#222"), hovertemplate="%{y:.2f} %<extra></extra>"))
+    for points in sorted(sda.values()):  # one fine-tuned network per label count it was trained with, fewest first
+        n, acc, _ = map(np.array, zip(*points, strict=True))
+        fig.add_trace(go.Scatter(x=n, y=100 * acc, mode="markers", name=f"SdA fine-tuned, {', '.join(f'{k:,}' for k in n)} labels",
+                                 marker=dict(symbol="star", size=16, color="#222"),
+                                 hovertemplate="%{x:,} labels: %{y:.2f} %<extra></extra>"))
     fig.update_layout(height=460, margin=dict(l=10, r=10, t=10, b=10), xaxis_type="log", xaxis_title="labelled training digits",
                       yaxis_title="test accuracy (%)", legend=dict(orientation="v", x=1.01, y=1))
     return fig
@@ -76,23 +69,21 @@ def _figure(pre: dict, live: dict, sda: dict, live_method: str = "logistic") -> 
 
 with ui.page_guard("Few labels"):
     report = ui.metrics()
-    pre = explore.few_label_results(report)
+    pre = explore.few_label_results(report)  # rep_models.evaluate's curves
+    sda = {name: pre.pop(name) for name in FINE_TUNED if name in pre}
     if not pre:
         st.info("The precomputed results appear here once the evaluation report `pretrained/metrics.json` is installed. "
                 "You can still run the label counts yourself below.", icon=":material/hourglass_top:")
-    sda = {}
-    for name, n in (("sda_100", 100), ("sda", 55_000)):
-        err = report.get(name, {}).get("test_error") if isinstance(report.get(name), dict) else None
-        if isinstance(err, (int, float)):
-            sda[name] = (n, 1.0 - float(err))
-        elif ui.is_available(name):
-            sda[name] = (n, _sda_accuracy(name))
     live = st.session_state.get("few_live", {})
     live_method = st.session_state.get("few_live_method", "logistic")
     st.plotly_chart(_figure(pre, live, sda, live_method), key="few_chart", config={"displayModeBar": False})
-    st.caption(f"Each point: a logistic regression on the frozen codes of n labelled digits (n/10 per class), scored on "
-               f"{N_TEST:,} test digits; error bars are the spread over random labelled subsets. Stars: the SdA, whose whole "
-               f"network was fine-tuned with the labels (accuracy on the same {N_TEST:,} test digits).")
+    setup = report.get("meta", {}).get("few_label_curves", {}) if pre else {}
+    n_train, n_test = setup.get("n_train", 55_000), setup.get("n_test", 10_000)
+    st.caption(f"Lines: a logistic regression on the frozen codes of n labelled digits (n/10 per class) of the {n_train:,} "
+               f"training digits, scored on {n_test:,} test digits; the last point uses every label. Error bars: the spread "
+               f"(standard deviation) over {few_label_draws(1000, n_train)} random labelled subsets up to 1,000 labels, "
+               f"{few_label_draws(3000, n_train)} at 3,000, {few_label_draws(10_000, n_train)} at 10,000. "
+               "Stars: the SdA, whose whole network was fine-tuned with the labels its recipe keeps (accuracy on the same test digits).")
 
     st.subheader("Re-run it yourself")
     options = [RAW] + [n for n in ENCODERS if ui.is_available(n)]

@@ -29,6 +29,7 @@ ROLES = {
     "latent_explorer": "a VAE whose latent space the VAE page explores",
     "generator": "samples new digits on the GAN page",
     "classifier": "names digits",
+    "fine_tuned": "pretrained without labels, then fine-tuned with the labels its recipe keeps: a point on Few labels' curves",
     "denoiser": "cleans noisy digits on the Denoise page",
 }
 GROUPS = {  # the home page's groups, in order, with one line each
@@ -149,9 +150,9 @@ CATALOGUE: dict[str, Entry] = {e.name: e for e in [
     _e("cdcgan", "Conditional DCGAN", "cDCGAN", "GANs", "A DCGAN told which digit to draw.", ["generator"], needs=["classifier"],
        bars=[Bar("conditional_agreement", "classifier agrees with requested digit", ">=", 0.97)]),
     _e("sda", "Stacked denoising AE (fine-tuned)", "SdA", "Classifiers", "Pretrained without labels, then fine-tuned to classify.",
-       ["classifier"], bars=[Bar("test_error", "test error (all labels)", "<=", 0.014)]),
+       ["classifier", "fine_tuned"], bars=[Bar("test_error", "test error (all labels)", "<=", 0.014)]),
     _e("sda_100", "Stacked denoising AE, 100 labels", "SdA, 100 labels", "Classifiers",
-       "The same, fine-tuned with only 10 labelled digits per class.", ["classifier"],
+       "The same, fine-tuned with only 10 labelled digits per class.", ["classifier", "fine_tuned"],
        bars=[Bar("test_error", "test error (100 labels)", "<=", 0.10)]),
     _e("contrastive", "Contrastive encoder (SimCLR)", "Contrastive", "Encoders",
        "Two moved copies of a digit must get close codes: it keeps what the digit is, not how it is drawn.", ["encoder"]),
@@ -228,4 +229,7 @@ def train_order() -> list[str]:
 # The shipped encoders whose codes the app projects and compares (the autoencoders and VAEs, and one encoder
 # trained without a decoder, to show what a code learns when it need not redraw the digit).
 ENCODERS = with_role("encoder")
+# The classifiers pretrained without labels and fine-tuned with some (the SdA, with all labels and with 100): Few labels
+# compares them, at the label count of their recipe, with the encoders' frozen codes.
+FINE_TUNED = with_role("fine_tuned")
 TRAIN_ORDER = train_order()

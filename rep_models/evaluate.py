@@ -4,14 +4,22 @@
     python -m rep_models.evaluate --fast            # 2,000 test images, fewer samples: a quick check
     python -m rep_models.evaluate --only vae dcgan  # some models (the others' entries are kept)
     python -m rep_models.evaluate --projections     # (re)compute the 2-D maps and their quality
+    python -m rep_models.evaluate --few-label-curves  # only the few-label curves (the rest of the file is kept)
 
 Every measure is reported for every model it applies to, not only where there is a bar (e.g. the MLP
 GAN's class histogram beside the DCGAN's). ``metrics.json`` holds ``{model: {measure: value}}``, the
 ``bars`` (``{model, measure, value, bar, passed}``), ``projections`` (map quality) and ``meta``.
+
+Few-label curves: for raw pixels (``pixels``) and every encoder, ``few_label_curve`` is
+``[{"labels": n, "accuracy": mean, "std": spread, "draws": k}, ...]``: a logistic regression on the frozen codes of
+``n`` labelled training digits (``n // 10`` per class) at every budget of :data:`FEW_LABEL_BUDGETS`, scored on the
+test set, mean and standard deviation over ``k`` random labelled subsets (:func:`few_label_draws`); for a fine-tuned
+classifier (the SdA) one row, its test accuracy at the label count its recipe trained it with.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import operator
@@ -33,6 +41,9 @@ PCA_K = 32
 IWAE_K = 100
 SIGMAS = (0.1, 0.3, 0.5)
 SALT_PEPPER = 0.2
+# Labelled training digits per point of the few-label curves; None: every label of the training split (55,000).
+FEW_LABEL_BUDGETS = (10, 20, 50, 100, 300, 1000, 3000, 10_000, None)
+FEW_LABEL_REPS = ["pixels", *catalogue.ENCODERS, *catalogue.FINE_TUNED]  # what --few-label-curves measures
 
 
 @dataclass
@@ -50,6 +61,7 @@ class Context:
     n_iwae: int  # test images for the importance-weighted bound
     n_jacobian: int
     n_code_train: int = 0  # > 0: the few-label classifiers see only the first n training codes
+    few_label_curves: bool = False  # also measure the few-label curves (python -m rep_models.evaluate does)
     classifier: torch.nn.Module | None = None
     test_features: torch.Tensor | None = None
     pca_mse: float = math.nan
@@ -64,18 +76,21 @@ def load_model(name: str, directory: Path):
     return checkpoint.load(directory / name)
 
 
-def make_context(directory: Path, fast: bool) -> Context:
+def make_context(directory: Path, fast: bool, baselines: bool = True) -> Context:
+    """The data (the full MNIST; ``fast``: 2,000 test images) and, with ``baselines``, Fashion-MNIST, the PCA(32)
+    baseline and the classifier's test features (what the few-label curves alone do not need)."""
     x_test, y_test = load_tensors("mnist", "test")
     x_train, y_train = load_tensors("mnist", "train")
-    x_fashion, _ = load_tensors("fashion_mnist", "test")
+    x_fashion = load_tensors("fashion_mnist", "test")[0] if baselines else None
     n = 2000 if fast else len(x_test)
     if fast:  # a fixed subset, the same for every model
         g = torch.Generator().manual_seed(0)
         x_test, y_test = _subset(x_test, y_test, n, g)
-        x_fashion = x_fashion[:n]
+        x_fashion = None if x_fashion is None else x_fashion[:n]
     ctx = Context(x_test, y_test, x_train, y_train, x_fashion, directory, fast, n_samples=2000 if fast else 10000,
-                  n_iwae=200 if fast else 1000, n_jacobian=min(n, 2000), n_code_train=10000 if fast else 0)
-    return prepare(ctx)
+                  n_iwae=200 if fast else 1000, n_jacobian=min(n, 2000), n_code_train=10000 if fast else 0,
+                  few_label_curves=True)
+    return prepare(ctx) if baselines else ctx
 
 
 def prepare(ctx: Context) -> Context:
@@ -104,13 +119,49 @@ def eval_reconstruction(name: str, model, ctx: Context) -> dict:
     return out
 
 
+def few_label_measures(tr, te, ctx: Context, curve: bool) -> dict:
+    """Logistic regression on the frozen training codes ``tr`` (those of ``ctx.x_train[:len(tr)]``) with 100 labels
+    (10 per class), mean of 5 draws, scored on the test codes ``te``; and, with ``curve``, the few-label curve."""
+    y = ctx.y_train[: len(tr)]
+    acc, std = metrics.few_label_accuracy(tr, y, te, ctx.y_test, n_labels=100, draws=5)
+    out = {"code_dim": int(tr.shape[1]), "few_label_100_accuracy": acc, "few_label_100_error": 1 - acc, "few_label_100_std": std}
+    if curve:
+        out["few_label_curve"] = few_label_curve(tr, y, te, ctx.y_test)
+    return out
+
+
 def eval_codes(name: str, model, ctx: Context) -> dict:
-    """Frozen codes + logistic regression with 100 labels (10 per class), mean of 5 draws."""
+    """Frozen codes + logistic regression with few labels (:func:`few_label_measures`)."""
     n = ctx.n_code_train or len(ctx.x_train)
-    tr = metrics.encode_all(model, ctx.x_train[:n])
-    te = metrics.encode_all(model, ctx.x_test)
-    acc, std = metrics.few_label_accuracy(tr, ctx.y_train[:n], te, ctx.y_test, n_labels=100, draws=5)
-    return {"code_dim": int(tr.shape[1]), "few_label_100_accuracy": acc, "few_label_100_error": 1 - acc, "few_label_100_std": std}
+    return few_label_measures(metrics.encode_all(model, ctx.x_train[:n]), metrics.encode_all(model, ctx.x_test), ctx, ctx.few_label_curves)
+
+
+def few_label_budgets(n_train: int) -> list[int]:
+    """The curve's label counts for a pool of ``n_train`` labelled digits: :data:`FEW_LABEL_BUDGETS` below it, then all."""
+    return sorted({n_train if b is None else min(b, n_train) for b in FEW_LABEL_BUDGETS})
+
+
+def few_label_draws(n_labels: int, n_train: int) -> int:
+    """Random labelled subsets measured at a label count: 5 up to 1,000 labels, 3 up to 3,000, 2 above; 1 with all."""
+    if n_labels >= n_train:
+        return 1
+    return 5 if n_labels <= 1000 else 3 if n_labels <= 3000 else 2
+
+
+def few_label_curve(train_codes, train_labels, test_codes, test_labels) -> list[dict]:
+    """``[{"labels", "accuracy", "std", "draws"}, ...]`` at every budget (:func:`few_label_budgets`): the mean and
+    standard deviation of the test accuracy over the draws (``metrics.few_label_accuracy``, seeds 0, 1, ...)."""
+    rows = []
+    for n in few_label_budgets(len(train_labels)):
+        k = few_label_draws(n, len(train_labels))
+        acc, std = metrics.few_label_accuracy(train_codes, train_labels, test_codes, test_labels, n_labels=n, draws=k)
+        rows.append({"labels": n, "accuracy": acc, "std": std, "draws": k})
+    return rows
+
+
+def trained_labels(name: str, n_train: int) -> int:
+    """The labels a model's recipe trains it with (``labels``; none: all ``n_train`` of the training split)."""
+    return int(ZOO[name].get("train", {}).get("labels") or n_train)
 
 
 def eval_samples(name: str, model, ctx: Context) -> dict:
@@ -189,6 +240,8 @@ def eval_classifier(name: str, model, ctx: Context) -> dict:
     err = metrics.classifier_error(model, ctx.x_test, ctx.y_test)
     out = {"test_error": err, "test_accuracy": 1 - err}
     out["labels_used"] = ZOO[name].get("train", {}).get("labels", 0) or "all"
+    if ctx.few_label_curves and "fine_tuned" in catalogue.entry(name).roles:  # one model per budget: one point
+        out["few_label_curve"] = [{"labels": trained_labels(name, len(ctx.x_train)), "accuracy": 1 - err, "std": 0.0, "draws": 1}]
     return out
 
 
@@ -216,13 +269,13 @@ def evaluate_model(name: str, ctx: Context) -> dict | None:
     return out
 
 
-def evaluate_reference(ctx: Context) -> dict:
-    """Measures of the data themselves: raw pixels with 100 labels, and the Frechet distance between
-    10,000 real training images and the test set (the floor any generator's distance is read against)."""
+def evaluate_reference(ctx: Context, pixel_curve: bool = True) -> dict:
+    """Measures of the data themselves: raw pixels with 100 labels (and, with ``ctx.few_label_curves`` and
+    ``pixel_curve``, their few-label curve), and the Frechet distance between 10,000 real training images and the
+    test set (the floor any generator's distance is read against)."""
     n = ctx.n_code_train or len(ctx.x_train)
-    acc, std = metrics.few_label_accuracy(ctx.x_train[:n].flatten(1), ctx.y_train[:n], ctx.x_test.flatten(1), ctx.y_test, n_labels=100, draws=5)
-    out = {"pixels": {"code_dim": 784, "few_label_100_accuracy": acc, "few_label_100_error": 1 - acc, "few_label_100_std": std},
-           "pca32": {"test_mse": ctx.pca_mse}}
+    pixels = few_label_measures(ctx.x_train[:n].flatten(1), ctx.x_test.flatten(1), ctx, ctx.few_label_curves and pixel_curve)
+    out = {"pixels": pixels, "pca32": {"test_mse": ctx.pca_mse}}
     if ctx.classifier is not None:
         g = torch.Generator().manual_seed(1)
         real = ctx.x_train[torch.randperm(len(ctx.x_train), generator=g)[: ctx.n_samples]]
@@ -232,6 +285,52 @@ def evaluate_reference(ctx: Context) -> dict:
             "n_samples": len(real),
         }
     return out
+
+
+def few_label_curves(ctx: Context, names=None) -> dict[str, list[dict]]:
+    """``{name: few_label_curve}`` for raw pixels (``"pixels"``), the encoders and the fine-tuned classifiers among
+    ``names`` (default :data:`FEW_LABEL_REPS`, all of them); a model without a shipped file is skipped."""
+    unknown = [n for n in names or () if n not in FEW_LABEL_REPS]
+    if unknown:
+        raise ValueError(f"no few-label curve for {unknown}; expected some of {FEW_LABEL_REPS}")
+    ctx = dataclasses.replace(ctx, few_label_curves=True)
+    n = ctx.n_code_train or len(ctx.x_train)
+    out = {}
+    for name in names or FEW_LABEL_REPS:
+        t = time.perf_counter()
+        model = None if name == "pixels" else load_model(name, ctx.directory)
+        if name == "pixels":
+            out[name] = few_label_curve(ctx.x_train[:n].flatten(1), ctx.y_train[:n], ctx.x_test.flatten(1), ctx.y_test)
+        elif model is None:
+            print(f"[few-label curves] {name}: no shipped file, skipped", file=sys.stderr)
+            continue
+        elif "encoder" in catalogue.entry(name).roles:
+            out[name] = eval_codes(name, model, ctx)["few_label_curve"]
+        else:  # fine-tuned: its test accuracy at the labels it was trained with
+            out[name] = eval_classifier(name, model, ctx)["few_label_curve"]
+        print(f"[few-label curves] {name} ({time.perf_counter() - t:.0f} s): "
+              + ", ".join(f"{r['labels']}: {r['accuracy']:.4f} ± {r['std']:.4f}" for r in out[name]), file=sys.stderr, flush=True)
+    return out
+
+
+def _curves_meta(ctx: Context, command: str, names, seconds: float) -> dict:
+    return {"command": command, "names": list(names), "n_train": ctx.n_code_train or len(ctx.x_train), "n_test": len(ctx.x_test),
+            "fast": ctx.fast, "seconds": round(seconds, 1), "date": time.strftime("%Y-%m-%d %H:%M:%S")}
+
+
+def write_few_label_curves(directory: Path, out_path: Path, fast: bool, names=None, command: str = "") -> dict:
+    """Measure the few-label curves (:func:`few_label_curves`) and merge them into the metrics file: each one into
+    its representation's entry, the run into ``meta["few_label_curves"]``; every other key is kept."""
+    t = time.perf_counter()
+    ctx = make_context(directory, fast, baselines=False)
+    curves = few_label_curves(ctx, names)
+    merged = json.loads(out_path.read_text()) if out_path.is_file() else {}  # read now: another run may have written it
+    for name, rows in curves.items():
+        merged.setdefault(name, {})["few_label_curve"] = rows
+    merged.setdefault("meta", {})["few_label_curves"] = _curves_meta(ctx, command, curves, time.perf_counter() - t)
+    merged["bars"] = check_bars(merged)
+    out_path.write_text(json.dumps(_clean(merged), indent=1) + "\n")
+    return merged
 
 
 # ------------------------------------------------------------------------------------------------- bars
@@ -326,6 +425,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--bars-only", action="store_true", help="re-check the bars on the measures already in the metrics file "
                    "(after the catalogue's bars changed); evaluates nothing")
+    p.add_argument("--few-label-curves", action="store_true", help="measure only the few-label curves (raw pixels, every "
+                   "encoder, the fine-tuned SdA; --only: some of them) and merge them into the metrics file")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     directory = Path(args.dir)
@@ -341,6 +442,14 @@ def main(argv: list[str] | None = None) -> int:
         out_path.write_text(json.dumps(_clean(results), indent=1) + "\n")
         print(f"{sum(b['passed'] for b in results['bars'])} of {len(results['bars'])} bars pass ({out_path})")
         return 0
+    if args.few_label_curves:
+        unknown = set(args.only or ()) - set(FEW_LABEL_REPS)
+        if unknown:
+            p.error(f"no few-label curve for {sorted(unknown)}; expected some of {FEW_LABEL_REPS}")
+        merged = write_few_label_curves(directory, out_path, args.fast, args.only, command.strip())
+        print(f"few-label curves of {merged['meta']['few_label_curves']['names']} -> {out_path} "
+              f"({time.perf_counter() - t0:.0f} s)")
+        return 0
     if args.projections:
         results["projections"] = compute_projections(directory, args.reps, args.methods, n_jobs=args.threads)
     else:
@@ -351,7 +460,7 @@ def main(argv: list[str] | None = None) -> int:
         ctx = make_context(directory, args.fast)
         if args.only is None or "classifier" in names:
             names = ["classifier", *[n for n in names if n != "classifier"]]
-        results.update(evaluate_reference(ctx))
+        results.update(evaluate_reference(ctx, pixel_curve=args.only is None))  # an --only run keeps the data's curve
         for name in names:
             t = time.perf_counter()
             r = evaluate_model(name, ctx)
@@ -365,6 +474,8 @@ def main(argv: list[str] | None = None) -> int:
         results["meta"] = {"command": command.strip(), "fast": args.fast, "n_test": len(ctx.x_test),
                            "n_samples": ctx.n_samples, "iwae_k": IWAE_K, "seconds": round(time.perf_counter() - t0, 1),
                            "date": time.strftime("%Y-%m-%d %H:%M:%S"), "torch": torch.__version__, "machine": platform.machine()}
+        results["meta"]["few_label_curves"] = _curves_meta(ctx, command.strip(), [n for n in results if "few_label_curve" in results[n]],
+                                                           time.perf_counter() - t0)
     # Merge into the file as it is now: a projections run and a metrics run may overlap; each keeps the other's keys.
     merged = json.loads(out_path.read_text()) if out_path.is_file() else {}
     meta = merged.get("meta", {})
@@ -372,7 +483,10 @@ def main(argv: list[str] | None = None) -> int:
         merged.setdefault("projections", {}).update(results["projections"])
         meta["projections_command"] = command.strip()
     else:
+        kept = merged.get("pixels", {}).get("few_label_curve")
         merged.update({k: v for k, v in results.items() if k != "meta"})
+        if kept and "few_label_curve" not in merged["pixels"]:
+            merged["pixels"]["few_label_curve"] = kept
         # Each model's entry says how it was measured; meta keeps the last run and the list of runs.
         for name in names:
             if name in merged and isinstance(merged[name], dict):

@@ -11,7 +11,7 @@ Few labels and Train live.
   :func:`mode_summary`.
 - Linear AE vs PCA: :func:`pca_fit`, :func:`pca_mse`, :func:`principal_angles`, :func:`project_onto`,
   :func:`linear_ae_curve`.
-- Few labels: :func:`few_label_curve`.
+- Few labels: :func:`few_label_curve` (the page's re-runs), :func:`few_label_results` (the evaluation's curves).
 - Train live: :class:`TrainJob` (a training run in a thread, with progress, per-batch losses, snapshots and
   cancellation) and :class:`TrainSlot` (one training at a time per process).
 - Display: :func:`tile` (many images -> one), :func:`signed_rgb` (weights -> blue/white/red).
@@ -509,43 +509,22 @@ def few_label_curve(train_codes, train_labels, test_codes, test_labels, counts, 
 
 
 def few_label_results(report: dict) -> dict[str, list[tuple[int, float, float]]]:
-    """The precomputed few-label curves in an evaluation report (``pretrained/metrics.json``):
-    ``{representation: [(n_labels, accuracy, std), ...]}`` sorted by ``n_labels``; ``{}`` if there are none.
-
-    Reads ``report["few_labels"][rep][n]`` given as ``{"accuracy"|"mean": a, "std": s}``, ``{"error": e}``,
-    ``[a, s]`` or a bare accuracy; and the single 100-label point ``report[rep]["few_label_100_accuracy"]``
-    (with ``few_label_100_std``) that ``rep_models.evaluate`` writes for every encoder and for ``pixels``.
-    """
-    if not isinstance(report, dict):
-        return {}
-    section = report.get("few_labels")
-    section = dict(section) if isinstance(section, dict) else {}
-    for rep, entry in report.items():
-        if isinstance(entry, dict) and isinstance(entry.get("few_label_100_accuracy"), (int, float)):
-            per_n = section.setdefault(rep, {}) if isinstance(section.get(rep, {}), dict) else {}
-            per_n = dict(per_n)
-            per_n.setdefault("100", {"accuracy": entry["few_label_100_accuracy"], "std": entry.get("few_label_100_std", 0.0)})
-            section[rep] = per_n
+    """The few-label curves of an evaluation report (``pretrained/metrics.json``): ``{name: [(n_labels, accuracy,
+    std), ...]}`` sorted by ``n_labels``, ``{}`` if there are none. ``rep_models.evaluate`` writes each curve into
+    its representation's entry as ``report[name]["few_label_curve"] = [{"labels", "accuracy", "std", "draws"}, ...]``
+    (raw pixels, every encoder; one point per fine-tuned classifier, ``catalogue.FINE_TUNED``); a malformed row
+    is skipped rather than break the page."""
     out: dict[str, list[tuple[int, float, float]]] = {}
-    for rep, per_n in section.items():
-        if not isinstance(per_n, dict):
-            continue
-        rows = []
-        for n, v in per_n.items():
+    for name, entry in report.items() if isinstance(report, dict) else ():
+        rows = entry.get("few_label_curve") if isinstance(entry, dict) else None
+        points = []
+        for row in rows if isinstance(rows, list) else ():
             try:
-                if isinstance(v, dict):
-                    acc = v.get("accuracy", v.get("mean"))
-                    acc = 1.0 - float(v["error"]) if acc is None and "error" in v else acc
-                    row = (int(n), float(acc), float(v.get("std", 0.0)))
-                elif isinstance(v, (list, tuple)):
-                    row = (int(n), float(v[0]), float(v[1]) if len(v) > 1 else 0.0)
-                else:
-                    row = (int(n), float(v), 0.0)
-            except (TypeError, ValueError, KeyError, IndexError):
-                continue  # a malformed entry: skip it rather than break the page
-            rows.append(row)
-        if rows:
-            out[str(rep)] = sorted(set(rows))
+                points.append((int(row["labels"]), float(row["accuracy"]), float(row.get("std") or 0.0)))
+            except (TypeError, ValueError, KeyError, AttributeError):
+                continue
+        if points:
+            out[str(name)] = sorted(points)
     return out
 
 

@@ -78,11 +78,36 @@ def render(m: dict) -> str:
             cells = [f"{q[meth]['knn10_accuracy']:.3f} / {q[meth]['trustworthiness']:.3f}" if meth in q else ""
                      for meth in ("pca", "tsne", "umap")]
             lines.append(f"| {rep} | " + " | ".join(cells) + " |")
+    lines += _few_label_table(m)
     meta = m.get("meta", {})
     if meta.get("command"):
         lines += ["", f"Measured by `{meta['command']}` ({meta.get('n_test', '?')} test images, {meta.get('date', '')}); "
                   "regenerate this block with `python scripts/zoo_table.py`."]
     return "\n".join(lines)
+
+
+def _few_label_table(m: dict) -> list[str]:
+    """The few-label curves (each entry's ``few_label_curve``): one row per representation, one column per label count."""
+    curves = {k: v["few_label_curve"] for k, v in m.items() if isinstance(v, dict) and isinstance(v.get("few_label_curve"), list)}
+    if not curves:
+        return []
+    budgets = sorted({r["labels"] for rows in curves.values() for r in rows})
+    setup = m.get("meta", {}).get("few_label_curves", {})
+    lines = ["", f"Few labels: test accuracy (%) against the number of labelled training digits (n/10 per class; the last column: "
+             f"all {setup.get('n_train', budgets[-1]):,}), a logistic regression on the frozen codes, mean ± standard deviation "
+             "over the *draws* random labelled subsets; the SdA rows: the network fine-tuned with that many labels. "
+             f"Measured by `{setup.get('command', 'python -m rep_models.evaluate')}` ({setup.get('n_test', 0):,} test images, "
+             f"{setup.get('date', '')}).", "",
+             "| representation | " + " | ".join(f"{n:,}" for n in budgets) + " |", "|---" * (len(budgets) + 1) + "|"]
+    order = sorted(curves, key=lambda k: len(curves[k]) == 1)  # the curves, then the fine-tuned points (stable)
+    for name in order:
+        by = {r["labels"]: r for r in curves[name]}
+        cells = [(f"{100 * by[n]['accuracy']:.1f}" + (f" ± {100 * by[n]['std']:.1f}" if by[n].get("draws", 1) > 1 else ""))
+                 if n in by else "" for n in budgets]
+        lines.append(f"| {f'*{REFERENCES[name]}*' if name in REFERENCES else name} | " + " | ".join(cells) + " |")
+    draws = {r["labels"]: r.get("draws", 1) for rows in curves.values() if len(rows) > 1 for r in rows}
+    lines.append("| *draws* | " + " | ".join(str(draws.get(n, "")) for n in budgets) + " |")
+    return lines
 
 
 def rewrite(readme: str, table: str) -> str:

@@ -231,18 +231,6 @@ def test_tile_layout_and_signed_colours():
 # ------------------------------------------------------------------------------------------ few labels
 
 
-def test_few_label_results_reads_the_report_shapes():
-    report = {"few_labels": {"raw_pixels": {"100": {"accuracy": 0.7, "std": 0.02}, "10": [0.4, 0.05]},
-                             "conv_ae": {"100": {"error": 0.1}, "1000": 0.95, "bad": {"x": 1}}}}
-    got = explore.few_label_results(report)
-    assert got["raw_pixels"] == [(10, 0.4, 0.05), (100, 0.7, 0.02)]
-    assert got["conv_ae"][0] == (100, pytest.approx(0.9), 0.0) and len(got["conv_ae"]) == 2
-    assert explore.few_label_results({}) == {} and explore.few_label_results({"few_labels": 3}) == {}
-    # rep_models.evaluate's per-model 100-label point
-    got = explore.few_label_results({"pixels": {"few_label_100_accuracy": 0.75, "few_label_100_std": 0.01}, "meta": {"x": 1}})
-    assert got == {"pixels": [(100, 0.75, 0.01)]}
-
-
 def test_few_label_curve_beats_chance(mnist_train):
     x, y = mnist_train
     codes = x[:3000].reshape(3000, -1).numpy() @ np.random.default_rng(0).normal(size=(784, 24))  # a cheap 24-d "encoder"

@@ -267,8 +267,58 @@ def test_linear_pca_page_shows_weights_angles_and_reconstructions(zoo):
 # -------------------------------------------------------------------------------------------- Few labels
 
 
+def _plain(v):
+    """A plotly spec with its typed arrays (``{"dtype", "bdata"}``, base64) as lists."""
+    if isinstance(v, dict) and set(v) >= {"dtype", "bdata"}:
+        return np.frombuffer(base64.b64decode(v["bdata"]), dtype=v["dtype"]).tolist()
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items()}
+    return [_plain(x) for x in v] if isinstance(v, list) else v
+
+
+def plotly_figures(at: AppTest) -> list[dict]:
+    """The page's plotly charts as figure dicts (``{"data": traces, "layout": ...}``), in page order."""
+    found = []
+
+    def walk(node):
+        children = getattr(node, "children", None)
+        for c in (children.values() if isinstance(children, dict) else []):
+            if type(c).__name__ == "UnknownElement" and c.type == "plotly_chart":
+                found.append(_plain(json.loads(c.proto.spec)))
+            walk(c)
+
+    walk(at.main)
+    return found
+
+
+def _curve(points):  # a few_label_curve as rep_models.evaluate writes it
+    return [{"labels": n, "accuracy": a, "std": s, "draws": 5} for n, a, s in points]
+
+
+def test_few_labels_draws_the_evaluations_curves_and_the_sda_at_its_budgets(zoo):
+    budgets = [10, 20, 50, 100, 300, 1000, 3000, 10_000, 55_000]
+    report = {rep: {"few_label_100_accuracy": 0.7, "few_label_100_std": 0.02,
+                    "few_label_curve": _curve([(n, 0.3 + 0.06 * i, 0.01) for i, n in enumerate(budgets)])} for rep in ("pixels", "conv_ae")}
+    report |= {"sda_100": {"test_error": 0.054, "few_label_curve": _curve([(100, 0.946, 0.0)])},
+               "sda": {"test_error": 0.0096, "few_label_curve": _curve([(55_000, 0.9904, 0.0)])},
+               "meta": {"few_label_curves": {"n_train": 55_000, "n_test": 10_000}}}
+    (zoo / "metrics.json").write_text(json.dumps(report))
+    try:
+        at = run("8_few_labels.py")
+        [fig] = plotly_figures(at)
+        lines = {t["name"]: t for t in fig["data"] if "lines" in t["mode"]}
+        assert set(lines) == {"raw pixels", "Convolutional autoencoder"}
+        for t in lines.values():  # every budget, with its spread as an error bar
+            assert t["x"] == budgets and len(t["y"]) == len(budgets) and t["error_y"]["array"] == pytest.approx([1.0] * len(budgets))
+        stars = sorted((t["x"], t["y"]) for t in fig["data"] if t.get("marker", {}).get("symbol") == "star")
+        assert stars == [([100], [pytest.approx(94.6)]), ([55_000], [pytest.approx(99.04)])]
+        assert "55,000 training digits" in texts(at, "caption")
+    finally:
+        (zoo / "metrics.json").unlink()
+
+
 def test_few_labels_report_and_live_rerun(zoo):
-    (zoo / "metrics.json").write_text(json.dumps({"pixels": {"few_label_100_accuracy": 0.7, "few_label_100_std": 0.02}}))
+    (zoo / "metrics.json").write_text(json.dumps({"pixels": {"few_label_curve": _curve([(10, 0.4, 0.05), (100, 0.7, 0.02)])}}))
     try:
         at = run("8_few_labels.py")
         assert "precomputed results appear here" not in texts(at, "info")
