@@ -34,6 +34,7 @@ import torch.nn as nn
 
 from bench import variants as fastpaths
 from bench.common import header, interleaved_ms, load_models, median_ms, passfail, table, write_section
+from bench.variants import Call
 from rep_models import fast
 
 warnings.filterwarnings("ignore")  # TorchScript / ONNX exporter deprecation chatter
@@ -44,17 +45,6 @@ except ImportError:  # optional: the ONNX Runtime column is skipped
     ort = None
 
 CONV = ("conv_ae", "denoising_ae", "vae", "vae_2d", "beta_vae", "cvae", "dcgan", "cdcgan", "classifier")
-
-
-class Call(nn.Module):
-    """A module whose forward is ``fn(*inputs)``: what jit.trace and the ONNX exporter need."""
-
-    def __init__(self, owner: nn.Module, fn: Callable):
-        super().__init__()
-        self.owner, self.fn = owner, fn
-
-    def forward(self, *args):
-        return self.fn(*args)
 
 
 def verb(name: str, m: nn.Module) -> tuple[str, Callable, Callable[[int], tuple]]:

@@ -29,8 +29,8 @@ def _inference(fn: Callable) -> Callable:
     return run
 
 
-class _Call(nn.Module):
-    """``forward(*inputs) = fn(*inputs)``: the form the ONNX exporter traces."""
+class Call(nn.Module):
+    """A module whose forward is ``fn(*inputs)``: what jit.trace and the ONNX exporter need."""
 
     def __init__(self, owner: nn.Module, fn: Callable):
         super().__init__()
@@ -52,7 +52,7 @@ def _onnx(owner: nn.Module, fn: Callable, sample: tuple[torch.Tensor, ...], thre
     names = [f"in{i}" for i in range(len(sample))]
     try:
         buf = io.BytesIO()
-        torch.onnx.export(_Call(owner, fn).eval(), sample, buf, input_names=names, output_names=["out"],
+        torch.onnx.export(Call(owner, fn).eval(), sample, buf, input_names=names, output_names=["out"],
                           dynamic_axes={**{n: {0: "batch"} for n in names}, "out": {0: "batch"}}, dynamo=False)
         so = ort.SessionOptions()
         so.intra_op_num_threads = threads or torch.get_num_threads()
