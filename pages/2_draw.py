@@ -1,11 +1,12 @@
-"""Draw & reconstruct: your digit, preprocessed like MNIST, through every autoencoder, the classifier and an anomaly score."""
+"""Draw & reconstruct: your digit, preprocessed like MNIST, through every autoencoder, the classifier, and whether it is a
+digit at all (the not-a-digit detector, rep_models.ood, with the autoencoder's anomaly score beside it)."""
 from ui.nav import leave_legacy_mode
 
 leave_legacy_mode()  # first: before the slow imports (ui/nav.py says why)
 
 import streamlit as st
 
-from rep_models import catalogue
+from rep_models import catalogue, ood
 from rep_models import inspect as rinspect
 from ui import common as ui
 
@@ -39,14 +40,24 @@ with ui.page_guard("Draw & reconstruct"):
 
             st.markdown("##### What it is")
             c1, c2 = st.columns(2, gap="large")
+            verdict = None  # the not-a-digit detector's (rep_models.ood), when the classifier is there
             with c1:
                 clf = ui.require_model("classifier", "The prediction")
                 if clf is not None:
                     top = rinspect.top_k(clf, x, 3)
-                    st.metric("The classifier says", f"{top[0][0]}", f"{top[0][1]:.0%} sure", delta_color="off", delta_arrow="off")
+                    dets = ui.not_a_digit_detectors()
+                    verdict = None if dets is None else ood.judge(dets, clf, x, top, ui.last_source("draw"))
+                    sure = "unreliable: not a digit" if verdict is not None and verdict.flagged else f"{top[0][1]:.0%} sure"
+                    st.metric("The classifier says", f"{top[0][0]}", sure, delta_color="off", delta_arrow="off")
                     for digit, p in top:
                         st.progress(min(1.0, p), text=f"{digit}: {p:.1%}")
             with c2:
+                box = {"digit": st.success, "unusual": st.info, "not a digit": st.warning}
+                if verdict is not None:
+                    st.metric("Anomaly: not-a-digit percentile (0–100)", f"{verdict.percentile:.1f}",
+                              help="Where your input's distance from the digits, in the classifier's own features, falls among "
+                                   "training digits that came the same way (drawn here, or uploaded). Above 99 means not a digit.")
+                    box[verdict.level](f"**{verdict.headline}** {verdict.why}")
                 if ui.is_available(rinspect.ANOMALY_MODEL):
                     ref = ui.anomaly_reference()
                     ae = ui.require_model(rinspect.ANOMALY_MODEL, "The anomaly score")
@@ -58,12 +69,14 @@ with ui.page_guard("Draw & reconstruct"):
                         mine = [r for r in recs if r.name == rinspect.ANOMALY_MODEL]
                         err = (mine or rinspect.reconstruct_all({rinspect.ANOMALY_MODEL: ae}, x))[0].mse
                         a = rinspect.anomaly_score(err, ref)
-                        st.metric("Anomaly percentile (0–100)", f"{a.percentile:.1f}",
-                                  help="Where the convolutional autoencoder's reconstruction error of your input falls among "
-                                       "its errors on the 10,000 MNIST test digits. High means it has rarely seen anything like it.")
-                        box = {"digit": st.success, "unusual": st.info, "not a digit": st.warning}[a.verdict]
-                        box(a.message)
-                else:
+                        if verdict is not None:  # the autoencoder's own score, beside the verdict
+                            st.caption(ood.autoencoder_line(a.percentile, a.verdict))
+                        else:
+                            st.metric("Anomaly percentile (0–100)", f"{a.percentile:.1f}",
+                                      help="Where the convolutional autoencoder's reconstruction error of your input falls among "
+                                           "its errors on the 10,000 MNIST test digits. High means it has rarely seen anything like it.")
+                            box[a.verdict](a.message)
+                elif verdict is None:
                     ui.require_model(rinspect.ANOMALY_MODEL, "The anomaly score")
 
             st.markdown("##### Reconstructions")

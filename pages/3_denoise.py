@@ -26,7 +26,8 @@ with ui.page_guard("Denoise"):
     dae = ui.require_model("denoising_ae", "Denoising")
     left, right = st.columns([1.1, 2], gap="large")
     with left:
-        x = ui.digit_input("denoise", sources=("Test digit", "Draw", "Upload"))
+        # An upload that is already noisy keeps its noise on the way to 28x28 (the toggle below; on by default).
+        x = ui.digit_input("denoise", sources=("Test digit", "Draw", "Upload"), keep_noise=st.session_state.get("denoise_direct", True))
         direct = False
         if x is not None:
             if ui.last_source("denoise") == "Upload":
@@ -40,14 +41,18 @@ with ui.page_guard("Denoise"):
                 st.caption(f"{label} noise: {explain}.")
                 if st.button("New noise", icon=":material/refresh:", key="denoise_reseed"):
                     st.session_state["denoise_seed"] = st.session_state.get("denoise_seed", 0) + 1
+    views = None  # an upload that is already noisy: it and its results at its own framing, shown below at full width
     with right:
         if x is None:
             st.markdown(":gray[The clean, noisy and denoised images appear here once there is a digit.]")
         elif dae is not None:
             if direct:
+                steps = ui.last_steps("denoise")
                 r = rinspect.denoise_direct(dae, x)
-                images, captions = [r.noisy, r.denoised, r.classical], ["your picture", "denoising autoencoder", r.classical_name]
-                st.caption("There is no clean original to compare with, so no PSNR: judge by eye.")
+                views = rinspect.picture_views(steps, r)
+                st.caption("There is no clean original to compare with, so no PSNR: judge by eye. Here the 28×28 digit the denoiser "
+                           "was given (your picture's noise kept as it was) and what came back; below, both put back into your picture.")
+                images, captions = [r.noisy, r.denoised, r.classical], ["what the denoiser saw", "denoising autoencoder", r.classical_name]
             else:
                 r = rinspect.denoise_compare(dae, x, kind, level, seed=st.session_state.get("denoise_seed", 0))
                 images = [x, r.noisy, r.denoised, r.classical]
@@ -60,5 +65,12 @@ with ui.page_guard("Denoise"):
             c1, c2 = st.columns(2)
             c1.download_button("Download the denoised digit (PNG)", rinspect.png_bytes(r.denoised, scale=10), file_name="denoised_digit.png",
                                mime="image/png", icon=":material/download:", key="denoise_download", on_click="ignore")
-            if not direct:
+            if direct:  # made when clicked: a big photo's full-size PNG takes a moment
+                c2.download_button("Download at your picture's size", lambda: rinspect.restored_png(steps.frame, r.denoised),
+                                   file_name="denoised_picture.png", mime="image/png", icon=":material/download:",
+                                   key="denoise_download_picture", on_click="ignore")
+            else:
                 c2.metric("Improvement over the noisy input", f"{r.psnr['denoised'] - r.psnr['noisy']:+.1f} dB")
+    if views is not None:
+        st.markdown("##### Your picture, denoised")
+        ui.show_images(views, ["your picture", "denoising autoencoder", r.classical_name], width=300)

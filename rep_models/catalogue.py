@@ -180,6 +180,19 @@ LIVE_RECIPES: dict[str, LiveRecipe] = {
 BEST_ENCODER_FEW_LABELS = Bar("few_label_100_error", "best encoder: frozen codes + logistic regression, 100 labels, test error", "<=", 0.10)
 BEST_ANOMALY_AUROC = Bar("anomaly_auroc_fashion", "best anomaly AUROC, MNIST vs Fashion-MNIST test", ">=", 0.99)
 MAP_BARS = {"conv_ae": (Bar("knn10_accuracy", "UMAP 10-NN accuracy (2-D)", ">=", 0.95), Bar("trustworthiness", "UMAP trustworthiness (k=10)", ">=", 0.95))}
+# The Draw page's not-a-digit detector (rep_models.ood), measured on inputs made the way users send them
+# (rep_models.ood_sets): the measures are in the classifier's entry (it reads the classifier's features), the bars
+# are reported as the detector's: (its name in the bars, the entry its measures are in, the bars).
+_PATH = "users' path"
+NOT_A_DIGIT_BARS = ("not-a-digit detector", "classifier", (
+    Bar("not_a_digit_auroc_fashion", f"{_PATH}: AUROC Fashion-MNIST vs MNIST test digits (pictures, photos)", ">=", 0.99),
+    Bar("not_a_digit_auroc_letters", f"{_PATH}: AUROC font letters vs MNIST test digits (pictures, photos)", ">=", 0.95),
+    Bar("not_a_digit_auroc_handletters", f"{_PATH}: AUROC hand-drawn letters vs MNIST test digits (drawn, photos)", ">=", 0.95),
+    Bar("not_a_digit_flagged_fashion", f"{_PATH}: share of Fashion-MNIST items flagged (lower of pictures, photos)", ">=", 0.95),
+    Bar("not_a_digit_flagged_letters", f"{_PATH}: share of font letters flagged (lower of pictures, photos)", ">=", 0.80),
+    Bar("not_a_digit_flagged_handletters", f"{_PATH}: share of hand-drawn letters flagged (lower of drawn, photos)", ">=", 0.80),
+    Bar("not_a_digit_flagged_digits", f"{_PATH}: share of MNIST test digits flagged (highest of drawn, pictures, photos)", "<=", 0.02),
+))
 
 
 def with_role(role: str) -> list[str]:

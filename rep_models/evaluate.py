@@ -62,6 +62,7 @@ class Context:
     n_jacobian: int
     n_code_train: int = 0  # > 0: the few-label classifiers see only the first n training codes
     few_label_curves: bool = False  # also measure the few-label curves (python -m rep_models.evaluate does)
+    users_path: bool = False  # with the classifier, the not-a-digit detector on the users' path (rep_models.ood)
     classifier: torch.nn.Module | None = None
     test_features: torch.Tensor | None = None
     pca_mse: float = math.nan
@@ -89,7 +90,7 @@ def make_context(directory: Path, fast: bool, baselines: bool = True) -> Context
         x_fashion = None if x_fashion is None else x_fashion[:n]
     ctx = Context(x_test, y_test, x_train, y_train, x_fashion, directory, fast, n_samples=2000 if fast else 10000,
                   n_iwae=200 if fast else 1000, n_jacobian=min(n, 2000), n_code_train=10000 if fast else 0,
-                  few_label_curves=True)
+                  few_label_curves=True, users_path=baselines)
     return prepare(ctx) if baselines else ctx
 
 
@@ -242,7 +243,23 @@ def eval_classifier(name: str, model, ctx: Context) -> dict:
     out["labels_used"] = ZOO[name].get("train", {}).get("labels", 0) or "all"
     if ctx.few_label_curves and "fine_tuned" in catalogue.entry(name).roles:  # one model per budget: one point
         out["few_label_curve"] = [{"labels": trained_labels(name, len(ctx.x_train)), "accuracy": 1 - err, "std": 0.0, "draws": 1}]
+    if ctx.users_path and name == "classifier":
+        out.update(eval_not_a_digit(model, ctx))
     return out
+
+
+def eval_not_a_digit(classifier, ctx: Context) -> dict:
+    """The Draw page's not-a-digit detector on inputs made the way users send them (``rep_models.ood.users_path``:
+    the test digits, Fashion-MNIST, letters, hand-drawn figures), with the conv AE's old verdict beside it."""
+    from . import ood, precomputed
+
+    ae, anomaly = catalogue.the("anomaly_reference"), None
+    if (ctx.directory / f"{ae}.json").is_file():
+        anomaly = (load_model(ae, ctx.directory), precomputed.get(f"anomaly_{ae}")["errors"])
+    dets = ood.detectors(precomputed.get(ood.ITEM))
+    m = ood.users_path(classifier, dets, ctx.x_test, ctx.x_fashion, n_made=1000 if ctx.fast else 2000, baseline=anomaly,
+                       log=lambda msg: print(msg, file=sys.stderr, flush=True))
+    return ood.metrics_entry(m)
 
 
 def evaluate_model(name: str, ctx: Context) -> dict | None:
@@ -364,6 +381,8 @@ def check_bars(results: dict) -> list[dict]:
         values = {m: _get(results, m, bar.key) for m in candidates if _get(results, m, bar.key) is not None}
         best = pick(values, key=values.get) if values else None
         bars.append(_bar(best or "the zoo", bar.label, values.get(best), bar.describe(), bar.passes))
+    who, entry, ood_bars = catalogue.NOT_A_DIGIT_BARS
+    bars += [_bar(who, b.label, _get(results, entry, b.key), b.describe(), b.passes) for b in ood_bars]
     for rep, map_bars in catalogue.MAP_BARS.items():
         quality = results.get("projections", {}).get(rep, {}).get("umap", {})
         bars += [_bar(rep, b.label, quality.get(b.key), b.describe(), b.passes) for b in map_bars]
@@ -474,8 +493,9 @@ def main(argv: list[str] | None = None) -> int:
         results["meta"] = {"command": command.strip(), "fast": args.fast, "n_test": len(ctx.x_test),
                            "n_samples": ctx.n_samples, "iwae_k": IWAE_K, "seconds": round(time.perf_counter() - t0, 1),
                            "date": time.strftime("%Y-%m-%d %H:%M:%S"), "torch": torch.__version__, "machine": platform.machine()}
-        results["meta"]["few_label_curves"] = _curves_meta(ctx, command.strip(), [n for n in results if "few_label_curve" in results[n]],
-                                                           time.perf_counter() - t0)
+        curves = [n for n in results if "few_label_curve" in results[n]]
+        if curves:  # a run that measured no curve (--only classifier) leaves the curves' record as it was
+            results["meta"]["few_label_curves"] = _curves_meta(ctx, command.strip(), curves, time.perf_counter() - t0)
     # Merge into the file as it is now: a projections run and a metrics run may overlap; each keeps the other's keys.
     merged = json.loads(out_path.read_text()) if out_path.is_file() else {}
     meta = merged.get("meta", {})

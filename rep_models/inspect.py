@@ -4,6 +4,7 @@
 - :func:`reference_errors` / :func:`anomaly_score`: where a reconstruction error falls among MNIST test errors.
 - :func:`top_k`: the classifier's most likely digits.
 - :func:`denoise_compare` / :func:`denoise_direct`: the denoising AE against the best classical filter.
+- :func:`picture_views` / :func:`restored_png`: an uploaded picture's results put back at its size and framing.
 - :func:`png_bytes`: an image as an upscaled (nearest-neighbour) PNG, for display and download.
 
 Images are ``(1, 1, 28, 28)`` tensors or ``(28, 28)`` arrays in [0, 1].
@@ -19,6 +20,7 @@ from PIL import Image
 
 from . import catalogue, noise
 from .anomaly import reconstruction_error
+from .preprocess import Frame, Steps, restore
 
 # The autoencoders (and VAEs) whose reconstructions the app shows side by side, in display order, and the
 # reference for the anomaly score: their roles in the catalogue.
@@ -139,6 +141,27 @@ def png_bytes(image: np.ndarray | torch.Tensor, scale: int = 4) -> bytes:
     return buf.getvalue()
 
 
+# The uploaded picture, the denoised digit and the classical filter's result side by side: at the picture's
+# framing, at most this many pixels (the page shows them about 300 px wide).
+VIEW_PIXELS = 320 * 320
+
+
+def picture_views(steps: Steps | None, result: Denoised, max_pixels: int = VIEW_PIXELS) -> list[np.ndarray]:
+    """[the uploaded picture, the denoised digit, the classical filter's result], the last two put back where the
+    digit was in the picture (``preprocess.restore``), all at the picture's framing and (display) size. Needs the
+    ``steps`` of ``to_mnist(keep_noise=True)``; other steps give the 28x28 images themselves."""
+    if steps is None or steps.frame is None:
+        return [result.noisy, result.denoised, result.classical]
+    picture = steps.gray
+    n = min(max_pixels, picture.shape[0] * picture.shape[1])
+    return [picture, restore(steps.frame, result.denoised, n), restore(steps.frame, result.classical, n)]
+
+
+def restored_png(frame: Frame, image: np.ndarray | torch.Tensor) -> bytes:
+    """The 28x28 result ``image`` at the uploaded picture's size and framing, as PNG bytes (the download)."""
+    return png_bytes(restore(frame, image), scale=1)
+
+
 def _nice_metric(key: str, value: float) -> tuple[str, str]:
     label = key.removeprefix("val_").replace("_", " ")
     if "accuracy" in key and 0 <= value <= 1:
@@ -151,6 +174,9 @@ def _nice_metric(key: str, value: float) -> tuple[str, str]:
 # The evaluation report's measures worth a headline (rep_models.evaluate names), in order of preference.
 HEADLINE = [
     ("test_accuracy", "test accuracy", "{:.2%}"),
+    # the Draw page's not-a-digit detector reads the classifier's features (rep_models.ood), on the users' path
+    ("not_a_digit_flagged_fashion", "clothes photos called not a digit", "{:.0%}"),
+    ("not_a_digit_flagged_letters", "printed letters called not a digit", "{:.0%}"),
     ("conditional_agreement", "draws the asked digit", "{:.1%}"),
     ("frechet_distance", "Fréchet distance (lower is better)", "{:.1f}"),
     ("neg_elbo", "−ELBO, nats (lower is better)", "{:.1f}"),

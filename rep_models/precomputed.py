@@ -22,6 +22,11 @@ name                        page                 arrays
 ``gan_histogram_<gan>``     GAN studio           ``counts`` (10,): the classifier's digits over 2,000 samples
                                                  (seed 1234) and ``mean_top_prob``; for gan and dcgan
 ``linear_ae_test_mse``      Linear AE = PCA      ``mse``: the linear AE's error on the first 5,000 test digits
+``not_a_digit``             Draw & reconstruct   the not-a-digit detectors (``rep_models.ood``), fitted to the
+                                                 training digits drawn and uploaded: per channel (``draw_``,
+                                                 ``upload_``) and classifier layer ``means_<i>``, ``whiten_<i>``,
+                                                 the log-distances' ``centre`` and ``scale``, the reference
+                                                 scores' ``quantiles`` (about 120 kB)
 ==========================  ===================  ==============================================================
 
 Each file also holds ``sources``, a JSON string: the item, its parameters, the sha256 of the weights of every
@@ -44,7 +49,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import catalogue, checkpoint, explore, fast
+from . import catalogue, checkpoint, explore, fast, ood, ood_sets
 from . import inspect as rinspect
 
 log = logging.getLogger(__name__)
@@ -99,12 +104,17 @@ def _linear_mse(models, x, y):
     return {"mse": np.float64(explore.linear_mse(models["linear_ae"], x[:N_MSE]))}
 
 
+def _not_a_digit(models, x, y):
+    return ood.calibrate(models["classifier"], x, y)  # renders 20,000 drawings and pictures: about 3 minutes of one core
+
+
 ITEMS: dict[str, Item] = {
     f"anomaly_{rinspect.ANOMALY_MODEL}": Item((rinspect.ANOMALY_MODEL,), "test", _anomaly),
     "train_pca": Item((), "full_train", _pca, {"n": N_PCA, "components": PCA_COMPONENTS}),
     **{f"test_codes_{n}": Item((n,), "test", _test_codes(n), {"n": N_CODES}) for n in CODE_VAES},
     **{f"gan_histogram_{n}": Item((n, "classifier"), None, _gan_histogram(n), {"n": N_GAN, "seed": GAN_SEED}) for n in HISTOGRAM_GANS},
     "linear_ae_test_mse": Item(("linear_ae",), "test", _linear_mse, {"n": N_MSE}),
+    ood.ITEM: Item(("classifier",), "full_train", _not_a_digit, {"channels": list(ood.CHANNELS), "seed": ood_sets.SEED, "folds": ood.FOLDS}),
 }
 
 

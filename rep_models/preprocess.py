@@ -4,6 +4,8 @@
     steps = to_mnist(img)                     # every step as an array; EmptyImageError if there is no ink
     steps.final                               # (28, 28) float32 in [0, 1], white ink on black
     steps.tensor                              # (1, 1, 28, 28) float32, what the models take
+    noisy = to_mnist(img, keep_noise=True)    # for the denoiser: the same steps, robustly, the noise kept
+    picture = restore(noisy.frame, result28)  # a 28x28 result put back at the upload's size and framing
 
 Error contract: for bad *input* (the bytes or pixels a user supplied) the only exception that escapes
 :func:`decode_image`, :func:`decode_data_url` and :func:`to_mnist` is :class:`ImageError` (a
@@ -21,7 +23,8 @@ from __future__ import annotations
 import base64
 import binascii
 import io
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -137,7 +140,10 @@ def decode_image(data: bytes, max_pixels: int = MAX_PIXELS, max_bytes: int = MAX
         img = _shrink(img)
     except Exception as e:  # truncated data, bad compressed stream, bad palette, ...
         raise ImageError("The image file is damaged or incomplete (it may have been cut off during upload). Please try another file.") from e
+    upload_size = (w, h)  # the picture's own size, before any reduction (a denoised result goes back at this size)
     try:
+        if img.getexif().get(0x0112) in (5, 6, 7, 8):  # EXIF orientations that turn the picture a quarter
+            upload_size = (h, w)
         img = ImageOps.exif_transpose(img)  # phone photos: rotate as the camera says
     except Exception:  # a malformed EXIF block is not worth refusing the picture for
         pass
@@ -146,7 +152,9 @@ def decode_image(data: bytes, max_pixels: int = MAX_PIXELS, max_bytes: int = MAX
         gray.load()
     except Exception as e:
         raise ImageError(f"This image uses a colour format ({img.mode}) we cannot convert. Please save it as PNG or JPEG and try again.") from e
-    return gray.copy()
+    out = gray.copy()
+    out.info["upload_size"] = upload_size  # (width, height) as uploaded; ``out.size`` may be smaller (big photos)
+    return out
 
 
 # ----------------------------------------------------------------------------------------- preprocessing
@@ -164,6 +172,7 @@ class Steps:
     fitted: (h', w') the crop resized so its longer side is 20, aspect kept
     final: (28, 28) ``fitted`` placed so its centre of mass is at (14, 14)
     tensor: (1, 1, 28, 28) ``final`` as a torch tensor
+    frame: with ``keep_noise=True``, where the 28x28 frame came from and the picture's levels (:class:`Frame`)
     """
 
     gray: np.ndarray
@@ -174,6 +183,7 @@ class Steps:
     fitted: np.ndarray
     final: np.ndarray
     tensor: torch.Tensor
+    frame: Frame | None = None
 
     def stages(self) -> list[tuple[str, np.ndarray]]:
         """(caption, image) for each step, in order, for display."""
@@ -288,13 +298,20 @@ def centre_of_mass(a: np.ndarray) -> tuple[float, float]:
     return float((rows * a).sum() / total), float((cols * a).sum() / total)
 
 
-def to_mnist(image: Image.Image | np.ndarray, box: int = 20, size: int = 28) -> Steps:
+def to_mnist(image: Image.Image | np.ndarray, box: int = 20, size: int = 28, keep_noise: bool = False) -> Steps:
     """A drawing, upload or photo -> MNIST-like ``Steps`` (``.final`` (28, 28) float32, ``.tensor`` (1,1,28,28)).
 
     ``image``: a PIL image (any mode) or an array: (H, W) uint8 0..255 or float 0..1, (H, W, 3|4) colour,
     or (1, 1, H, W). Raises :class:`EmptyImageError` when there is no ink, :class:`ImageError` for an
     unusable array.
+
+    ``keep_noise=True`` is for a picture that is already noisy and goes to the denoiser: the same steps, but
+    estimated on a smoothed copy, and the pixels keep their noise (no background removal, threshold or
+    median filter; see :func:`_to_mnist_keep_noise`). ``Steps.frame`` then records where the 28x28 frame came
+    from, for :func:`restore`.
     """
+    if keep_noise:
+        return _to_mnist_keep_noise(image, box, size)
     gray = _as_gray_array(image)
     h, w = gray.shape
     if max(h, w) > WORK_SIDE:  # a 12-megapixel photo is shrunk first: faster and averages sensor noise
@@ -347,6 +364,223 @@ def to_mnist(image: Image.Image | np.ndarray, box: int = 20, size: int = 28) -> 
         gray=gray.astype(np.float32), inverted=inverted, ink=ink, bbox=(top, left, bottom, right),
         cropped=cropped, fitted=fitted, final=final, tensor=torch.from_numpy(final.copy())[None, None],
     )
+
+
+# ------------------------------------------------------------------------ noisy pictures: the noise is kept
+#
+# The steps above clean the ink (background removal, a threshold, a median filter, a contrast stretch) and take
+# the ink's bounding box from the pixels themselves. On a noisy picture the noise counts as ink: the box covers
+# the whole square, and the cleaning turns the noise into something no denoiser was trained on. For the
+# denoiser the same steps are estimated on a smoothed copy instead, with thresholds set by the ink's own
+# contrast there (half-way up a blurred stroke is its edge, whatever the noise), and then applied to the
+# pixels as they are: only geometry (resampling) and levels (an offset and a gain), so the noise stays noise.
+
+INK_LEVEL = 0.5  # the ink box: where the smoothed ink exceeds this share of its contrast (the edge of a blurred stroke)
+NEAR_LEVEL = 0.2  # the ink's surroundings: the smoothed ink above this share of its contrast, around the ink box's blobs
+COM_LEVEL = 0.0  # the centre of mass weighs the smoothed ink above this share of its contrast, in the surroundings
+PAPER_LEVEL = 0.25  # the background's level: the median of the pixels whose smoothed ink is below this share
+CORE_LEVEL = 0.75  # the ink's level: the median of the pixels whose smoothed ink is above this share
+PAPER_SNAP, INK_SNAP = 0.05, 0.15  # levels this close to black paper and white ink (MNIST's 0 and 1) are left alone
+MIN_PART = 0.1  # a separate blob of the ink mask counts as ink when at least this share of the biggest one's area
+BLOCK_TOLERANCE = 0.06  # a picture is a k-times pixel-block enlargement when its spread within k x k blocks is below this share of its spread
+RESTORE_MAX_PIXELS = 16_000_000  # restore(): a bigger upload's result is returned scaled down to this many pixels
+
+
+@dataclass(frozen=True)
+class Frame:
+    """What ``to_mnist(keep_noise=True)`` did to a picture, to do it again or undo it.
+
+    upload_size: (width, height) of the picture as uploaded
+    block: the pixel-block enlargement undone first (10: every pixel of a 28x28 digit was a 10x10 block; 1: none)
+    work_size: (width, height) of the working copy: block-reduced, then shrunk to at most ``WORK_SIDE``
+    box: (left, top, right, bottom) of the 28x28 frame in the working copy's pixel coordinates (pixel (i, j)
+        covers [j, j+1) x [i, i+1)); it may reach past the picture's edges (that part is background)
+    inverted: dark ink on light paper (inverted to white ink on black)
+    paper, ink: the picture's background and ink levels (grayscale, 0..1), for putting a result back
+    """
+
+    upload_size: tuple[int, int]
+    block: int
+    work_size: tuple[int, int]
+    box: tuple[float, float, float, float]
+    inverted: bool
+    paper: float
+    ink: float
+
+    def apply(self, image: np.ndarray, size: int = 28) -> np.ndarray:
+        """The same geometric steps on another picture of the same size (a clean copy, say): ``image`` (H, W)
+        float in [0, 1], white ink on black -> (size, size). No levels: only the block reduction, the
+        shrink and the frame's resampling, exactly as for the upload."""
+        return _resample_frame(_working_copy(np.asarray(image, np.float32), self.block), self.box, size)
+
+
+def _block_factor(a: np.ndarray) -> int:
+    """The largest k such that ``a`` is (nearly) made of k x k blocks of one value each: a small picture enlarged
+    with nearest-neighbour resampling (as the app's own downloads are). 1 when it is not."""
+    h, w = a.shape
+    g = math.gcd(h, w)
+    spread = float(a.std())
+    if spread <= 0:
+        return 1
+    for k in sorted((d for d in range(2, g + 1) if g % d == 0 and min(h, w) // d >= 8), reverse=True):
+        blocks = a.reshape(h // k, k, w // k, k)
+        within = float(np.sqrt(((blocks - blocks.mean((1, 3), keepdims=True)) ** 2).mean()))
+        if within < BLOCK_TOLERANCE * spread:
+            return k
+    return 1
+
+
+def _working_copy(gray: np.ndarray, block: int) -> np.ndarray:
+    """The block reduction, then the shrink to at most ``WORK_SIDE`` (area-averaging: noise is averaged, not aliased)."""
+    if block > 1:
+        h, w = gray.shape
+        gray = gray.reshape(h // block, block, w // block, block).mean((1, 3), dtype=np.float32)
+    h, w = gray.shape
+    if max(h, w) > WORK_SIDE:
+        s = WORK_SIDE / max(h, w)
+        gray = np.clip(_resize(gray, (max(1, round(w * s)), max(1, round(h * s)))), 0, 1)
+    return gray.astype(np.float32, copy=False)
+
+
+def _resample_frame(a: np.ndarray, box: tuple[float, float, float, float], size: int = 28) -> np.ndarray:
+    """The region ``box`` (left, top, right, bottom; may reach past the edges, where it is 0) of ``a`` resampled to
+    (size, size): area-averaging when shrinking, bilinear when enlarging; unchanged when it is ``a`` itself."""
+    h, w = a.shape
+    if (h, w) == (size, size) and tuple(box) == (0.0, 0.0, float(size), float(size)):
+        return np.array(a, np.float32)
+    left, top, right, bottom = box
+    pad = int(math.ceil(max(0.0, -left, -top, right - w, bottom - h))) + 1
+    padded = np.pad(np.asarray(a, np.float32), pad)
+    shrink = right - left >= size
+    img = Image.fromarray(padded, "F").resize((size, size), Image.Resampling.BOX if shrink else Image.Resampling.BILINEAR,
+                                              box=(left + pad, top + pad, right + pad, bottom + pad))
+    return np.array(img, dtype=np.float32)  # a writable copy
+
+
+def _smoothed_ink(a: np.ndarray, sigma: float) -> tuple[np.ndarray, float, float]:
+    """``a`` blurred with a Gaussian of ``sigma`` pixels, its typical (median) value and the ink's contrast above it."""
+    from scipy import ndimage
+
+    sm = ndimage.gaussian_filter(a, sigma, mode="nearest", truncate=3.0)
+    base = float(np.median(sm))
+    return sm, base, float(sm.max()) - base
+
+
+def _ink_mask(sm: np.ndarray, base: float, contrast: float) -> tuple[np.ndarray, np.ndarray]:
+    """(ink, near): the smoothed ink above ``INK_LEVEL`` of its contrast, without stray blobs (noise that
+    survived the blur), and the wider region above ``NEAR_LEVEL`` around it."""
+    from scipy import ndimage
+
+    mask = sm > base + INK_LEVEL * contrast
+    labels, n = ndimage.label(mask)
+    if n > 1:
+        areas = np.bincount(labels.ravel())[1:]
+        mask = np.isin(labels, np.flatnonzero(areas >= MIN_PART * areas.max()) + 1)
+    labels, _ = ndimage.label(sm > base + NEAR_LEVEL * contrast)
+    touched = np.unique(labels[mask])
+    return mask, np.isin(labels, touched[touched > 0])
+
+
+def _to_mnist_keep_noise(image: Image.Image | np.ndarray, box: int = 20, size: int = 28) -> Steps:
+    """``to_mnist(keep_noise=True)``: MNIST's steps for a noisy picture, estimated robustly, the noise kept.
+
+    1. A pixel-block enlargement (a 28x28 digit shown 10x) is undone exactly; a big picture is shrunk.
+    2. Polarity from the median; the ink is smoothed (one MNIST pixel: the shorter side / 28, then the ink
+       box's longer side / 20) and its box is where the smoothed ink is half-way up its contrast, stray blobs
+       dropped; the centre of mass is the smoothed ink's.
+    3. Levels: the background (its median, or a smooth surface under uneven light on a photo) is subtracted
+       (divided out, for dark ink on paper) and the ink's median level scaled to 1: an offset and a gain,
+       clipped to [0, 1] as the training noise was.
+    4. A digit that is already 28x28 is not re-cropped; otherwise the frame (the box fitted in 20x20, its
+       centre of mass at (14, 14)) is resampled from the whole picture, background noise included.
+    """
+    gray_full = _as_gray_array(image)
+    upload = (image.info.get("upload_size") or image.size) if isinstance(image, Image.Image) else gray_full.shape[::-1]
+    block = _block_factor(gray_full)
+    work = _working_copy(gray_full, block)
+    gray = work if block == 1 else _working_copy(gray_full, 1)  # what is shown: the picture, not its reduction
+    h, w = work.shape
+    inverted = bool(np.median(work) > 0.5)
+    a = (1.0 - work) if inverted else work
+    sigma = max(1.0, min(h, w) / size)
+    if min(h, w) >= 64:  # a photo under uneven light: a smooth surface under the paper (tile medians, ink tiles left out)
+        surface = _background(a)
+    else:
+        sm, base, contrast = _smoothed_ink(a, sigma)
+        surface = np.full_like(a, float(np.median(a[sm <= base + PAPER_LEVEL * contrast])))
+    ink_map = (a - surface) / np.maximum(1.0 - surface, 1e-3) if inverted else a - surface  # reflectance: paper 0
+    sm, base, contrast = _smoothed_ink(ink_map, sigma)
+    if contrast < MIN_CONTRAST:
+        raise EmptyImageError()
+    mask, near = _ink_mask(sm, base, contrast)
+    rows, cols = np.nonzero(mask)
+    long_side = max(int(rows.max()) - int(rows.min()), int(cols.max()) - int(cols.min())) + 1
+    if (h, w) != (size, size) and 1.0 < long_side / box < sigma:  # a digit small in its picture: blur less
+        sm, base, contrast = _smoothed_ink(ink_map, long_side / box)
+        if contrast < MIN_CONTRAST:
+            raise EmptyImageError()
+        mask, near = _ink_mask(sm, base, contrast)
+        rows, cols = np.nonzero(mask)
+    background = sm <= base + PAPER_LEVEL * contrast
+    offset = float(np.median(ink_map[background])) if background.any() else 0.0  # what the surface missed
+    core = mask & (sm >= base + CORE_LEVEL * contrast)
+    level = max(float(np.median(ink_map[core if core.any() else mask])) - offset, MIN_CONTRAST)
+    if max(float(np.abs(surface).max()), abs(offset)) <= PAPER_SNAP and abs(level - 1.0) <= INK_SNAP:  # MNIST's own levels
+        surface, ink_map, offset, level = np.zeros_like(a), a, 0.0, 1.0
+    ink_map = ink_map - offset
+    ink = np.clip(np.nan_to_num(ink_map / level), 0.0, 1.0).astype(np.float32)
+    top, bottom, left, right = int(rows.min()), int(rows.max()) + 1, int(cols.min()), int(cols.max()) + 1
+    if (h, w) == (size, size):
+        frame_box = (0.0, 0.0, float(size), float(size))
+    else:
+        scale = box / max(bottom - top, right - left)
+        weights = np.clip(sm - (base + COM_LEVEL * contrast), 0.0, None) * near
+        cy, cx = centre_of_mass(weights)
+        left_f, top_f = cx + 0.5 - (size / 2 + 0.5) / scale, cy + 0.5 - (size / 2 + 0.5) / scale
+        frame_box = (float(left_f), float(top_f), float(left_f + size / scale), float(top_f + size / scale))
+    final = np.clip(_resample_frame(ink, frame_box, size), 0.0, 1.0)
+    cropped = ink[top:bottom, left:right]
+    ch, cw = cropped.shape
+    fit = box / max(ch, cw)
+    fitted = np.clip(_resize(cropped, (max(1, round(cw * fit)), max(1, round(ch * fit)))), 0.0, 1.0)
+    under = float(np.median(surface))
+    if inverted:  # back from reflectance: grayscale = (1 - surface) (1 - offset - level * value)
+        paper, ink_level = (1.0 - under) * (1.0 - offset), (1.0 - under) * (1.0 - offset - level)
+    else:
+        paper, ink_level = under + offset, under + offset + level
+    frame = Frame(upload_size=(int(upload[0]), int(upload[1])), block=block, work_size=(w, h), box=frame_box,
+                  inverted=inverted, paper=float(np.clip(paper, 0, 1)), ink=float(np.clip(ink_level, 0, 1)))
+    return Steps(gray=gray.astype(np.float32), inverted=inverted, ink=ink, bbox=(top, left, bottom, right), cropped=cropped,
+                 fitted=fitted, final=final, tensor=torch.from_numpy(final.copy())[None, None], frame=frame)
+
+
+def restore(frame: Frame, image: np.ndarray | torch.Tensor, max_pixels: int = RESTORE_MAX_PIXELS) -> np.ndarray:
+    """A 28x28 result (white ink on black, [0, 1]; the denoised digit) put back where the digit was in the
+    upload: (H, W) float32 in [0, 1] at the uploaded picture's size (scaled down, aspect kept, to at most
+    ``max_pixels``), in its polarity, on its paper and ink levels, smoothly (bicubic) resampled."""
+    a = image.detach().float().cpu().numpy() if isinstance(image, torch.Tensor) else np.asarray(image, np.float32)
+    a = np.clip(np.nan_to_num(a.reshape(a.shape[-2:])), 0.0, 1.0).astype(np.float32)
+    uw, uh = frame.upload_size
+    f = min(1.0, math.sqrt(max_pixels / max(1, uw * uh)))
+    ow, oh = max(1, int(uw * f)), max(1, int(uh * f))  # rounded down: at most max_pixels
+    if frame.block > 1:  # a pixel-block picture gets its blocks back: the result at the small picture's size, enlarged alike
+        small = restore(replace(frame, block=1, upload_size=frame.work_size), a)
+        img = Image.fromarray(small, "F").resize((ow, oh), Image.Resampling.NEAREST)
+        return np.asarray(img, np.float32).copy()
+    n = a.shape[0]
+    ww, wh = frame.work_size
+    left, top, right, bottom = frame.box
+    # The output picture's extent in the 28x28 frame's coordinates, and the frame padded with background to cover it.
+    fx, fy = n / ((right - left) * ow / ww), n / ((bottom - top) * oh / wh)
+    u0, v0 = -left * ow / ww * fx, -top * oh / wh * fy
+    u1, v1 = u0 + ow * fx, v0 + oh * fy
+    pad = int(math.ceil(max(0.0, -u0, -v0, u1 - n, v1 - n))) + 2
+    padded = Image.fromarray(np.pad(a, pad), "F")
+    out = np.asarray(padded.resize((ow, oh), Image.Resampling.BICUBIC, box=(u0 + pad, v0 + pad, u1 + pad, v1 + pad)), np.float32).copy()
+    np.clip(out, 0.0, 1.0, out=out)
+    out *= frame.ink - frame.paper
+    out += frame.paper
+    return out
 
 
 def decode_data_url(url: str, max_bytes: int = MAX_BYTES) -> Image.Image:

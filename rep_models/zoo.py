@@ -15,7 +15,10 @@ ZOO: dict[str, dict] = {
     "stacked_ae": {"model": "stacked_ae", "config": {"tied": True}, "train": {"epochs": 20, "pretrain_epochs": 2}},
     "conv_ae": {"model": "conv_ae", "train": {"epochs": 10}},
     "recurrent_ae": {"model": "recurrent_ae", "config": {"hidden": 256, "bidirectional": True}, "train": {"epochs": 15}},
-    "denoising_ae": {"model": "denoising_ae", "config": {"channels": 16}, "train": {"epochs": 24}},
+    # Half of every batch from 40,000 training digits made into upload files and put through the app's path
+    # (rep_models.uploads.training_pairs): smooth scans, JPEG and photos change the noise on the way to 28x28.
+    "denoising_ae": {"model": "denoising_ae", "config": {"channels": 24, "upload_share": 0.5, "upload_pairs": 40000},
+                     "train": {"epochs": 24}},
     "sparse_ae": {"model": "sparse_ae", "train": {"epochs": 15}},
     "contractive_ae": {"model": "contractive_ae", "config": {"lam": 1e-3}, "train": {"epochs": 15}},
     # The unpenalised twin of contractive_ae, the reference its Jacobian norm is compared with.

@@ -46,7 +46,8 @@ def test_bars_as_data():
     results = {"dcgan": {"frechet_distance": 10.0}, "vae": {"frechet_distance": 12.0}, "gan": {"frechet_distance": 9.0}}
     fd = [b for b in evaluate.check_bars(results) if b["model"] == "dcgan" and b["measure"].startswith("Frechet")]
     assert [(b["value"], b["passed"]) for b in fd] == [(-2.0, True), (1.0, False)]
-    n_bars = sum(len(e.bars) for e in catalogue.CATALOGUE.values()) + 2 + sum(map(len, catalogue.MAP_BARS.values()))
+    n_bars = (sum(len(e.bars) for e in catalogue.CATALOGUE.values()) + 2 + sum(map(len, catalogue.MAP_BARS.values()))
+              + len(catalogue.NOT_A_DIGIT_BARS[2]))
     assert len(evaluate.check_bars({})) == n_bars
 
 

@@ -37,8 +37,9 @@ Models and data (cached once per process with st.cache_resource)
     metrics() -> dict                   pretrained/metrics.json ({} if absent)
     test_set() -> (x, y)                the shipped MNIST test digits (10000,1,28,28) float [0,1], (10000,) int64; DatasetError
     anomaly_reference() -> np.ndarray   sorted conv_ae reconstruction errors of the MNIST test set (or None)
+    not_a_digit_detectors() -> dict     {"draw"|"upload": rep_models.ood.Detector} for the Draw page's verdict (or None)
 Input
-    digit_input(key, sources=("Draw", "Upload"), test_digits=False) -> np.ndarray | None
+    digit_input(key, sources=("Draw", "Upload"), test_digits=False, keep_noise=False) -> np.ndarray | None
         a source picker, then a canvas (brush size, Clear; the canvas toolbar has undo/redo), an uploader
         (PNG, JPEG, WebP, BMP, GIF) or a test-digit picker. Returns the preprocessed (28, 28) float32
         image in [0, 1] (white ink on black), or None after a clear st.info/st.warning (empty canvas,
@@ -250,6 +251,26 @@ def anomaly_reference() -> np.ndarray | None:
         return None
 
 
+@st.cache_resource(show_spinner=False)
+def _not_a_digit_detectors(_model_id: int) -> dict | None:
+    from rep_models import ood, precomputed  # shipped: pretrained/precomputed_not_a_digit.npz
+
+    arrays = precomputed.load(ood.ITEM)  # missing or stale: None (logged); fitting it here would take minutes
+    return None if arrays is None else ood.detectors(arrays)
+
+
+def not_a_digit_detectors() -> dict | None:
+    """The Draw page's not-a-digit detectors, one per input channel (``rep_models.ood``), or None if unavailable (the
+    shipped file missing or made from another classifier: the page then gives the autoencoder's verdict)."""
+    if not is_available("classifier"):
+        return None
+    try:
+        return _not_a_digit_detectors(id(load_model("classifier")))
+    except Exception as e:  # noqa: BLE001 - the data or the model is missing: the page shows the rest
+        log.warning("no not-a-digit detector: %s", e)
+        return None
+
+
 # ------------------------------------------------------------------------------------------------ input
 
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif"]
@@ -293,8 +314,10 @@ def _test_digit(key: str):
     return x[int(i), 0].numpy()
 
 
-def digit_input(key: str, sources: tuple[str, ...] = ("Draw", "Upload"), test_digits: bool = False, canvas_size: int = 280) -> np.ndarray | None:
-    """A digit from the user, preprocessed like MNIST: (28, 28) float32 in [0, 1], or None (with a message)."""
+def digit_input(key: str, sources: tuple[str, ...] = ("Draw", "Upload"), test_digits: bool = False, canvas_size: int = 280,
+                keep_noise: bool = False) -> np.ndarray | None:
+    """A digit from the user, preprocessed like MNIST: (28, 28) float32 in [0, 1], or None (with a message).
+    ``keep_noise``: an upload that is already noisy, for the denoiser (``to_mnist(keep_noise=True)``)."""
     options = list(sources) + (["Test digit"] if test_digits and "Test digit" not in sources else [])
     src = options[0] if len(options) == 1 else st.segmented_control("Input", options, default=options[0], key=f"{key}_src", required=True)
     src = src or options[0]
@@ -314,7 +337,7 @@ def digit_input(key: str, sources: tuple[str, ...] = ("Draw", "Upload"), test_di
                 return None
         else:
             raw = _test_digit(key)
-        steps = to_mnist(raw)
+        steps = to_mnist(raw, keep_noise=keep_noise and src == "Upload")
     except EmptyImageError as e:
         st.info(str(e), icon=":material/draw:")
         return None
