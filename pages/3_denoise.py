@@ -7,6 +7,7 @@ import streamlit as st
 
 from rep_models import inspect as rinspect
 from ui import common as ui
+from ui import links
 
 NOISES = {  # kind -> (label, slider label, max, default, step, explanation)
     "gaussian": ("Gaussian", "Noise level σ", 0.8, 0.3, 0.05, "every pixel gets random static added"),
@@ -34,10 +35,10 @@ with ui.page_guard("Denoise"):
                 direct = st.toggle("My picture is already noisy: denoise it as it is", value=True, key="denoise_direct",
                                    help="Off: add synthetic noise to it first, as with the other inputs.")
             if not direct:
-                kind = st.segmented_control("Noise", list(NOISES), format_func=lambda k: NOISES[k][0], default="gaussian",
-                                            required=True, key="denoise_kind") or "gaussian"
+                kind = links.segmented_control("Noise", list(NOISES), format_func=lambda k: NOISES[k][0], default="gaussian",
+                                               key="denoise_kind", param="noise") or "gaussian"
                 label, slider, top, default, step, explain = NOISES[kind]
-                level = st.slider(slider, 0.0, top, default, step, key=f"denoise_level_{kind}")
+                level = links.slider(slider, 0.0, top, default, step, key=f"denoise_level_{kind}", param="level")
                 st.caption(f"{label} noise: {explain}.")
                 if st.button("New noise", icon=":material/refresh:", key="denoise_reseed"):
                     st.session_state["denoise_seed"] = st.session_state.get("denoise_seed", 0) + 1

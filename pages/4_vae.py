@@ -9,12 +9,13 @@ import streamlit as st
 
 from rep_models import catalogue, explore
 from rep_models import inspect as rinspect
-from ui import charts, latent, live
+from ui import charts, latent, links, live
 from ui import common as ui
 
 VAES = {n: catalogue.entry(n).picker_label for n in catalogue.with_role("latent_explorer")}
 N_SLIDERS = 6
-SECTIONS = ["Sliders", "2-D map", "Interpolate", "β-VAE vs VAE", "Conditional VAE"]
+SECTIONS = {"sliders": "Sliders", "map": "2-D map", "interpolate": "Interpolate", "beta": "β-VAE vs VAE", "cvae": "Conditional VAE"}
+STARTS = {"origin": "Origin", "test": "Test digit", "draw": "Draw", "upload": "Upload"}  # a link's start=… -> ui.digit_input's source
 
 ui.page_header(
     "VAE latent explorer",
@@ -66,11 +67,13 @@ def class_panel(name: str, z_start: np.ndarray | None) -> None:
     model = ui.load_model(name)
     means = latent.class_means(name)
     c1, c2 = st.columns(2)
-    a = c1.selectbox("From digit", range(10), index=3, key=f"vae_cls_a_{name}")
-    b = c2.selectbox("To digit", range(10), index=8, key=f"vae_cls_b_{name}")
+    with c1:
+        a = links.selectbox("From digit", range(10), index=3, key=f"vae_cls_a_{name}", param="from")
+    with c2:
+        b = links.selectbox("To digit", range(10), index=8, key=f"vae_cls_b_{name}", param="to")
     direction = means[b] - means[a]
     z0 = z_start if z_start is not None else means[a]
-    t = st.slider(f"How far along “mean {b}” − “mean {a}”", -0.5, 1.5, 0.0, 0.05, key=f"vae_cls_t_{name}",
+    t = links.slider(f"How far along “mean {b}” − “mean {a}”", -0.5, 1.5, 0.0, 0.05, key=f"vae_cls_t_{name}", param="t",
                   help="0 = the start, 1 = the start plus the whole difference between the two class means.")
     c_img, c_strip = st.columns([1, 2], vertical_alignment="center")
     img = explore.decode_at(model, z0 + t * direction)
@@ -87,9 +90,10 @@ def class_panel(name: str, z_start: np.ndarray | None) -> None:
 @ui.fragment
 def manifold_panel(z_mark: np.ndarray | None) -> None:
     model = ui.load_model("vae_2d")
-    n = st.select_slider("Grid size", list(latent.MANIFOLD_SIZES), value=15, key="vae_manifold_n")
+    n = links.select_slider("Grid size", list(latent.MANIFOLD_SIZES), value=15, key="vae_manifold_n", param="grid")
     m = latent.manifold("vae_2d", n)
-    overlay = st.toggle("Show where 2,000 test digits land (coloured by label)", value=False, key="vae_manifold_overlay")
+    overlay = links.toggle("Show where 2,000 test digits land (coloured by label)", value=False, key="vae_manifold_overlay",
+                           param="overlay")
     size = m.image.shape[0]
     fig = go.Figure()
     fig.add_layout_image(source=_data_uri(m.image), x=0, y=0, sizex=size, sizey=size, xref="x", yref="y", layer="below", sizing="stretch")
@@ -140,13 +144,16 @@ def interpolation_panel(name: str, z_user: np.ndarray | None) -> None:
     model = ui.load_model(name)
     x, y = ui.test_set()
     c1, c2, c3 = st.columns(3)
-    b = c2.selectbox("To a test digit of class", range(10), index=8, key="vae_interp_b")
-    steps = c3.slider("Steps", 5, 15, 9, key="vae_interp_steps")
+    with c2:
+        b = links.selectbox("To a test digit of class", range(10), index=8, key="vae_interp_b", param="to")
+    with c3:
+        steps = links.slider("Steps", 5, 15, 9, key="vae_interp_steps", param="steps")
     if z_user is not None:
         c1.markdown("From: **your digit**")
         z0 = z_user
     else:
-        a = c1.selectbox("From a test digit of class", range(10), index=1, key="vae_interp_a")
+        with c1:
+            a = links.selectbox("From a test digit of class", range(10), index=1, key="vae_interp_a", param="from")
         z0 = latent.encode_one(name, x[int((y == a).nonzero()[0, 0]), 0].numpy())
     z1 = latent.encode_one(name, x[int((y == b).nonzero()[1, 0]), 0].numpy())
     typical = np.sqrt(explore.latent_dim(model))
@@ -162,8 +169,10 @@ def interpolation_panel(name: str, z_user: np.ndarray | None) -> None:
 @ui.fragment
 def beta_panel(image: np.ndarray | None) -> None:
     c1, c2 = st.columns(2)
-    rows = c1.slider("Latent units shown (most used first)", 2, 8, 5, key="vae_beta_rows")
-    span = c2.slider("Range (prior standard deviations)", 1.0, 4.0, 3.0, 0.5, key="vae_beta_span")
+    with c1:
+        rows = links.slider("Latent units shown (most used first)", 2, 8, 5, key="vae_beta_rows", param="units")
+    with c2:
+        span = links.slider("Range (prior standard deviations)", 1.0, 4.0, 3.0, 0.5, key="vae_beta_span", param="range")
     cols = st.columns(2, gap="large")
     for col, name in zip(cols, ("vae", "beta_vae"), strict=True):
         with col:
@@ -188,7 +197,7 @@ def cvae_panel(image: np.ndarray | None) -> None:
     d = explore.latent_dim(model)
     c_ctl, c_out = st.columns([2, 3], gap="large")
     with c_ctl:
-        digit = st.segmented_control("Digit", list(range(10)), default=7, required=True, key="vae_cvae_digit")
+        digit = links.segmented_control("Digit", list(range(10)), default=7, key="vae_cvae_digit", param="digit")
         digit = 7 if digit is None else int(digit)
         keys = [f"vae_cvae_style_{i}" for i in range(4)]
         use_mine = image is not None and st.toggle("Start from the style of your digit", value=True, key="vae_cvae_mine")
@@ -212,27 +221,31 @@ with ui.page_guard("the VAE latent explorer"):
     left, right = st.columns([1, 3], gap="large")
     with left:
         st.markdown("##### Your digit")
-        src = st.radio("Start from", ["Origin", "Test digit", "Draw", "Upload"], key="vae_src", horizontal=True)
+        src = links.radio("Start from", list(STARTS), key="vae_src", param="start", horizontal=True, format_func=STARTS.get)
         image = None
-        if src != "Origin":
-            image = ui.digit_input("vae_in", sources=(src,), canvas_size=220)
+        if src != "origin":
+            image = ui.digit_input("vae_in", sources=(STARTS[src],), canvas_size=220)
             if image is not None:
                 latent.show_image(image, caption="as the models see it (28×28)", width=112)
         else:
             st.caption("The origin is the centre of the latent space: the most “average” digit. Or start from a test digit or your drawing.")
     with right:
         # A section picker rather than st.tabs: tabs run every section on each rerun; this computes only the one shown.
-        section = st.segmented_control("Section", SECTIONS, default=SECTIONS[0], required=True, key="vae_section",
-                                       label_visibility="collapsed") or SECTIONS[0]
-        if section == "Sliders":
+        section = links.segmented_control("Section", list(SECTIONS), default="sliders", key="vae_section", param="section",
+                                          format_func=SECTIONS.get, label_visibility="collapsed") or "sliders"
+        if section == "sliders":
             names = [n for n in VAES if ui.is_available(n)]
             if not names:
                 ui.require_model("vae", "The sliders")
             else:
                 c1, c2 = st.columns(2)
-                name = c1.selectbox("Model", names, format_func=VAES.get, key="vae_model")
-                kind = c2.segmented_control("Directions", ["principal", "axes", "class"], default="principal", required=True, key="vae_kind",
-                                            format_func={"principal": "Principal", "axes": "Raw axes", "class": "Class (a → b)"}.get) or "principal"
+                with c1:
+                    name = links.selectbox("Model", names, format_func=VAES.get, key="vae_model", param="model")
+                with c2:
+                    kind = links.segmented_control("Directions", ["principal", "axes", "class"], default="principal", key="vae_kind",
+                                                   param="directions",
+                                                   format_func={"principal": "Principal", "axes": "Raw axes", "class": "Class (a → b)"}.get
+                                                   ) or "principal"
                 d = explore.latent_dim(ui.load_model(name))
                 z_user = latent.encode_one(name, image)
                 if kind == "class":
@@ -247,18 +260,18 @@ with ui.page_guard("the VAE latent explorer"):
                         help="On: the decoder runs in this page, so the digit follows the slider as you drag. "
                              "Off: each move asks the server (the same network, in PyTorch).")
                     sliders_panel(name, kind, z_user if z_user is not None else np.zeros(d, np.float32), in_browser)
-        elif section == "2-D map":
+        elif section == "map":
             if ui.require_model("vae_2d", "The 2-D map") is not None:
                 manifold_panel(latent.encode_one("vae_2d", image))
-        elif section == "Interpolate":
+        elif section == "interpolate":
             names = [n for n in VAES if ui.is_available(n)]
             if not names:
                 ui.require_model("vae", "Interpolation")
             else:
-                name = st.selectbox("Model", names, format_func=VAES.get, key="vae_interp_model")
+                name = links.selectbox("Model", names, format_func=VAES.get, key="vae_interp_model", param="model")
                 interpolation_panel(name, latent.encode_one(name, image))
-        elif section == "β-VAE vs VAE":
+        elif section == "beta":
             beta_panel(image)
-        elif section == "Conditional VAE":
+        elif section == "cvae":
             if ui.require_model("cvae", "The conditional VAE") is not None:
                 cvae_panel(image)

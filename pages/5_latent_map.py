@@ -9,11 +9,12 @@ import streamlit as st
 from rep_models import explore
 from rep_models import inspect as rinspect
 from ui import common as ui
-from ui import latent, live
+from ui import latent, links, live
 
 METHODS = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
 COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
 MAX_SHOWN = 48  # selected digits shown as images
+PLACES = {"none": "None", "draw": "Draw", "upload": "Upload", "test": "Test digit"}  # a link's place=… -> ui.digit_input's source
 
 ui.page_header(
     "Latent map",
@@ -114,15 +115,15 @@ with ui.page_guard("the latent map"):
     else:
         left, right = st.columns([1.4, 4], gap="large")
         with left:
-            rep = st.selectbox("Representation", list(avail), format_func=_title, key="map_rep",
-                               index=list(avail).index("conv_ae") if "conv_ae" in avail else 0)
+            rep = links.selectbox("Representation", list(avail), format_func=_title, key="map_rep", param="rep",
+                                  index=list(avail).index("conv_ae") if "conv_ae" in avail else 0)
             methods = avail[rep]
-            method = st.segmented_control("Method", methods, format_func=METHODS.get, key=f"map_method_{rep}", required=True,
-                                          default="umap" if "umap" in methods else methods[0]) or methods[0]
-            colour = st.toggle("Colour by label", value=True, key="map_colour")
+            method = links.segmented_control("Method", methods, format_func=METHODS.get, key=f"map_method_{rep}", param="method",
+                                             default="umap" if "umap" in methods else methods[0]) or methods[0]
+            colour = links.toggle("Colour by label", value=True, key="map_colour", param="colour")
             st.markdown("##### Your digit")
-            src = st.radio("Place in the map", ["None", "Draw", "Upload", "Test digit"], key="map_src", horizontal=True)
-            image = ui.digit_input("map_in", sources=(src,), canvas_size=200) if src != "None" else None
+            src = links.radio("Place in the map", list(PLACES), key="map_src", param="place", horizontal=True, format_func=PLACES.get)
+            image = ui.digit_input("map_in", sources=(PLACES[src],), canvas_size=200) if src != "none" else None
         report = ui.metrics()
         q = report.get("projections", {}).get(rep, {}).get(method, {}) if isinstance(report.get("projections"), dict) else {}
         with right:

@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from rep_models import catalogue, explore
-from ui import charts, latent, live
+from ui import charts, latent, links, live
 from ui import common as ui
 
 GANS = {n: catalogue.entry(n).picker_label for n in catalogue.with_role("generator")}
@@ -35,7 +35,7 @@ def _pick_model(key: str, options=None) -> str | None:
     if not names:
         ui.require_model("dcgan", "The GAN studio")
         return None
-    return st.selectbox("Generator", names, format_func=GANS.get, key=key)
+    return links.selectbox("Generator", names, format_func=GANS.get, key=key, param="model")
 
 
 @ui.fragment
@@ -46,14 +46,15 @@ def samples_panel() -> None:
         if name is None:
             return
         c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
-        seed = c1.number_input("Seed", 0, 9_999, 0, key="gan_seed")
+        with c1:
+            seed = links.number_input("Seed", 0, 9_999, 0, key="gan_seed", param="seed")
         c2.button("", icon=":material/casino:", on_click=_new_seed, key="gan_dice", help="A random seed")
-        n = st.select_slider("Samples", [16, 36, 64, 100], value=64, key="gan_n")
-        trunc = st.slider("Truncation", 0.0, 3.0, 0.0, 0.1, key="gan_trunc",
+        n = links.select_slider("Samples", [16, 36, 64, 100], value=64, key="gan_n", param="samples")
+        trunc = links.slider("Truncation", 0.0, 3.0, 0.0, 0.1, key="gan_trunc", param="truncation",
                           help="0 = off. Otherwise latent values beyond ±t are redrawn: lower t gives cleaner but more alike digits.")
         digit = None
         if name == "cdcgan":
-            pick = st.segmented_control("Digit", ["all", *range(10)], default="all", required=True, key="gan_digit")
+            pick = links.segmented_control("Digit", ["all", *range(10)], default="all", key="gan_digit", param="digit")
             digit = None if pick in (None, "all") else int(pick)
     model = ui.load_model(name)
     t0 = time.perf_counter()
@@ -91,10 +92,10 @@ def walk_panel() -> None:
         if name is None:
             return
         st.toggle("Play", key="gan_play", help="Animate: each frame moves every walker a little further along its path.")
-        walkers = st.select_slider("Walkers", [1, 4, 9, 16], value=9, key="gan_walkers")
-        period = st.select_slider("Frames per turn", [40, 80, 120, 240], value=120, key="gan_period",
+        walkers = links.select_slider("Walkers", [1, 4, 9, 16], value=9, key="gan_walkers", param="walkers")
+        period = links.select_slider("Frames per turn", [40, 80, 120, 240], value=120, key="gan_period", param="frames",
                                   help="Fewer frames per turn = a faster walk.")
-        method = st.radio("Path", ["circle", "random"], horizontal=True, key="gan_walk_method",
+        method = links.radio("Path", ["circle", "random"], horizontal=True, key="gan_walk_method", param="path",
                           format_func={"circle": "great circle", "random": "random waypoints"}.get)
         st.caption("A great circle passes through random latent points at the norm typical of the prior, so every frame "
                    "is a plausible input; the generator turns the smooth path into a smooth morph.")
@@ -109,17 +110,21 @@ def interpolation_panel() -> None:
     if name is None:
         return
     c1, c2, c3, c4 = st.columns(4)
-    a = c1.number_input("Seed A", 0, 9_999, 1, key="gan_interp_a")
-    b = c2.number_input("Seed B", 0, 9_999, 2, key="gan_interp_b")
-    steps = c3.slider("Steps", 5, 15, 10, key="gan_interp_steps")
-    method = c4.radio("Path", ["spherical", "linear"], key="gan_interp_method", horizontal=True)
+    with c1:
+        a = links.number_input("Seed A", 0, 9_999, 1, key="gan_interp_a", param="a")
+    with c2:
+        b = links.number_input("Seed B", 0, 9_999, 2, key="gan_interp_b", param="b")
+    with c3:
+        steps = links.slider("Steps", 5, 15, 10, key="gan_interp_steps", param="steps")
+    with c4:
+        method = links.radio("Path", ["spherical", "linear"], key="gan_interp_method", param="path", horizontal=True)
     model = ui.load_model(name)
     d = explore.latent_dim(model)
     za, zb = model.latent(1, a)[0].cpu().numpy(), model.latent(1, b)[0].cpu().numpy()
     path = explore.interpolate(za, zb, steps, method)
     digit = None
     if model.conditional:
-        digit = st.segmented_control("Digit", list(range(10)), default=3, required=True, key="gan_interp_digit")
+        digit = links.segmented_control("Digit", list(range(10)), default=3, key="gan_interp_digit", param="digit")
         digit = 3 if digit is None else int(digit)
     imgs = explore.decode_at(model, path, y=digit)
     latent.show_image(explore.tile(imgs, ncols=steps), scale=3)
@@ -160,7 +165,8 @@ def collapse_panel() -> None:
 
 with ui.page_guard("the GAN studio"):
     # A section picker rather than st.tabs: only the section shown is computed (and only it animates).
-    sections = {"Samples": samples_panel, "Latent walk": walk_panel, "Interpolate": interpolation_panel, "Mode collapse": collapse_panel}
-    section = st.segmented_control("Section", list(sections), default="Samples", required=True, key="gan_section",
-                                   label_visibility="collapsed") or "Samples"
+    sections = {"samples": samples_panel, "walk": walk_panel, "interpolate": interpolation_panel, "collapse": collapse_panel}
+    titles = {"samples": "Samples", "walk": "Latent walk", "interpolate": "Interpolate", "collapse": "Mode collapse"}
+    section = links.segmented_control("Section", list(sections), default="samples", key="gan_section", param="section",
+                                      format_func=titles.get, label_visibility="collapsed") or "samples"
     sections[section]()

@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from rep_models import explore, precomputed
-from ui import charts, latent
+from ui import charts, latent, links
 from ui import common as ui
 
 CURVE_SIZES = (2, 4, 8, 16, 32, 64)
@@ -51,7 +51,7 @@ with ui.page_guard("Linear AE = PCA"):
         comps = pca.components[:k]  # (k, 784)
 
         st.subheader("Same subspace, different basis")
-        m = st.slider("Components shown", 4, min(16, k), min(10, k), key="linpca_m")
+        m = links.slider("Components shown", 4, min(16, k), min(10, k), key="linpca_m", param="components")
         _weights_row(comps[:m].reshape(-1, 28, 28), f"PCA components 1–{m} (red +, blue −), ordered by the variance they explain")
         _weights_row(explore.decoder_columns(lin)[:m], f"linear AE decoder columns 1–{m}: mixtures of the components, in no particular order")
         aligned = explore.project_onto(dec, comps[:m])
@@ -97,7 +97,7 @@ with ui.page_guard("Linear AE = PCA"):
 
         st.subheader("One digit, two reconstructions")
         xt, _ = ui.test_set()
-        i = st.number_input("MNIST test digit #", 0, len(xt) - 1, 0, key="linpca_digit")
+        i = links.number_input("MNIST test digit #", 0, len(xt) - 1, 0, key="linpca_digit", param="index")
         two = explore.pca_vs_linear_ae(pca, k, lin, xt[int(i) : int(i) + 1])
         captions = ["original", f"PCA, {k} components · MSE {two.pca_mse:.4f}", f"linear AE, {k}-d code · MSE {two.linear_ae_mse:.4f}"]
         for col, img, cap in zip(st.columns(3), [two.original, two.pca, two.linear_ae], captions, strict=True):

@@ -11,7 +11,7 @@ from rep_models import explore
 from rep_models.catalogue import ENCODERS, FINE_TUNED
 from rep_models.evaluate import few_label_draws
 from ui import common as ui
-from ui import latent
+from ui import latent, links
 
 LIVE_COUNTS = [10, 20, 50, 100, 200, 500, 1000, 5000]  # at most half the pool, so random subsets still differ
 N_POOL = latent.FEW_POOL  # training digits the labelled subsets are drawn from (their codes also set the scaling)
@@ -88,15 +88,18 @@ with ui.page_guard("Few labels"):
     st.subheader("Re-run it yourself")
     options = [RAW] + [n for n in ENCODERS if ui.is_available(n)]
     c1, c2, c3 = st.columns([3, 3, 1])
-    reps = c1.multiselect("Representations", options, default=[r for r in (RAW, *latent.FEW_LABEL_DEFAULTS) if r in options],
-                          format_func=_title, key="few_reps")
-    counts = c2.multiselect("Label counts", LIVE_COUNTS, default=[10, 50, 100, 500], key="few_counts")
-    draws = c3.number_input("Draws", 1, 5, 3, key="few_draws", help="Random labelled subsets per count")
+    with c1:
+        reps = links.multiselect("Representations", options, default=[r for r in (RAW, *latent.FEW_LABEL_DEFAULTS) if r in options],
+                                 format_func=_title, key="few_reps", param="reps")
+    with c2:
+        counts = links.multiselect("Label counts", LIVE_COUNTS, default=[10, 50, 100, 500], key="few_counts", param="counts")
+    with c3:
+        draws = links.number_input("Draws", 1, 5, 3, key="few_draws", param="draws", help="Random labelled subsets per count")
     st.caption(f"Your re-runs draw their labelled digits from the {N_POOL:,} training digits that come with the app "
                f"({N_POOL // 10:,} of each digit), so the label counts stop at {max(LIVE_COUNTS):,}: half of them, so that "
                "each draw is a different subset. The curves above were measured by the evaluation on the full training set.")
-    method = st.radio("Classifier", list(explore.FEW_LABEL_METHODS), format_func=explore.FEW_LABEL_METHODS.get, horizontal=True,
-                      key="few_method", help="Spreading uses the unlabelled digits too: each label flows to its neighbours' "
+    method = links.radio("Classifier", list(explore.FEW_LABEL_METHODS), format_func=explore.FEW_LABEL_METHODS.get, horizontal=True,
+                         key="few_method", param="classifier", help="Spreading uses the unlabelled digits too: each label flows to its neighbours' "
                       "neighbours, so it works where the classes are connected clusters rather than linearly separable.")
     seed = st.session_state.get("few_seed", 100)
     if st.button("Run with new random labelled subsets", icon=":material/play_arrow:", key="few_run", disabled=not (reps and counts)):

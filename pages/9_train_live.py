@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from rep_models import explore
-from ui import charts, latent
+from ui import charts, latent, links
 from ui import common as ui
 
 TITLES = {name: recipe.title for name, recipe in explore.TRAINABLE.items()}
@@ -100,9 +100,10 @@ with ui.page_guard("Train live"):
     mine = job is not None and job.owner == st.session_state["train_me"]
     left, right = st.columns([1, 3], gap="large")
     with left:
-        name = st.selectbox("Model", list(explore.TRAINABLE), format_func=TITLES.get, key="train_model", disabled=running)
-        samples = st.select_slider("Training digits", [1000, 2000, 5000, explore.MAX_SAMPLES], value=2000, key="train_samples", disabled=running)
-        epochs = st.slider("Epochs", 1, explore.MAX_EPOCHS, 3, key="train_epochs", disabled=running)
+        name = links.selectbox("Model", list(explore.TRAINABLE), format_func=TITLES.get, key="train_model", param="model", disabled=running)
+        samples = links.select_slider("Training digits", [1000, 2000, 5000, explore.MAX_SAMPLES], value=2000, key="train_samples",
+                                        param="digits", disabled=running)
+        epochs = links.slider("Epochs", 1, explore.MAX_EPOCHS, 3, key="train_epochs", param="epochs", disabled=running)
         if running and mine:
             st.button("Stop", icon=":material/stop:", on_click=job.cancel, key="train_stop", type="primary")
         else:

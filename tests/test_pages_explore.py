@@ -138,7 +138,7 @@ def test_vae_explorer_decodes_in_the_browser_by_default(zoo):
     assert d["net"].startswith("vae:") and d["classifier"].startswith("classifier:")
     assert len(d["z0"]) == 8 and len(d["labels"]) == len(d["vectors"]) == 6 and d["labels"][0].startswith("PC 1")
     assert np.allclose(d["z0"], 0)  # the origin
-    at.radio(key="vae_src").set_value("Test digit").run()
+    at.radio(key="vae_src").set_value("test").run()
     ok(at)
     (sliders,) = components(at, "latent_lab.latent_sliders")
     assert not np.allclose(component_data(sliders)["z0"], 0)  # now the test digit's code
@@ -183,14 +183,14 @@ def test_vae_explorer_axes_class_and_model_switch(zoo):
 def test_vae_explorer_manifold_click_and_test_digit_start(zoo):
     """The 2-D map section: a click (selection event) decodes that code; a test digit becomes the start."""
     at = run("4_vae.py")
-    at.segmented_control(key="vae_section").set_value("2-D map").run()
+    at.segmented_control(key="vae_section").set_value("map").run()
     ok(at)
     assert "Click anywhere on the map" in texts(at, "info")
     at.session_state["vae_manifold_chart"] = {"selection": {"points": [{"customdata": [0.5, -1.25]}]}}
     at.run()
     ok(at)
     assert any(c == "z = (0.50, -1.25)" for i in at.image for c in i.captions if c)
-    at.radio(key="vae_src").set_value("Test digit").run()
+    at.radio(key="vae_src").set_value("test").run()
     ok(at)
     assert any(c == "as the models see it (28×28)" for i in at.image for c in i.captions if c)
     assert "code norm 0.00" not in texts(at, "caption")  # the sliders start from the digit's code, not the origin
@@ -198,7 +198,7 @@ def test_vae_explorer_manifold_click_and_test_digit_start(zoo):
 
 def test_vae_explorer_cvae_digit_changes_the_image(zoo):
     at = run("4_vae.py")
-    at.segmented_control(key="vae_section").set_value("Conditional VAE").run()
+    at.segmented_control(key="vae_section").set_value("cvae").run()
     before = urls(at)
     at.segmented_control(key="vae_cvae_digit").set_value(2).run()
     ok(at)
@@ -228,7 +228,7 @@ def test_gan_studio_grid_follows_seed_truncation_and_model(zoo):
 
 def test_gan_studio_play_advances_frames_and_shows_the_histograms(zoo):
     at = run("6_gan.py")
-    at.segmented_control(key="gan_section").set_value("Latent walk").run()
+    at.segmented_control(key="gan_section").set_value("walk").run()
     (player,) = components(at, "latent_lab.frame_player")
     d = component_data(player)
     assert (d["start"], d["n"], d["playing"]) == (0, 1, False)  # paused: the one current frame
@@ -244,7 +244,7 @@ def test_gan_studio_play_advances_frames_and_shows_the_histograms(zoo):
     d = component_data(components(at, "latent_lab.frame_player")[0])
     assert (d["start"], d["n"]) == (30, 15) and "ms per frame" in d["note"]
     at.toggle(key="gan_play").set_value(False)
-    at.segmented_control(key="gan_section").set_value("Mode collapse").run()
+    at.segmented_control(key="gan_section").set_value("collapse").run()
     ok(at)
     assert [m.label for m in at.metric].count("Digits drawn (≥ 2 %)") == 2  # MLP GAN and DCGAN side by side
 
@@ -387,7 +387,7 @@ def test_latent_map_selection_shows_digits_and_places_a_test_digit(zoo):
     at.run()
     ok(at)
     assert "3 digits selected" in texts(at, "markdown")
-    at.radio(key="map_src").set_value("Test digit").run()
+    at.radio(key="map_src").set_value("test").run()
     ok(at)
     assert component_data(components(at, "latent_lab.scatter_map")[0])["mark"] is not None  # the digit placed as a star
 

@@ -24,7 +24,7 @@ API (stable)
 Pages and navigation
     PAGES: list[PageSpec]               path, title, icon, url_path, section of every page
     MODEL_INFO: dict[str, ModelInfo]    title, home page group and one line of each shipped model (from rep_models.catalogue)
-    page_header(title, what, try_)      title + what the model is + what to try
+    page_header(title, what, try_)      title + "Share this view" (ui.links) + what the model is + what to try
     page_guard()                        context manager: an error -> st.error(failure_message(e)), never a traceback
     fragment(f, run_every=None)         st.fragment whose body runs inside page_guard (use it instead of st.fragment)
 Models and data (cached once per process with st.cache_resource)
@@ -74,7 +74,7 @@ from rep_models import catalogue, checkpoint, fast
 from rep_models import inspect as rinspect
 from rep_models.device import describe, pick_device
 from rep_models.preprocess import EmptyImageError, ImageError, Steps, decode_data_url, decode_image, to_mnist
-from ui import live, nav
+from ui import links, live, nav
 
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("latent_lab")
@@ -97,8 +97,11 @@ MODEL_INFO: dict[str, ModelInfo] = {n: ModelInfo(e.title, e.group, e.what) for n
 
 
 def page_header(title: str, what: str, try_: str | None = None) -> None:
-    """The page title, what the model is (one line) and what to try (one line)."""
-    st.title(title)
+    """The page title (with the "Share this view" button), what the model is (one line) and what to try (one line)."""
+    c_title, c_share = st.columns([5, 1], vertical_alignment="center")
+    c_title.title(title)
+    with c_share:
+        links.share_button()
     st.markdown(what)
     if try_:
         st.caption(f"**Try:** {try_}")
@@ -127,17 +130,25 @@ def failure_message(e: Exception) -> str:
 
 
 @contextlib.contextmanager
-def page_guard(what: str = "this page"):
-    """Wrap a page body: an error shows :func:`failure_message` as st.error, never a traceback or an
-    exception's name (the traceback goes to the server log).
-
-    Streamlit's own control flow (st.stop, st.rerun, st.switch_page) derives from BaseException and passes through.
-    """
+def _guard(what: str):
     try:
         yield
     except Exception as e:  # noqa: BLE001 - the last line of defence: never show a traceback to a student
         log.exception("error on %s", what)
         st.error(failure_message(e), icon=":material/error:")
+
+
+@contextlib.contextmanager
+def page_guard(what: str = "this page"):
+    """Wrap a page body: an error shows :func:`failure_message` as st.error, never a traceback or an
+    exception's name (the traceback goes to the server log). At the end of the page's run, the URL keeps
+    only the parameters of the controls drawn in it (``ui.links.prune``).
+
+    Streamlit's own control flow (st.stop, st.rerun, st.switch_page) derives from BaseException and passes through.
+    """
+    with _guard(what):
+        yield
+    links.prune()
 
 
 def fragment(func=None, *, run_every=None, what: str = "this part of the page"):
@@ -147,7 +158,7 @@ def fragment(func=None, *, run_every=None, what: str = "this part of the page"):
     def wrap(f):
         @functools.wraps(f)
         def guarded(*args, **kwargs):
-            with page_guard(what):
+            with _guard(what):
                 return f(*args, **kwargs)
 
         return st.fragment(guarded, run_every=run_every)
@@ -305,13 +316,15 @@ def _upload(key: str):
 def _test_digit(key: str):
     x, y = test_set()
     k = f"{key}_test_index"
-    if k not in st.session_state:
-        st.session_state[k] = 0
     c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
     c2.button("Random", key=f"{key}_random", icon=":material/casino:",
               on_click=lambda: st.session_state.__setitem__(k, random.randrange(len(x))))
-    i = c1.number_input("MNIST test digit #", 0, len(x) - 1, key=k)
+    with c1:
+        i = links.number_input("MNIST test digit #", 0, len(x) - 1, 0, key=k, param="index")
     return x[int(i), 0].numpy()
+
+
+SOURCE_NAMES = {"Draw": "draw", "Upload": "upload", "Test digit": "test"}  # the inputs' names in a link (?input=test)
 
 
 def digit_input(key: str, sources: tuple[str, ...] = ("Draw", "Upload"), test_digits: bool = False, canvas_size: int = 280,
@@ -319,7 +332,8 @@ def digit_input(key: str, sources: tuple[str, ...] = ("Draw", "Upload"), test_di
     """A digit from the user, preprocessed like MNIST: (28, 28) float32 in [0, 1], or None (with a message).
     ``keep_noise``: an upload that is already noisy, for the denoiser (``to_mnist(keep_noise=True)``)."""
     options = list(sources) + (["Test digit"] if test_digits and "Test digit" not in sources else [])
-    src = options[0] if len(options) == 1 else st.segmented_control("Input", options, default=options[0], key=f"{key}_src", required=True)
+    src = options[0] if len(options) == 1 else links.segmented_control("Input", options, default=options[0], key=f"{key}_src",
+                                                                          param="input", name=SOURCE_NAMES.get)
     src = src or options[0]
     st.session_state[f"{key}_source"] = src
     st.session_state[f"{key}_steps"] = None

@@ -1,0 +1,57 @@
+"""In headless Chromium: a shared link opens the view it names (``/gan?seed=1234`` shows seed 1234 and its grid),
+the address bar follows the controls, "Share this view" shows the link, and a bad value gets a note, not an error."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from rep_models import checkpoint
+
+pytest.register_assert_rewrite("browser_support")
+from browser_support import assert_no_error, screenshot, wait_idle  # noqa: E402
+
+pytestmark = pytest.mark.browser
+pytest_plugins = ["browser_support"]
+
+
+def needs(*names: str) -> None:
+    missing = [n for n in names if not (checkpoint.PRETRAINED_DIR / f"{n}.json").is_file()]
+    if missing:
+        pytest.skip(f"pretrained {missing} not installed yet")
+
+
+def test_gan_link_opens_with_its_seed_and_the_url_follows_the_controls(open_page):
+    needs("gan")
+    page = open_page("gan?seed=1234&truncation=0.7", wait_for_text="seed 1234")
+    assert_no_error(page)
+    seed = page.get_by_label("Seed", exact=True)
+    assert seed.input_value() == "1234"
+    assert page.get_by_text(re.compile(r"64 samples in .* seed 1234 · truncation ±0\.7")).count() == 1
+    assert page.locator('[data-testid="stImage"]').count() >= 1  # the grid
+    assert "seed=1234" in page.url and "truncation=0.7" in page.url
+    screenshot(page, "link_gan")
+
+    seed.fill("77")
+    seed.press("Enter")
+    page.get_by_text("seed 77").first.wait_for()
+    wait_idle(page)
+    assert "seed=77" in page.url and "truncation=0.7" in page.url
+
+    page.get_by_role("button", name="Share this view").click()
+    box = page.locator('[role="dialog"] code').first
+    box.wait_for()
+    assert re.search(r"/gan\?seed=77&truncation=0\.7$", box.inner_text().strip()), box.inner_text()
+    screenshot(page, "link_share")
+
+    again = open_page(page.url.split("/", 3)[3], wait_for_text="seed 77")  # the link, opened in a new tab
+    assert again.get_by_label("Seed", exact=True).input_value() == "77"
+
+
+def test_a_bad_value_in_a_link_gets_a_note_not_an_error(open_page):
+    needs("gan")
+    page = open_page("gan?seed=banana", wait_for_text="was ignored")
+    assert_no_error(page)
+    assert page.get_by_text("The link's seed=banana was ignored").count() == 1
+    assert page.get_by_label("Seed", exact=True).input_value() == "0"
+    assert "seed=" not in page.url
