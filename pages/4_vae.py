@@ -7,9 +7,9 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from rep_models import catalogue, explore
+from rep_models import catalogue, explore, exports
 from rep_models import inspect as rinspect
-from ui import charts, latent, links, live
+from ui import charts, downloads, latent, links, live
 from ui import common as ui
 
 VAES = {n: catalogue.entry(n).picker_label for n in catalogue.with_role("latent_explorer")}
@@ -60,6 +60,7 @@ def sliders_panel(name: str, kind: str, z0: np.ndarray, in_browser: bool) -> Non
         latent.show_image(img, width=240)
         st.markdown(latent.prediction_caption(img))
         st.caption(f"code norm {np.linalg.norm(z):.2f}")
+        downloads.button("Download this digit (PNG)", lambda: exports.png(img), f"{name}_digit.png", key=f"vae_dl_digit_{name}_{kind}")
 
 
 @ui.fragment
@@ -85,6 +86,14 @@ def class_panel(name: str, z_start: np.ndarray | None) -> None:
         latent.show_image(explore.tile(strip, ncols=9), caption="the whole path, t = 0 … 1", scale=3)
         st.caption(f"Start: {'your digit' if z_start is not None else f'the average {a}'}. The direction is the difference between the "
                    f"mean codes of all test {b}s and all test {a}s: the VAE has no labels, yet the classes occupy regions.")
+        c_png, c_gif = st.columns(2)
+        with c_png:
+            downloads.button("Download the path (PNG)", lambda: exports.png(explore.tile(strip, ncols=9)), f"{name}_{a}_to_{b}.png",
+                             key=f"vae_dl_morph_png_{name}")
+        with c_gif:
+            downloads.button("Download the morph (GIF)", lambda: exports.gif(
+                explore.decode_at(model, z0[None] + np.linspace(0, 1, 24)[:, None] * direction[None]), fps=12, bounce=True, hold=4),
+                f"{name}_{a}_to_{b}.gif", key=f"vae_dl_morph_gif_{name}")
 
 
 @ui.fragment
@@ -131,6 +140,7 @@ def manifold_panel(z_mark: np.ndarray | None) -> None:
         st.caption(f"Each tile decodes one point of a {n}×{n} grid spread over the prior's quantiles "
                    f"({100 * m.lo:.0f} % … {100 * m.hi:.0f} %), so equal areas hold equal probability. Up is +z₂, right is +z₁."
                    + (" The red star is your digit's code." if z_mark is not None else ""))
+        downloads.button("Download the map (PNG)", lambda: exports.png(m.image), f"vae_2d_map_{n}x{n}.png", key="vae_dl_map")
 
 
 def _data_uri(image: np.ndarray) -> str:
@@ -157,13 +167,19 @@ def interpolation_panel(name: str, z_user: np.ndarray | None) -> None:
         z0 = latent.encode_one(name, x[int((y == a).nonzero()[0, 0]), 0].numpy())
     z1 = latent.encode_one(name, x[int((y == b).nonzero()[1, 0]), 0].numpy())
     typical = np.sqrt(explore.latent_dim(model))
+    frames = {}
     for method in ("linear", "spherical"):
         path = explore.interpolate(z0, z1, steps, method)
-        latent.show_image(explore.tile(explore.decode_at(model, path), ncols=steps), scale=3,
+        frames[method] = explore.decode_at(model, path)
+        latent.show_image(explore.tile(frames[method], ncols=steps), scale=3,
                       caption=f"{method}: code norm at the midpoint {np.linalg.norm(path[steps // 2]):.2f}")
     st.caption(f"Straight (linear) paths cut through the middle of the latent ball, where codes are shorter than the typical "
                f"≈ {typical:.1f} of a random prior sample; spherical interpolation (slerp) follows the sphere instead. For posterior "
                "means both stay close; the difference shows most between far-apart codes.")
+    for col, method in zip(st.columns(4), ("linear", "spherical"), strict=False):
+        with col:
+            downloads.button(f"The {method} path (GIF)", lambda f=frames[method]: exports.gif(f, fps=6, bounce=True, hold=2),
+                             f"{name}_{method}_interpolation.gif", key=f"vae_dl_interp_{method}")
 
 
 @ui.fragment
@@ -187,6 +203,8 @@ def beta_panel(image: np.ndarray | None) -> None:
             grid = explore.traversal(model, z0, dims, span=span, steps=9)
             latent.show_image(explore.tile(grid.reshape(-1, 28, 28), ncols=9), scale=3)
             st.caption("Rows: units " + ", ".join(f"z[{d}]" for d in dims) + f", each swept from −{span:g} to +{span:g}.")
+            downloads.button("Download (PNG)", lambda g=grid: exports.png(explore.tile(g.reshape(-1, 28, 28), ncols=9)),
+                             f"{name}_traversal.png", key=f"vae_dl_traversal_{name}")
     st.caption("Each row changes one latent unit and keeps the others. The β-VAE (a 4× stronger pull to the prior) tends to give "
                "each unit one factor — slant, width, thickness — at the price of blurrier digits; the plain VAE mixes factors.")
 
@@ -213,6 +231,7 @@ def cvae_panel(image: np.ndarray | None) -> None:
         latent.show_image(explore.decode_at(model, z, y=digit), caption=f"a {digit} in this style", width=200)
         row = explore.decode_at(model, np.repeat(z[None], 10, 0), y=np.arange(10))
         latent.show_image(explore.tile(row, ncols=10), caption="the same style code with every digit label", scale=3)
+        downloads.button("Download the row (PNG)", lambda: exports.png(explore.tile(row, ncols=10)), "cvae_style_row.png", key="vae_dl_cvae")
     st.caption("The conditional VAE is told the digit, so its code only needs the style (slant, thickness, size). Same code + "
                "another label = the same handwriting, another digit.")
 

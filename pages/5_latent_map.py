@@ -6,10 +6,10 @@ leave_legacy_mode()  # first: before the slow imports (ui/nav.py says why)
 import numpy as np
 import streamlit as st
 
-from rep_models import explore
+from rep_models import explore, exports
 from rep_models import inspect as rinspect
 from ui import common as ui
-from ui import latent, links, live
+from ui import downloads, latent, links, live
 
 METHODS = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
 COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
@@ -105,6 +105,14 @@ def map_panel(rep: str, method: str, colour: bool, image: np.ndarray | None) -> 
         if len(rows) > MAX_SHOWN:
             st.caption(f"the first {MAX_SHOWN} of {len(rows):,}")
         st.bar_chart({"digits": counts}, height=160, x_label="digit", y_label="selected")
+        c_csv, c_png = st.columns(2)
+        with c_csv:
+            downloads.button("Selection (CSV)", lambda: exports.map_selection_csv(rows, m["indices"], m["labels"], m["coords"]),
+                             f"{rep}_{method}_selection.csv", key="map_dl_csv",
+                             help="One row per selected digit: its index in the MNIST test set, its label and its place (x, y) on this map.")
+        with c_png:
+            downloads.button("Digits (PNG)", lambda: exports.png(explore.tile(x[shown, 0].numpy(), ncols=8)), f"{rep}_{method}_selection.png",
+                             key="map_dl_png", help=f"The first {MAX_SHOWN} selected digits, as shown here.")
 
 
 with ui.page_guard("the latent map"):

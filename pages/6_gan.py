@@ -9,8 +9,8 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from rep_models import catalogue, explore
-from ui import charts, latent, links, live
+from rep_models import catalogue, explore, exports
+from ui import charts, downloads, latent, links, live
 from ui import common as ui
 
 GANS = {n: catalogue.entry(n).picker_label for n in catalogue.with_role("generator")}
@@ -66,6 +66,7 @@ def samples_panel() -> None:
         st.caption(f"{n} samples in **{ms_model:.0f} ms** on {ui.device_label()} · seed {seed} · "
                    + (f"truncation ±{trunc:g}" if trunc > 0 else "no truncation")
                    + (" · one column per digit 0–9" if name == "cdcgan" and digit is None else ""))
+        downloads.button("Download the grid (PNG)", lambda: exports.png(grid), f"{name}_seed{seed}.png", key="gan_dl_grid")
 
 
 def walk_chunk(name: str, walkers: int, period: int, method: str) -> None:
@@ -85,6 +86,13 @@ def walk_chunk(name: str, walkers: int, period: int, method: str) -> None:
                       px=360 if walkers > 1 else 240, note=f"{ms:.1f} ms per frame to generate on {ui.device_label()}")
 
 
+def _walk_gif(name: str, walkers: int, period: int, method: str) -> bytes:
+    """One whole turn of the walk as a looping GIF, at most 120 frames (fewer, further apart, for long turns)."""
+    step = max(1, period // 120)
+    frames = explore.walk_frames(ui.load_model(name), 0, period, walkers, st.session_state.get("gan_walk_seed", 0), period, method)
+    return exports.gif(frames[::step], fps=FPS / step)
+
+
 def walk_panel() -> None:
     c_ctl, c_out = st.columns([1, 2], gap="large")
     with c_ctl:
@@ -99,6 +107,8 @@ def walk_panel() -> None:
                           format_func={"circle": "great circle", "random": "random waypoints"}.get)
         st.caption("A great circle passes through random latent points at the norm typical of the prior, so every frame "
                    "is a plausible input; the generator turns the smooth path into a smooth morph.")
+        downloads.button("Download one turn (GIF)", lambda: _walk_gif(name, walkers, period, method), f"{name}_walk.gif",
+                         key="gan_dl_walk", help="Made when you click: a few seconds for a long turn.")
     with c_out:
         run_every = CHUNK / FPS if st.session_state.get("gan_play") else None
         ui.fragment(walk_chunk, run_every=run_every)(name, walkers, period, method)
@@ -127,10 +137,17 @@ def interpolation_panel() -> None:
         digit = links.segmented_control("Digit", list(range(10)), default=3, key="gan_interp_digit", param="digit")
         digit = 3 if digit is None else int(digit)
     imgs = explore.decode_at(model, path, y=digit)
-    latent.show_image(explore.tile(imgs, ncols=steps), scale=3)
+    strip = explore.tile(imgs, ncols=steps)
+    latent.show_image(strip, scale=3)
     st.caption(f"From sample A (left) to sample B (right). Midpoint code norm: {np.linalg.norm(path[steps // 2]):.2f}; "
                f"random latents have norm ≈ {np.sqrt(d):.1f}. A straight line's middle is shorter than any real sample's code, "
                "so its images can fade; the spherical path keeps the norm.")
+    c_png, c_gif = st.columns(2)
+    with c_png:
+        downloads.button("Download the strip (PNG)", lambda: exports.png(strip), f"{name}_{a}_to_{b}.png", key="gan_dl_interp_png")
+    with c_gif:
+        downloads.button("Download as an animation (GIF)", lambda: exports.gif(imgs, fps=6, bounce=True, hold=2),
+                         f"{name}_{a}_to_{b}.gif", key="gan_dl_interp_gif")
 
 
 def _histogram(counts: np.ndarray, title: str) -> go.Figure:

@@ -9,8 +9,8 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from rep_models import explore
-from ui import charts, latent, links
+from rep_models import explore, exports
+from ui import charts, downloads, latent, links
 from ui import common as ui
 
 TITLES = {name: recipe.title for name, recipe in explore.TRAINABLE.items()}
@@ -78,6 +78,16 @@ def show_job(job: explore.TrainJob, mine: bool) -> None:
         st.caption(f"{last.get('images_per_s', 0):,.0f} images/s on {ui.device_label()} · {last.get('seconds', 0):.1f} s per epoch")
     if s.status == "failed":
         st.error("Training stopped with an error (details in the server log). Try fewer samples or another model.")
+    if mine and s.status in ("done", "cancelled") and s.records and job.model is not None:
+        card = {"trained_live": {"epochs": len(s.records), "training_digits": s.samples, "seconds": round(s.seconds, 1), "epochs_log": s.records}}
+        c_model, c_png = st.columns(2)
+        with c_model:
+            downloads.button("Download the trained model (.zip)", lambda: exports.model_archive(job.model, f"{s.name}_trained_here", card),
+                             f"{s.name}_trained_here.zip", key="train_dl_model",
+                             help="Its weights (safetensors) and its card (JSON): rep_models.checkpoint.load reads them back.")
+        with c_png:
+            downloads.button("Download the last snapshot (PNG)", lambda: exports.png(s.snapshot), f"{s.name}_after_epoch_{len(s.records)}.png",
+                             key="train_dl_png")
     if s.status != "running" and st.session_state.get("train_polling"):
         st.session_state["train_polling"] = False
         st.rerun(scope="app")  # stop polling

@@ -200,3 +200,28 @@ def draw_strokes(page, strokes: list[list[tuple[float, float]]], selector: str =
                 x, y = xa + t * (xb - xa), ya + t * (yb - ya)
                 page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"])
         page.mouse.up()
+
+
+MAP_CANVAS = "canvas[aria-label='latent map']"  # ui/js/scatter_map.js
+
+
+def lasso_on_map(page, half: float = 80) -> None:
+    """Wait for the latent map's 10,000 points, then drag a square lasso of ``half`` px around its centre."""
+    page.wait_for_function(f"() => [...document.querySelectorAll('*')].some(e => e.shadowRoot && "
+                           f"Number(e.shadowRoot.querySelector({MAP_CANVAS!r})?.dataset.points) >= 10000)", timeout=60_000)
+    box = page.locator(MAP_CANVAS).bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(cx - half, cy - half)
+    page.mouse.down()
+    for dx, dy in [(half, -half), (half, half), (-half, half), (-half, -half)]:
+        page.mouse.move(cx + dx, cy + dy, steps=6)
+    page.mouse.up()
+
+
+def needs(*names: str) -> None:
+    """Skip the test while a shipped model it needs is not installed."""
+    from rep_models import checkpoint
+
+    missing = [n for n in names if not (checkpoint.PRETRAINED_DIR / f"{n}.json").is_file()]
+    if missing:
+        pytest.skip(f"pretrained {missing} not installed yet")

@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 import pytest
-from browser_support import ARTIFACTS, assert_no_error, screenshot, wait_idle
+from browser_support import ARTIFACTS, assert_no_error, lasso_on_map, screenshot, wait_idle
 
 from rep_models import checkpoint
 
@@ -118,22 +118,11 @@ def test_gan_play_advances_frames(open_page):
     record("gan_walk_frames_per_s", {"fps": round(fps, 1), "frames": n1 - n0, "seconds": round(t1 - t0, 2)})
 
 
-MAP_CANVAS = "canvas[aria-label='latent map']"
-
-
 def test_latent_map_lasso_shows_the_digits(open_page):
     """The map is drawn in the page (WebGL); a lasso drawn with the mouse selects points and the page shows them."""
     needs("conv_ae")
     page = open_page("latent_map", wait_for_text="Latent map")
-    page.wait_for_function(f"() => [...document.querySelectorAll('*')].some(e => e.shadowRoot && "
-                           f"Number(e.shadowRoot.querySelector({MAP_CANVAS!r})?.dataset.points) >= 10000)", timeout=60_000)
-    box = page.locator(MAP_CANVAS).bounding_box()
-    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    page.mouse.move(cx - 80, cy - 80)
-    page.mouse.down()
-    for dx, dy in [(80, -80), (80, 80), (-80, 80), (-80, -80)]:
-        page.mouse.move(cx + dx, cy + dy, steps=6)
-    page.mouse.up()
+    lasso_on_map(page)
     page.get_by_text(re.compile(r"[\d,]+ digits selected")).wait_for(timeout=30_000)
     wait_idle(page)
     assert_no_error(page)

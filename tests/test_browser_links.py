@@ -6,19 +6,11 @@ import re
 
 import pytest
 
-from rep_models import checkpoint
-
 pytest.register_assert_rewrite("browser_support")
-from browser_support import assert_no_error, screenshot, wait_idle  # noqa: E402
+from browser_support import assert_no_error, needs, screenshot, wait_idle  # noqa: E402
 
 pytestmark = pytest.mark.browser
 pytest_plugins = ["browser_support"]
-
-
-def needs(*names: str) -> None:
-    missing = [n for n in names if not (checkpoint.PRETRAINED_DIR / f"{n}.json").is_file()]
-    if missing:
-        pytest.skip(f"pretrained {missing} not installed yet")
 
 
 def test_gan_link_opens_with_its_seed_and_the_url_follows_the_controls(open_page):
