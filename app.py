@@ -61,7 +61,7 @@ def home() -> None:
                 n_params = c.get("n_parameters")
                 lines = [f"{n_params / 1e6:.2f} M parameters" if isinstance(n_params, (int, float)) and n_params >= 1e5
                          else f"{n_params:,} parameters" if isinstance(n_params, int) else ""]
-                lines += [f"{label}: **{value}**" for label, value in rinspect.headline_metrics(c, _metrics_entry(all_metrics, name))]
+                lines += [f"{label}: **{value}**" for label, value in headline_metrics(c, _metrics_entry(all_metrics, name))]
                 st.markdown("  \n".join(x for x in lines if x))
 
 
@@ -76,10 +76,10 @@ if "torch" not in sys.modules:  # the first run after a start: imports take seco
 import torch  # noqa: E402 - after the navigation and the loading notice, on purpose
 
 from rep_models import catalogue  # noqa: E402
-from rep_models import inspect as rinspect  # noqa: E402
 from rep_models.device import flush_denormals  # noqa: E402
 from ui import common as ui  # noqa: E402
 from ui import warmup  # noqa: E402
+from ui.headlines import headline_metrics  # noqa: E402
 
 # One intra-op thread per request: the app answers many small requests (one digit at a time) from many
 # sessions at once, where torch's thread pools only fight over the cores (a 1-image conv went from about

@@ -259,18 +259,18 @@ def one_computation(name: str) -> dict:
         out["before_ms"] = cold(lambda: precomputed.compute(arg, models.__getitem__))
         out["after_ms"] = cold(lambda: precomputed.load(arg))
     elif kind == "few_label_codes":
-        from rep_models import explore
+        from rep_models.codes import encode_all
         from rep_models.data import load_tensors
 
         x, _ = load_tensors("mnist", "full_train", source="sample")
         xt, _ = load_tensors("mnist", "test", source="sample")
         model = precomputed.app_model(arg)
-        out["before_ms"] = cold(lambda: (explore.encode_all(model, x[:5000]), explore.encode_all(model, xt[:5000])))
+        out["before_ms"] = cold(lambda: (encode_all(model, x[:5000]), encode_all(model, xt[:5000])))
     elif kind == "manifold":
-        from rep_models import explore
+        from rep_models.manifold import manifold_grid
 
         model = precomputed.app_model("vae_2d")
-        out["before_ms"] = cold(lambda: explore.manifold_grid(model, int(arg)))
+        out["before_ms"] = cold(lambda: manifold_grid(model, int(arg)))
     elif kind == "net_blob":
         import hashlib
 

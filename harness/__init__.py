@@ -1,3 +1,7 @@
-"""What tests/ and bench/ both drive the app with: the server (``harness.server``: start and stop
-``streamlit run app.py`` on a free loopback port by its own PID, and the headless Chromium's path and flags).
-Standard library only, so importing it imports neither torch nor streamlit."""
+"""What tests/ and bench/ both drive the app with (tests never import bench/):
+
+- ``harness.server``: start and stop ``streamlit run app.py`` on a free loopback port by its own PID, and the
+  headless Chromium's path and flags. Standard library only: importing it imports neither torch nor streamlit.
+- ``harness.protocol``: a client of Streamlit's websocket protocol, without a browser.
+- ``harness.classroom``: the load test's concurrent sessions (protocol or browser clients) and their run.
+"""

@@ -7,10 +7,11 @@ leave_legacy_mode()  # first: before the slow imports (ui/nav.py says why)
 import streamlit as st
 
 from rep_models import catalogue, ood
-from rep_models import inspect as rinspect
+from rep_models.anomaly import ANOMALY_MODEL, anomaly_score
+from rep_models.predict import RECONSTRUCTORS, reconstruct_all, top_k
 from ui import common as ui
 
-SHORT = {n: catalogue.entry(n).short for n in rinspect.RECONSTRUCTORS}
+SHORT = {n: catalogue.entry(n).short for n in RECONSTRUCTORS}
 
 ui.page_header(
     "Draw & reconstruct",
@@ -35,8 +36,8 @@ with ui.page_guard("Draw & reconstruct"):
             ui.show_images([img for _, img in stages], [cap for cap, _ in stages], width=96, square=True)
 
             # Every autoencoder once; the anomaly score reuses the conv AE's reconstruction from these.
-            models = {n: m for n in rinspect.RECONSTRUCTORS if ui.is_available(n) and (m := ui.require_model(n)) is not None}
-            recs = rinspect.reconstruct_all(models, x) if models else []
+            models = {n: m for n in RECONSTRUCTORS if ui.is_available(n) and (m := ui.require_model(n)) is not None}
+            recs = reconstruct_all(models, x) if models else []
 
             st.markdown("##### What it is")
             c1, c2 = st.columns(2, gap="large")
@@ -44,7 +45,7 @@ with ui.page_guard("Draw & reconstruct"):
             with c1:
                 clf = ui.require_model("classifier", "The prediction")
                 if clf is not None:
-                    top = rinspect.top_k(clf, x, 3)
+                    top = top_k(clf, x, 3)
                     dets = ui.not_a_digit_detectors()
                     verdict = None if dets is None else ood.judge(dets, clf, x, top, ui.last_source("draw"))
                     sure = "unreliable: not a digit" if verdict is not None and verdict.flagged else f"{top[0][1]:.0%} sure"
@@ -58,17 +59,17 @@ with ui.page_guard("Draw & reconstruct"):
                               help="Where your input's distance from the digits, in the classifier's own features, falls among "
                                    "training digits that came the same way (drawn here, or uploaded). Above 99 means not a digit.")
                     box[verdict.level](f"**{verdict.headline}** {verdict.why}")
-                if ui.is_available(rinspect.ANOMALY_MODEL):
+                if ui.is_available(ANOMALY_MODEL):
                     ref = ui.anomaly_reference()
-                    ae = ui.require_model(rinspect.ANOMALY_MODEL, "The anomaly score")
+                    ae = ui.require_model(ANOMALY_MODEL, "The anomaly score")
                     if ae is None:
                         pass
                     elif ref is None:
                         st.info("The anomaly score needs the MNIST test set, which could not be loaded.")
                     else:
-                        mine = [r for r in recs if r.name == rinspect.ANOMALY_MODEL]
-                        err = (mine or rinspect.reconstruct_all({rinspect.ANOMALY_MODEL: ae}, x))[0].mse
-                        a = rinspect.anomaly_score(err, ref)
+                        mine = [r for r in recs if r.name == ANOMALY_MODEL]
+                        err = (mine or reconstruct_all({ANOMALY_MODEL: ae}, x))[0].mse
+                        a = anomaly_score(err, ref)
                         if verdict is not None:  # the autoencoder's own score, beside the verdict
                             st.caption(ood.autoencoder_line(a.percentile, a.verdict))
                         else:
@@ -77,7 +78,7 @@ with ui.page_guard("Draw & reconstruct"):
                                            "its errors on the 10,000 MNIST test digits. High means it has rarely seen anything like it.")
                             box[a.verdict](a.message)
                 elif verdict is None:
-                    ui.require_model(rinspect.ANOMALY_MODEL, "The anomaly score")
+                    ui.require_model(ANOMALY_MODEL, "The anomaly score")
 
             st.markdown("##### Reconstructions")
             if not models:
@@ -88,6 +89,6 @@ with ui.page_guard("Draw & reconstruct"):
                            f"Closest: **{SHORT.get(best, best)}**.")
                 ui.show_images([x] + [r.image for r in recs],
                                ["your input"] + [f"{SHORT.get(r.name, r.name)} · {r.mse:.4f}" for r in recs], width=96, columns=6)
-                missing = [SHORT.get(n, n) for n in rinspect.RECONSTRUCTORS if n not in models]
+                missing = [SHORT.get(n, n) for n in RECONSTRUCTORS if n not in models]
                 if missing:
                     st.caption("Not installed yet: " + ", ".join(missing) + ".")

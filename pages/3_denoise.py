@@ -5,7 +5,8 @@ leave_legacy_mode()  # first: before the slow imports (ui/nav.py says why)
 
 import streamlit as st
 
-from rep_models import inspect as rinspect
+from rep_models.denoising import denoise_compare, denoise_direct, picture_views, restored_png
+from rep_models.images import png_bytes
 from ui import common as ui
 from ui import links
 
@@ -49,13 +50,13 @@ with ui.page_guard("Denoise"):
         elif dae is not None:
             if direct:
                 steps = ui.last_steps("denoise")
-                r = rinspect.denoise_direct(dae, x)
-                views = rinspect.picture_views(steps, r)
+                r = denoise_direct(dae, x)
+                views = picture_views(steps, r)
                 st.caption("There is no clean original to compare with, so no PSNR: judge by eye. Here the 28×28 digit the denoiser "
                            "was given (your picture's noise kept as it was) and what came back; below, both put back into your picture.")
                 images, captions = [r.noisy, r.denoised, r.classical], ["what the denoiser saw", "denoising autoencoder", r.classical_name]
             else:
-                r = rinspect.denoise_compare(dae, x, kind, level, seed=st.session_state.get("denoise_seed", 0))
+                r = denoise_compare(dae, x, kind, level, seed=st.session_state.get("denoise_seed", 0))
                 images = [x, r.noisy, r.denoised, r.classical]
                 captions = ["clean", f"noisy · {r.psnr['noisy']:.1f} dB", f"denoising AE · {r.psnr['denoised']:.1f} dB",
                             f"{r.classical_name} · {r.psnr['classical']:.1f} dB"]
@@ -64,10 +65,10 @@ with ui.page_guard("Denoise"):
                            f"Here **{winner}** wins.")
             ui.show_images(images, captions, width=150)
             c1, c2 = st.columns(2)
-            c1.download_button("Download the denoised digit (PNG)", rinspect.png_bytes(r.denoised, scale=10), file_name="denoised_digit.png",
+            c1.download_button("Download the denoised digit (PNG)", png_bytes(r.denoised, scale=10), file_name="denoised_digit.png",
                                mime="image/png", icon=":material/download:", key="denoise_download", on_click="ignore")
             if direct:  # made when clicked: a big photo's full-size PNG takes a moment
-                c2.download_button("Download at your picture's size", lambda: rinspect.restored_png(steps.frame, r.denoised),
+                c2.download_button("Download at your picture's size", lambda: restored_png(steps.frame, r.denoised),
                                    file_name="denoised_picture.png", mime="image/png", icon=":material/download:",
                                    key="denoise_download_picture", on_click="ignore")
             else:

@@ -7,8 +7,12 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from rep_models import catalogue, explore, exports
-from rep_models import inspect as rinspect
+from rep_models import catalogue, exports
+from rep_models.codes import decode_at, latent_dim
+from rep_models.directions import active_dims, move
+from rep_models.images import png_bytes, tile
+from rep_models.manifold import manifold_lattice, manifold_positions, z_to_manifold
+from rep_models.paths import interpolate, lerp, traversal
 from ui import charts, downloads, latent, links, live
 from ui import common as ui
 
@@ -43,7 +47,7 @@ def sliders_panel(name: str, kind: str, z0: np.ndarray, in_browser: bool) -> Non
     """The sliders and the decoded digit. In the browser: every move decodes in the page, no round trip.
     On the server: a slider move reruns only this fragment (one decode, one small PNG)."""
     model = ui.load_model(name)
-    dirs = latent.directions(name, kind, min(N_SLIDERS, explore.latent_dim(model)))
+    dirs = latent.directions(name, kind, min(N_SLIDERS, latent_dim(model)))
     labels = _slider_labels(dirs, kind)
     if in_browser:
         live.latent_sliders(name, z0, dirs, labels, key=f"vae_live_{name}_{kind}")
@@ -54,8 +58,8 @@ def sliders_panel(name: str, kind: str, z0: np.ndarray, in_browser: bool) -> Non
         amounts = [st.slider(label, -3.0, 3.0, 0.0, 0.1, key=key, help="In standard deviations: ±3 covers almost all test digits.")
                    for label, key in zip(labels, keys, strict=True)]
         st.button("Reset sliders", icon=":material/restart_alt:", on_click=_reset, args=(keys,), key=f"vae_reset_{name}_{kind}")
-    z = explore.move(z0, dirs, amounts)
-    img = explore.decode_at(model, z)
+    z = move(z0, dirs, amounts)
+    img = decode_at(model, z)
     with c_img:
         latent.show_image(img, width=240)
         st.markdown(latent.prediction_caption(img))
@@ -77,22 +81,22 @@ def class_panel(name: str, z_start: np.ndarray | None) -> None:
     t = links.slider(f"How far along “mean {b}” − “mean {a}”", -0.5, 1.5, 0.0, 0.05, key=f"vae_cls_t_{name}", param="t",
                   help="0 = the start, 1 = the start plus the whole difference between the two class means.")
     c_img, c_strip = st.columns([1, 2], vertical_alignment="center")
-    img = explore.decode_at(model, z0 + t * direction)
+    img = decode_at(model, z0 + t * direction)
     with c_img:
         latent.show_image(img, width=200)
         st.markdown(latent.prediction_caption(img))
     with c_strip:
-        strip = explore.decode_at(model, z0[None] + np.linspace(0, 1, 9)[:, None] * direction[None])
-        latent.show_image(explore.tile(strip, ncols=9), caption="the whole path, t = 0 … 1", scale=3)
+        strip = decode_at(model, lerp(z0, z0 + direction, np.linspace(0, 1, 9)))
+        latent.show_image(tile(strip, ncols=9), caption="the whole path, t = 0 … 1", scale=3)
         st.caption(f"Start: {'your digit' if z_start is not None else f'the average {a}'}. The direction is the difference between the "
                    f"mean codes of all test {b}s and all test {a}s: the VAE has no labels, yet the classes occupy regions.")
         c_png, c_gif = st.columns(2)
         with c_png:
-            downloads.button("Download the path (PNG)", lambda: exports.png(explore.tile(strip, ncols=9)), f"{name}_{a}_to_{b}.png",
+            downloads.button("Download the path (PNG)", lambda: exports.png(tile(strip, ncols=9)), f"{name}_{a}_to_{b}.png",
                              key=f"vae_dl_morph_png_{name}")
         with c_gif:
             downloads.button("Download the morph (GIF)", lambda: exports.gif(
-                explore.decode_at(model, z0[None] + np.linspace(0, 1, 24)[:, None] * direction[None]), fps=12, bounce=True, hold=4),
+                decode_at(model, lerp(z0, z0 + direction, np.linspace(0, 1, 24))), fps=12, bounce=True, hold=4),
                 f"{name}_{a}_to_{b}.gif", key=f"vae_dl_morph_gif_{name}")
 
 
@@ -107,18 +111,18 @@ def manifold_panel(z_mark: np.ndarray | None) -> None:
     fig = go.Figure()
     fig.add_layout_image(source=_data_uri(m.image), x=0, y=0, sizex=size, sizey=size, xref="x", yref="y", layer="below", sizing="stretch")
     # An invisible lattice of clickable points (cell centres and half-cells): a click selects one -> its code.
-    pixels, zz = explore.manifold_lattice(m)
+    pixels, zz = manifold_lattice(m)
     fig.add_trace(go.Scatter(x=pixels[:, 0], y=pixels[:, 1], mode="markers", customdata=zz, name="grid",
                              marker=dict(size=14, opacity=0.02, color="white"), hovertemplate="z = (%{customdata[0]:.2f}, %{customdata[1]:.2f})<extra></extra>"))
     if overlay:
         codes, labels = latent.test_codes("vae_2d")
-        pts = explore.manifold_positions(m, codes[:2000])
+        pts = manifold_positions(m, codes[:2000])
         for d in range(10):
             sel = labels[:2000] == d
             fig.add_trace(go.Scattergl(x=pts[sel, 0], y=pts[sel, 1], mode="markers", name=str(d), marker=dict(size=4, opacity=0.7),
                                        hoverinfo="skip"))
     if z_mark is not None:
-        px, py = explore.z_to_manifold(m, z_mark)
+        px, py = z_to_manifold(m, z_mark)
         fig.add_trace(go.Scatter(x=[px], y=[py], mode="markers", name="your digit", hoverinfo="skip",
                                  marker=dict(symbol="star", size=22, color="#ff3b30", line=dict(width=2, color="white"))))
     fig.update_xaxes(range=[0, size], visible=False, constrain="domain")
@@ -132,7 +136,7 @@ def manifold_panel(z_mark: np.ndarray | None) -> None:
         points = [p for p in (event["selection"]["points"] if event else []) if p.get("customdata") is not None and len(p["customdata"]) == 2]
         if points:
             z = np.asarray(points[0]["customdata"], dtype=np.float32)
-            img = explore.decode_at(model, z)
+            img = decode_at(model, z)
             latent.show_image(img, caption=f"z = ({z[0]:.2f}, {z[1]:.2f})", width=180)
             st.markdown(latent.prediction_caption(img))
         else:
@@ -146,7 +150,7 @@ def manifold_panel(z_mark: np.ndarray | None) -> None:
 def _data_uri(image: np.ndarray) -> str:
     import base64
 
-    return "data:image/png;base64," + base64.b64encode(rinspect.png_bytes(image, 1)).decode()
+    return "data:image/png;base64," + base64.b64encode(png_bytes(image, 1)).decode()
 
 
 @ui.fragment
@@ -166,12 +170,12 @@ def interpolation_panel(name: str, z_user: np.ndarray | None) -> None:
             a = links.selectbox("From a test digit of class", range(10), index=1, key="vae_interp_a", param="from")
         z0 = latent.encode_one(name, x[int((y == a).nonzero()[0, 0]), 0].numpy())
     z1 = latent.encode_one(name, x[int((y == b).nonzero()[1, 0]), 0].numpy())
-    typical = np.sqrt(explore.latent_dim(model))
+    typical = np.sqrt(latent_dim(model))
     frames = {}
     for method in ("linear", "spherical"):
-        path = explore.interpolate(z0, z1, steps, method)
-        frames[method] = explore.decode_at(model, path)
-        latent.show_image(explore.tile(frames[method], ncols=steps), scale=3,
+        path = interpolate(z0, z1, steps, method)
+        frames[method] = decode_at(model, path)
+        latent.show_image(tile(frames[method], ncols=steps), scale=3,
                       caption=f"{method}: code norm at the midpoint {np.linalg.norm(path[steps // 2]):.2f}")
     st.caption(f"Straight (linear) paths cut through the middle of the latent ball, where codes are shorter than the typical "
                f"≈ {typical:.1f} of a random prior sample; spherical interpolation (slerp) follows the sphere instead. For posterior "
@@ -198,12 +202,12 @@ def beta_panel(image: np.ndarray | None) -> None:
                 continue
             model = ui.load_model(name)
             codes, _ = latent.test_codes(name)
-            dims = explore.active_dims(codes, rows)
-            z0 = latent.encode_one(name, image) if image is not None else np.zeros(explore.latent_dim(model), np.float32)
-            grid = explore.traversal(model, z0, dims, span=span, steps=9)
-            latent.show_image(explore.tile(grid.reshape(-1, 28, 28), ncols=9), scale=3)
+            dims = active_dims(codes, rows)
+            z0 = latent.encode_one(name, image) if image is not None else np.zeros(latent_dim(model), np.float32)
+            grid = traversal(model, z0, dims, span=span, steps=9)
+            latent.show_image(tile(grid.reshape(-1, 28, 28), ncols=9), scale=3)
             st.caption("Rows: units " + ", ".join(f"z[{d}]" for d in dims) + f", each swept from −{span:g} to +{span:g}.")
-            downloads.button("Download (PNG)", lambda g=grid: exports.png(explore.tile(g.reshape(-1, 28, 28), ncols=9)),
+            downloads.button("Download (PNG)", lambda g=grid: exports.png(tile(g.reshape(-1, 28, 28), ncols=9)),
                              f"{name}_traversal.png", key=f"vae_dl_traversal_{name}")
     st.caption("Each row changes one latent unit and keeps the others. The β-VAE (a 4× stronger pull to the prior) tends to give "
                "each unit one factor — slant, width, thickness — at the price of blurrier digits; the plain VAE mixes factors.")
@@ -212,7 +216,7 @@ def beta_panel(image: np.ndarray | None) -> None:
 @ui.fragment
 def cvae_panel(image: np.ndarray | None) -> None:
     model = ui.load_model("cvae")
-    d = explore.latent_dim(model)
+    d = latent_dim(model)
     c_ctl, c_out = st.columns([2, 3], gap="large")
     with c_ctl:
         digit = links.segmented_control("Digit", list(range(10)), default=7, key="vae_cvae_digit", param="digit")
@@ -228,10 +232,10 @@ def cvae_panel(image: np.ndarray | None) -> None:
     z = base.copy()
     z[:4] += np.asarray(style, dtype=np.float32)
     with c_out:
-        latent.show_image(explore.decode_at(model, z, y=digit), caption=f"a {digit} in this style", width=200)
-        row = explore.decode_at(model, np.repeat(z[None], 10, 0), y=np.arange(10))
-        latent.show_image(explore.tile(row, ncols=10), caption="the same style code with every digit label", scale=3)
-        downloads.button("Download the row (PNG)", lambda: exports.png(explore.tile(row, ncols=10)), "cvae_style_row.png", key="vae_dl_cvae")
+        latent.show_image(decode_at(model, z, y=digit), caption=f"a {digit} in this style", width=200)
+        row = decode_at(model, np.repeat(z[None], 10, 0), y=np.arange(10))
+        latent.show_image(tile(row, ncols=10), caption="the same style code with every digit label", scale=3)
+        downloads.button("Download the row (PNG)", lambda: exports.png(tile(row, ncols=10)), "cvae_style_row.png", key="vae_dl_cvae")
     st.caption("The conditional VAE is told the digit, so its code only needs the style (slant, thickness, size). Same code + "
                "another label = the same handwriting, another digit.")
 
@@ -265,7 +269,7 @@ with ui.page_guard("the VAE latent explorer"):
                                                    param="directions",
                                                    format_func={"principal": "Principal", "axes": "Raw axes", "class": "Class (a → b)"}.get
                                                    ) or "principal"
-                d = explore.latent_dim(ui.load_model(name))
+                d = latent_dim(ui.load_model(name))
                 z_user = latent.encode_one(name, image)
                 if kind == "class":
                     class_panel(name, z_user)

@@ -6,8 +6,9 @@ leave_legacy_mode()  # first: before the slow imports (ui/nav.py says why)
 import numpy as np
 import streamlit as st
 
-from rep_models import explore, exports
-from rep_models import inspect as rinspect
+from rep_models import exports
+from rep_models.codes import as_batch
+from rep_models.images import tile
 from ui import common as ui
 from ui import downloads, latent, links, live
 
@@ -81,7 +82,7 @@ def map_panel(rep: str, method: str, colour: bool, image: np.ndarray | None) -> 
     mark = None
     if image is not None:
         try:
-            code = P.codes_for(rep, rinspect.as_batch(image), model=None if rep == "pixels" else ui.load_model(rep))
+            code = P.codes_for(rep, as_batch(image), model=None if rep == "pixels" else ui.load_model(rep))
             mark = placer(rep, method)(code[0])
         except (ValueError, FileNotFoundError) as e:
             st.caption(f"Your digit cannot be placed in this map ({e}).")
@@ -101,7 +102,7 @@ def map_panel(rep: str, method: str, colour: bool, image: np.ndarray | None) -> 
         counts = np.bincount(labels, minlength=10)
         st.markdown(f"**{len(rows):,} digits selected** · most are **{counts.argmax()}s** ({100 * counts.max() / len(rows):.0f} %)")
         shown = rows[:MAX_SHOWN]
-        latent.show_image(explore.tile(x[shown, 0].numpy(), ncols=8), scale=2)
+        latent.show_image(tile(x[shown, 0].numpy(), ncols=8), scale=2)
         if len(rows) > MAX_SHOWN:
             st.caption(f"the first {MAX_SHOWN} of {len(rows):,}")
         st.bar_chart({"digits": counts}, height=160, x_label="digit", y_label="selected")
@@ -111,7 +112,7 @@ def map_panel(rep: str, method: str, colour: bool, image: np.ndarray | None) -> 
                              f"{rep}_{method}_selection.csv", key="map_dl_csv",
                              help="One row per selected digit: its index in the MNIST test set, its label and its place (x, y) on this map.")
         with c_png:
-            downloads.button("Digits (PNG)", lambda: exports.png(explore.tile(x[shown, 0].numpy(), ncols=8)), f"{rep}_{method}_selection.png",
+            downloads.button("Digits (PNG)", lambda: exports.png(tile(x[shown, 0].numpy(), ncols=8)), f"{rep}_{method}_selection.png",
                              key="map_dl_png", help=f"The first {MAX_SHOWN} selected digits, as shown here.")
 
 

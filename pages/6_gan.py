@@ -9,7 +9,11 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from rep_models import catalogue, explore, exports
+from rep_models import catalogue, exports
+from rep_models.codes import decode_at, latent_dim
+from rep_models.images import tile
+from rep_models.paths import interpolate
+from rep_models.sampling import gan_samples, mode_summary, walk_frames
 from ui import charts, downloads, latent, links, live
 from ui import common as ui
 
@@ -58,9 +62,9 @@ def samples_panel() -> None:
             digit = None if pick in (None, "all") else int(pick)
     model = ui.load_model(name)
     t0 = time.perf_counter()
-    images = explore.gan_samples(model, n, seed, trunc, digit)
+    images = gan_samples(model, n, seed, trunc, digit)
     ms_model = 1000 * (time.perf_counter() - t0)
-    grid = explore.tile(images, ncols=10 if (name == "cdcgan" and digit is None) else None)
+    grid = tile(images, ncols=10 if (name == "cdcgan" and digit is None) else None)
     with c_grid:
         latent.show_image(grid, width=520)
         st.caption(f"{n} samples in **{ms_model:.0f} ms** on {ui.device_label()} · seed {seed} · "
@@ -77,7 +81,7 @@ def walk_chunk(name: str, walkers: int, period: int, method: str) -> None:
     start = st.session_state.get("gan_frame", 0)
     n = (2 * CHUNK if start == 0 or not st.session_state.get("gan_was_playing") else CHUNK) if playing else 1
     t0 = time.perf_counter()
-    frames = explore.walk_frames(model, start, n, walkers, st.session_state.get("gan_walk_seed", 0), period, method)
+    frames = walk_frames(model, start, n, walkers, st.session_state.get("gan_walk_seed", 0), period, method)
     ms = 1000 * (time.perf_counter() - t0) / n
     if playing:
         st.session_state["gan_frame"] = start + n
@@ -89,7 +93,7 @@ def walk_chunk(name: str, walkers: int, period: int, method: str) -> None:
 def _walk_gif(name: str, walkers: int, period: int, method: str) -> bytes:
     """One whole turn of the walk as a looping GIF, at most 120 frames (fewer, further apart, for long turns)."""
     step = max(1, period // 120)
-    frames = explore.walk_frames(ui.load_model(name), 0, period, walkers, st.session_state.get("gan_walk_seed", 0), period, method)
+    frames = walk_frames(ui.load_model(name), 0, period, walkers, st.session_state.get("gan_walk_seed", 0), period, method)
     return exports.gif(frames[::step], fps=FPS / step)
 
 
@@ -129,15 +133,15 @@ def interpolation_panel() -> None:
     with c4:
         method = links.radio("Path", ["spherical", "linear"], key="gan_interp_method", param="path", horizontal=True)
     model = ui.load_model(name)
-    d = explore.latent_dim(model)
+    d = latent_dim(model)
     za, zb = model.latent(1, a)[0].cpu().numpy(), model.latent(1, b)[0].cpu().numpy()
-    path = explore.interpolate(za, zb, steps, method)
+    path = interpolate(za, zb, steps, method)
     digit = None
     if model.conditional:
         digit = links.segmented_control("Digit", list(range(10)), default=3, key="gan_interp_digit", param="digit")
         digit = 3 if digit is None else int(digit)
-    imgs = explore.decode_at(model, path, y=digit)
-    strip = explore.tile(imgs, ncols=steps)
+    imgs = decode_at(model, path, y=digit)
+    strip = tile(imgs, ncols=steps)
     latent.show_image(strip, scale=3)
     st.caption(f"From sample A (left) to sample B (right). Midpoint code norm: {np.linalg.norm(path[steps // 2]):.2f}; "
                f"random latents have norm ≈ {np.sqrt(d):.1f}. A straight line's middle is shorter than any real sample's code, "
@@ -170,9 +174,9 @@ def collapse_panel() -> None:
             st.markdown(f"**{GANS[name]}**")
             if ui.require_model(name, "This side") is None:
                 continue
-            latent.show_image(explore.tile(explore.gan_samples(ui.load_model(name), 64, 7), ncols=8), width=300)
+            latent.show_image(tile(gan_samples(ui.load_model(name), 64, 7), ncols=8), width=300)
             counts, conf = latent.gan_histogram(name)
-            s = explore.mode_summary(counts)
+            s = mode_summary(counts)
             charts.show(_histogram(counts, "which digits it draws"), key=f"gan_hist_{name}")
             m1, m2, m3 = st.columns(3)
             m1.metric("Digits drawn (≥ 2 %)", f"{s['digits_covered']} / 10")

@@ -7,7 +7,18 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from rep_models import explore, precomputed
+from rep_models import precomputed
+from rep_models.codes import latent_dim
+from rep_models.images import signed_rgb_row
+from rep_models.subspaces import (
+    decoder_columns,
+    linear_ae_curve,
+    linear_mse,
+    pca_mse,
+    pca_vs_linear_ae,
+    principal_angles,
+    project_onto,
+)
 from ui import charts, latent, links
 from ui import common as ui
 
@@ -26,7 +37,7 @@ ui.page_header(
 def _curve(sizes: tuple[int, ...], n_train: int, epochs: int) -> dict[int, float]:
     x, _ = latent.train_images(n_train)
     xt, _ = ui.test_set()
-    return explore.linear_ae_curve(x, sizes, epochs=epochs, x_eval=xt[:5000])
+    return linear_ae_curve(x, sizes, epochs=epochs, x_eval=xt[:5000])
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -34,18 +45,17 @@ def _test_mse(name: str) -> float:
     if name == "linear_ae":  # shipped (rep_models.precomputed); computed if stale
         return float(precomputed.get("linear_ae_test_mse", ui.load_model)["mse"])
     xt, _ = ui.test_set()
-    return explore.linear_mse(ui.load_model(name), xt[:precomputed.N_MSE])
+    return linear_mse(ui.load_model(name), xt[:precomputed.N_MSE])
 
 
 def _weights_row(images: np.ndarray, caption: str) -> None:
-    latent.show_rgb(np.concatenate([np.pad(explore.signed_rgb(im, 3), ((2, 2), (2, 2), (0, 0)), constant_values=255) for im in images], 1),
-                    caption=caption)
+    latent.show_rgb(signed_rgb_row(images, scale=3), caption=caption)
 
 
 with ui.page_guard("Linear AE = PCA"):
     lin = ui.require_model("linear_ae", "This comparison")
     if lin is not None:
-        k = explore.latent_dim(lin)
+        k = latent_dim(lin)
         pca = latent.train_pca(k)
         dec = lin.decoder.weight.detach().float().cpu().numpy()  # (784, k): column j = what code unit j adds
         comps = pca.components[:k]  # (k, 784)
@@ -53,12 +63,12 @@ with ui.page_guard("Linear AE = PCA"):
         st.subheader("Same subspace, different basis")
         m = links.slider("Components shown", 4, min(16, k), min(10, k), key="linpca_m", param="components")
         _weights_row(comps[:m].reshape(-1, 28, 28), f"PCA components 1–{m} (red +, blue −), ordered by the variance they explain")
-        _weights_row(explore.decoder_columns(lin)[:m], f"linear AE decoder columns 1–{m}: mixtures of the components, in no particular order")
-        aligned = explore.project_onto(dec, comps[:m])
+        _weights_row(decoder_columns(lin)[:m], f"linear AE decoder columns 1–{m}: mixtures of the components, in no particular order")
+        aligned = project_onto(dec, comps[:m])
         _weights_row(aligned.reshape(-1, 28, 28), "each PCA component projected onto the span of the AE's decoder columns: "
                      "if the subspaces agree, this row repeats the first")
 
-        angles = explore.principal_angles(dec, comps.T)
+        angles = principal_angles(dec, comps.T)
         c_ang, c_txt = st.columns([2, 1], gap="large")
         with c_ang:
             fig = go.Figure(go.Bar(x=np.arange(1, k + 1), y=angles, marker_color=charts.BLUE, hovertemplate="angle %{x}: %{y:.1f}°<extra></extra>"))
@@ -74,7 +84,7 @@ with ui.page_guard("Linear AE = PCA"):
 
         st.subheader("Error against code size")
         ks = np.arange(1, 101)
-        fig = go.Figure(go.Scatter(x=ks, y=explore.pca_mse(pca.eigenvalues, ks), mode="lines", name="PCA (from the eigenvalues)",
+        fig = go.Figure(go.Scatter(x=ks, y=pca_mse(pca.eigenvalues, ks), mode="lines", name="PCA (from the eigenvalues)",
                                    line=dict(color=charts.BLUE, width=3)))
         fig.add_trace(go.Scatter(x=[k], y=[_test_mse("linear_ae")], mode="markers", name=f"shipped linear AE ({k}-d, test digits)",
                                  marker=dict(size=14, color=charts.RED, symbol="diamond")))
@@ -98,7 +108,7 @@ with ui.page_guard("Linear AE = PCA"):
         st.subheader("One digit, two reconstructions")
         xt, _ = ui.test_set()
         i = links.number_input("MNIST test digit #", 0, len(xt) - 1, 0, key="linpca_digit", param="index")
-        two = explore.pca_vs_linear_ae(pca, k, lin, xt[int(i) : int(i) + 1])
+        two = pca_vs_linear_ae(pca, k, lin, xt[int(i) : int(i) + 1])
         captions = ["original", f"PCA, {k} components · MSE {two.pca_mse:.4f}", f"linear AE, {k}-d code · MSE {two.linear_ae_mse:.4f}"]
         for col, img, cap in zip(st.columns(3), [two.original, two.pca, two.linear_ae], captions, strict=True):
             with col:

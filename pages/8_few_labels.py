@@ -7,9 +7,9 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from rep_models import explore
 from rep_models.catalogue import ENCODERS, FINE_TUNED
 from rep_models.evaluate import few_label_draws
+from rep_models.few_label_curves import FEW_LABEL_METHODS, few_label_curve, few_label_results
 from ui import common as ui
 from ui import latent, links
 
@@ -69,7 +69,7 @@ def _figure(pre: dict, live: dict, sda: dict, live_method: str = "logistic") -> 
 
 with ui.page_guard("Few labels"):
     report = ui.metrics()
-    pre = explore.few_label_results(report)  # rep_models.evaluate's curves
+    pre = few_label_results(report)  # rep_models.evaluate's curves
     sda = {name: pre.pop(name) for name in FINE_TUNED if name in pre}
     if not pre:
         st.info("The precomputed results appear here once the evaluation report `pretrained/metrics.json` is installed. "
@@ -98,7 +98,7 @@ with ui.page_guard("Few labels"):
     st.caption(f"Your re-runs draw their labelled digits from the {N_POOL:,} training digits that come with the app "
                f"({N_POOL // 10:,} of each digit), so the label counts stop at {max(LIVE_COUNTS):,}: half of them, so that "
                "each draw is a different subset. The curves above were measured by the evaluation on the full training set.")
-    method = links.radio("Classifier", list(explore.FEW_LABEL_METHODS), format_func=explore.FEW_LABEL_METHODS.get, horizontal=True,
+    method = links.radio("Classifier", list(FEW_LABEL_METHODS), format_func=FEW_LABEL_METHODS.get, horizontal=True,
                          key="few_method", param="classifier", help="Spreading uses the unlabelled digits too: each label flows to its neighbours' "
                       "neighbours, so it works where the classes are connected clusters rather than linearly separable.")
     seed = st.session_state.get("few_seed", 100)
@@ -107,7 +107,7 @@ with ui.page_guard("Few labels"):
         results = {}
         for i, rep in enumerate(reps):
             bar.progress(i / len(reps), text=f"{_title(rep)}: encoding {N_POOL:,} + {N_TEST:,} digits, then fitting…")
-            results[rep] = explore.few_label_curve(*_codes(rep), sorted(counts), draws=int(draws), seed=seed, method=method)
+            results[rep] = few_label_curve(*_codes(rep), sorted(counts), draws=int(draws), seed=seed, method=method)
         bar.progress(1.0, text="Done")
         st.session_state["few_live"] = results
         st.session_state["few_live_method"] = method

@@ -5,15 +5,15 @@ leave_legacy_mode()  # first: before the slow imports (ui/nav.py says why)
 
 import uuid
 
-import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from rep_models import explore, exports
+from rep_models import exports
+from rep_models.training.live import MAX_EPOCHS, MAX_SAMPLES, TRAINABLE, TrainJob, TrainState
 from ui import charts, downloads, latent, links
 from ui import common as ui
 
-TITLES = {name: recipe.title for name, recipe in explore.TRAINABLE.items()}
+TITLES = {name: recipe.title for name, recipe in TRAINABLE.items()}
 POLL = 0.5  # seconds between progress updates in the page
 
 ui.page_header(
@@ -28,30 +28,22 @@ if "train_me" not in st.session_state:
     st.session_state["train_me"] = uuid.uuid4().hex
 
 
-def _loss_figure(state: explore.TrainState) -> go.Figure:
+def _loss_figure(state: TrainState) -> go.Figure:
     fig = go.Figure()
-    series = {}
-    for b, name, v in state.losses:
-        series.setdefault(name, ([], []))
-        series[name][0].append(b)
-        series[name][1].append(v)
-    for name, (xs, ys) in series.items():
-        ys = np.asarray(ys)
-        smooth = np.convolve(ys, np.ones(9) / 9, mode="valid") if len(ys) > 20 else ys  # the trend behind batch noise
-        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name=f"{name} (each batch)", opacity=0.25, line=dict(width=1)))
-        fig.add_trace(go.Scatter(x=xs[len(xs) - len(smooth):], y=smooth, mode="lines", name=f"{name} (smoothed)", line=dict(width=2.5)))
-    val = [(r["epoch"], r.get("val_loss")) for r in state.records if r.get("val_loss") is not None]
-    if val and state.name != "dcgan":
-        per_epoch = state.batches_total / state.epochs
-        fig.add_trace(go.Scatter(x=[e * per_epoch for e, _ in val], y=[v for _, v in val], mode="markers", name="held-out loss (per epoch)",
+    for name, c in state.loss_curves().items():
+        fig.add_trace(go.Scatter(x=c.batches, y=c.losses, mode="lines", name=f"{name} (each batch)", opacity=0.25, line=dict(width=1)))
+        fig.add_trace(go.Scatter(x=c.smooth_batches, y=c.smooth, mode="lines", name=f"{name} (smoothed)", line=dict(width=2.5)))
+    val = state.held_out()
+    if val:
+        fig.add_trace(go.Scatter(x=[b for b, _ in val], y=[v for _, v in val], mode="markers", name="held-out loss (per epoch)",
                                  marker=dict(size=10, symbol="diamond", color="#222")))
     charts.styled(fig, 300, xaxis_title="batch", yaxis_title="loss", xaxis_range=[0, state.batches_total], legend=dict(orientation="h", y=-0.25))
-    if state.name != "dcgan":
+    if not state.adversarial:
         fig.update_yaxes(type="log")
     return fig
 
 
-def show_job(job: explore.TrainJob, mine: bool) -> None:
+def show_job(job: TrainJob, mine: bool) -> None:
     """Progress, loss chart and snapshot of a job; polled as a fragment while it runs."""
     if mine:
         job.heartbeat()
@@ -96,7 +88,7 @@ def show_job(job: explore.TrainJob, mine: bool) -> None:
 def _start(name: str, samples: int, epochs: int) -> None:
     x, y = latent.train_images(samples)
     xt, yt = ui.test_set()
-    job = explore.TrainJob(name, x, y, (xt[:1000], yt[:1000]), epochs=epochs, device=ui.device(), owner=st.session_state["train_me"])
+    job = TrainJob(name, x, y, (xt[:1000], yt[:1000]), epochs=epochs, device=ui.device(), owner=st.session_state["train_me"])
     if latent.train_slot().claim(job):
         st.session_state["train_polling"] = True
     else:
@@ -110,16 +102,16 @@ with ui.page_guard("Train live"):
     mine = job is not None and job.owner == st.session_state["train_me"]
     left, right = st.columns([1, 3], gap="large")
     with left:
-        name = links.selectbox("Model", list(explore.TRAINABLE), format_func=TITLES.get, key="train_model", param="model", disabled=running)
-        samples = links.select_slider("Training digits", [1000, 2000, 5000, explore.MAX_SAMPLES], value=2000, key="train_samples",
+        name = links.selectbox("Model", list(TRAINABLE), format_func=TITLES.get, key="train_model", param="model", disabled=running)
+        samples = links.select_slider("Training digits", [1000, 2000, 5000, MAX_SAMPLES], value=2000, key="train_samples",
                                         param="digits", disabled=running)
-        epochs = links.slider("Epochs", 1, explore.MAX_EPOCHS, 3, key="train_epochs", param="epochs", disabled=running)
+        epochs = links.slider("Epochs", 1, MAX_EPOCHS, 3, key="train_epochs", param="epochs", disabled=running)
         if running and mine:
             st.button("Stop", icon=":material/stop:", on_click=job.cancel, key="train_stop", type="primary")
         else:
             st.button("Start training", icon=":material/play_arrow:", on_click=_start, args=(name, samples, epochs), key="train_start",
                       type="primary", disabled=running)
-        st.caption(f"Limits: up to {explore.MAX_SAMPLES:,} digits and {explore.MAX_EPOCHS} epochs; one training at a time on this server. "
+        st.caption(f"Limits: up to {MAX_SAMPLES:,} digits and {MAX_EPOCHS} epochs; one training at a time on this server. "
                    "Closing the page stops your training.")
     with right:
         if running and not mine:

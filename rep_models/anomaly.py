@@ -1,12 +1,23 @@
-"""Anomaly scores from reconstruction error, and the AUROC that measures how well they separate.
+"""Anomaly scores from reconstruction error, the Draw page's verdict on one digit, and the AUROC that
+measures how well the scores separate.
 
 An autoencoder trained on digits reconstructs digits well and anything else badly, so the per-image
 reconstruction error is an anomaly score: high means "this does not look like the training data".
+:func:`anomaly_score` says where one error falls among the MNIST test digits' (:func:`reference_errors`).
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
+
+from . import catalogue
+
+# The reference for the anomaly score: its role in the catalogue.
+ANOMALY_MODEL = catalogue.the("anomaly_reference")
+UNUSUAL_PERCENTILE = 95.0
+NOT_A_DIGIT_PERCENTILE = 99.5
 
 
 def _reconstruct(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -58,3 +69,30 @@ def auroc(normal_scores, anomalous_scores) -> float:
     ranks = rankdata(np.concatenate([a, b]))
     u = ranks[len(a) :].sum() - len(b) * (len(b) + 1) / 2
     return float(u / (len(a) * len(b)))
+
+
+def reference_errors(model: torch.nn.Module, x: torch.Tensor, batch_size: int = 1000) -> np.ndarray:
+    """Per-image reconstruction MSE ``(N,)`` of ``model`` on ``x`` (N, 1, 28, 28), sorted ascending."""
+    return np.sort(reconstruction_error(model, x, batch_size).numpy())
+
+
+@dataclass
+class Anomaly:
+    error: float
+    percentile: float  # % of the reference errors that are <= error
+    verdict: str  # "digit", "unusual" or "not a digit"
+    message: str
+
+
+def anomaly_score(error: float, reference: np.ndarray) -> Anomaly:
+    """Where ``error`` falls among the sorted ``reference`` errors, and what that means in plain words."""
+    if len(reference) == 0:
+        raise ValueError("reference errors are empty; expected the per-image errors of a test set")
+    pct = 100.0 * np.searchsorted(reference, error, side="right") / len(reference)
+    if pct >= NOT_A_DIGIT_PERCENTILE:
+        verdict, msg = "not a digit", "This does not look like a digit: the autoencoder reconstructs it worse than almost every MNIST test digit."
+    elif pct >= UNUSUAL_PERCENTILE:
+        verdict, msg = "unusual", "This is an unusual digit: the autoencoder reconstructs it worse than most MNIST test digits."
+    else:
+        verdict, msg = "digit", "This looks like an ordinary digit to the autoencoder."
+    return Anomaly(float(error), float(pct), verdict, f"{msg} Its error is higher than {pct:.1f}% of the 10,000 MNIST test digits.")

@@ -317,8 +317,7 @@ def users_path(classifier: nn.Module, dets: dict[str, Detector], digits, fashion
     import time
 
     from . import ood_sets
-    from .anomaly import reconstruction_error
-    from .inspect import NOT_A_DIGIT_PERCENTILE
+    from .anomaly import NOT_A_DIGIT_PERCENTILE, reconstruction_error
 
     sources = {"digits": np.asarray(digits, np.float32).reshape(-1, 28, 28)}
     if fashion is not None:

@@ -49,8 +49,12 @@ from pathlib import Path
 
 import numpy as np
 
-from . import catalogue, checkpoint, explore, fast, ood, ood_sets
-from . import inspect as rinspect
+from . import catalogue, checkpoint, fast, ood, ood_sets
+from .anomaly import ANOMALY_MODEL, reference_errors
+from .codes import encode_all
+from .pca import fit as fit_pca
+from .sampling import class_histogram, gan_samples
+from .subspaces import linear_mse
 
 log = logging.getLogger(__name__)
 
@@ -77,11 +81,11 @@ class Item:
 
 
 def _anomaly(models, x, y):
-    return {"errors": rinspect.reference_errors(models[rinspect.ANOMALY_MODEL], x)}
+    return {"errors": reference_errors(models[ANOMALY_MODEL], x)}
 
 
 def _pca(models, x, y):
-    p = explore.pca_fit(x[:N_PCA])
+    p = fit_pca(x[:N_PCA])
     return {"mean": p.mean, "components": p.components[:PCA_COMPONENTS].astype(np.float32), "eigenvalues": p.eigenvalues}
 
 
@@ -89,19 +93,19 @@ def _test_codes(name: str):
     def fn(models, x, y):
         model = models[name]
         yy = y[:N_CODES] if getattr(model.config, "n_classes", 0) else None
-        return {"codes": explore.encode_all(model, x[:N_CODES], yy), "labels": y[:N_CODES].numpy().astype(np.uint8)}
+        return {"codes": encode_all(model, x[:N_CODES], yy), "labels": y[:N_CODES].numpy().astype(np.uint8)}
     return fn
 
 
 def _gan_histogram(name: str):
     def fn(models, x, y):
-        counts, conf = explore.class_histogram(models["classifier"], explore.gan_samples(models[name], N_GAN, GAN_SEED))
+        counts, conf = class_histogram(models["classifier"], gan_samples(models[name], N_GAN, GAN_SEED))
         return {"counts": np.asarray(counts, np.int64), "mean_top_prob": np.float64(conf)}
     return fn
 
 
 def _linear_mse(models, x, y):
-    return {"mse": np.float64(explore.linear_mse(models["linear_ae"], x[:N_MSE]))}
+    return {"mse": np.float64(linear_mse(models["linear_ae"], x[:N_MSE]))}
 
 
 def _not_a_digit(models, x, y):
@@ -109,7 +113,7 @@ def _not_a_digit(models, x, y):
 
 
 ITEMS: dict[str, Item] = {
-    f"anomaly_{rinspect.ANOMALY_MODEL}": Item((rinspect.ANOMALY_MODEL,), "test", _anomaly),
+    f"anomaly_{ANOMALY_MODEL}": Item((ANOMALY_MODEL,), "test", _anomaly),
     "train_pca": Item((), "full_train", _pca, {"n": N_PCA, "components": PCA_COMPONENTS}),
     **{f"test_codes_{n}": Item((n,), "test", _test_codes(n), {"n": N_CODES}) for n in CODE_VAES},
     **{f"gan_histogram_{n}": Item((n, "classifier"), None, _gan_histogram(n), {"n": N_GAN, "seed": GAN_SEED}) for n in HISTOGRAM_GANS},

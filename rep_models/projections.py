@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from . import pca
 from .catalogue import ENCODERS
 from .checkpoint import PRETRAINED_DIR
 
@@ -100,10 +101,8 @@ def map_space(codes: np.ndarray, dim: int = MAP_DIM) -> tuple[np.ndarray, np.nda
     d = codes.shape[1]
     if d <= dim:
         return np.zeros(d, np.float32), np.zeros((0, d), np.float32)
-    from sklearn.decomposition import PCA
-
-    pca = PCA(dim, random_state=0).fit(codes)
-    return pca.mean_.astype(np.float32), pca.components_.astype(np.float32)
+    p = pca.fit(codes, dim)
+    return p.mean.astype(np.float32), p.components.astype(np.float32)
 
 
 def to_map_space(codes: np.ndarray, mean: np.ndarray, components: np.ndarray) -> np.ndarray:
@@ -145,11 +144,10 @@ def compute_projection(codes: np.ndarray, method: str, seed: int = 0, n_jobs: in
 
 
 def _pca2(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """coords ``(N, 2)``, mean ``(d,)``, components ``(2, d)`` of a 2-component PCA."""
-    from sklearn.decomposition import PCA
-
-    pca = PCA(2, random_state=0).fit(codes)
-    mean, comps = pca.mean_.astype(np.float32), pca.components_.astype(np.float32)
+    """coords ``(N, 2)``, mean ``(d,)``, components ``(2, d)`` of a 2-component PCA (``rep_models.pca``: the signs,
+    and so the map's orientation, are those scikit-learn's PCA gave the shipped maps)."""
+    p = pca.fit(codes, 2)
+    mean, comps = p.mean.astype(np.float32), p.components.astype(np.float32)
     return ((codes - mean) @ comps.T).astype(np.float32), mean, comps
 
 

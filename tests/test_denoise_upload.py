@@ -1,7 +1,8 @@
 """Denoising what users upload (issue 13): the noise-keeping input path (``to_mnist(keep_noise=True)``), putting
 a result back into the picture (``restore``), SSIM, and the upload benchmark's bars on a fixed subset.
 
-The bars run ``bench.denoise_upload`` on the first ``N`` MNIST test digits, every case (file format x noise,
+The bars run the upload benchmark's cases (``rep_models.upload_denoising``, which ``python -m bench.denoise_upload``
+reports) on the first ``N`` MNIST test digits, every case (file format x noise,
 and the photos), through exactly the app's path with the shipped denoiser; the figures measured on this
 subset are in the comments beside each threshold.
 """
@@ -15,6 +16,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from rep_models import checkpoint, data, noise, uploads
+from rep_models import upload_denoising as scoring
 from rep_models.preprocess import (
     WORK_SIDE,
     EmptyImageError,
@@ -226,20 +228,20 @@ def test_frame_is_frozen():
 def test_the_pages_views_and_download(digits):
     """What the Denoise page shows and offers for a noisy upload: the picture, the denoised digit and the
     classical filter's result at the picture's framing, and the full-size PNG."""
-    from rep_models import inspect as rinspect
+    from rep_models.denoising import denoise_direct, picture_views, restored_png
     from rep_models.models import build
 
     fmt = uploads.FORMATS["scan_smooth_dark"]
     steps = uploads.through_path(fmt.encode(noise.gaussian(digits[:1], 0.3, seed=0)[0, 0].numpy()))
-    r = rinspect.denoise_direct(build("denoising_ae", channels=4).eval(), steps.final)
-    views = rinspect.picture_views(steps, r)
+    r = denoise_direct(build("denoising_ae", channels=4).eval(), steps.final)
+    views = picture_views(steps, r)
     assert [v.shape for v in views] == [steps.gray.shape] * 3
     assert views[1][:5, :5].mean() > 0.9  # the paper of a dark-on-light scan stays light
-    blob = rinspect.restored_png(steps.frame, r.denoised)
+    blob = restored_png(steps.frame, r.denoised)
     assert Image.open(io.BytesIO(blob)).size == steps.frame.upload_size
-    small = rinspect.picture_views(steps, r, max_pixels=100 * 100)
+    small = picture_views(steps, r, max_pixels=100 * 100)
     assert small[1].size <= 100 * 100 and small[1].shape[1] / small[1].shape[0] == pytest.approx(295 / 250, rel=0.05)
-    assert rinspect.picture_views(None, r)[1] is r.denoised  # no frame (a drawing): the 28x28 images themselves
+    assert picture_views(None, r)[1] is r.denoised  # no frame (a drawing): the 28x28 images themselves
 
 
 def test_training_pairs_are_repeatable_and_framed(digits):
@@ -274,16 +276,12 @@ def test_ssim_identity_symmetry_and_constants():
 def bench_rows(digits):
     if not (checkpoint.PRETRAINED_DIR / "denoising_ae.json").is_file():
         pytest.skip("pretrained denoising_ae not installed yet")
-    from bench import denoise_upload as bench
-
-    model = bench.load_model(None)
-    return {row["case"]: row for row in (bench.score(case, model, digits) for case in bench.cases(digits))}
+    model = scoring.load_model()
+    return {row["case"]: row for row in (scoring.score(case, model, digits) for case in scoring.cases(digits))}
 
 
 def test_bench_covers_every_format_noise_and_photo(bench_rows):
-    from bench import denoise_upload as bench
-
-    assert len(bench_rows) == len(uploads.FORMATS) * len(bench.NOISES) + len(bench.PHOTOS)
+    assert len(bench_rows) == len(uploads.FORMATS) * len(scoring.NOISES) + len(scoring.PHOTOS)
     assert all(r["refused"] == 0 for r in bench_rows.values())
 
 

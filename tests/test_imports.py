@@ -65,3 +65,42 @@ def test_rep_models_imports_nothing_of_the_app():
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else []
             bad = [n for n in names if n.split(".")[0] in ("ui", "pages", "streamlit", "bench", "harness")]
             assert not bad, f"{p.relative_to(ROOT)} imports {bad}"
+
+
+def _project_module_names() -> dict[str, Path]:
+    """Every module and package of rep_models/, ui/ and harness/ by its own (last) name."""
+    out = {}
+    for top in ("rep_models", "ui", "harness"):
+        for p in (ROOT / top).rglob("*.py"):
+            out[p.parent.name if p.name == "__init__.py" else p.stem] = p
+    return out
+
+
+def test_no_module_shadows_the_standard_library():
+    """A module named like a standard-library one (``inspect``, ``code``, ``types``…) hides it from the package's
+    own imports and confuses every reader; so does one named like an installed top-level package's import."""
+    import sys
+
+    shadows = {name: p.relative_to(ROOT).as_posix() for name, p in _project_module_names().items() if name in sys.stdlib_module_names}
+    assert not shadows, shadows
+
+
+def test_the_shadow_check_sees_a_shadowing_module(tmp_path, monkeypatch):
+    """The check above is real: a module ``inspect.py`` in rep_models/ would fail it."""
+    import sys
+
+    fake = tmp_path / "rep_models" / "inspect.py"
+    fake.parent.mkdir()
+    fake.write_text("")
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
+    assert "inspect" in _project_module_names() and "inspect" in sys.stdlib_module_names
+
+
+def test_tests_import_nothing_of_bench():
+    """What tests and bench/ both need lives in harness/; a test never imports bench/ (at the top or inside a function)."""
+    bad = []
+    for p in sorted((ROOT / "tests").glob("*.py")):
+        for node in ast.walk(ast.parse(p.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else []
+            bad += [f"{p.name}:{node.lineno}" for n in names if n.split(".")[0] == "bench"]
+    assert not bad, bad

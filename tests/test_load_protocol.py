@@ -1,5 +1,5 @@
-"""The load test's protocol clients (bench/load_test.py, ``--clients protocol``): Streamlit's websocket protocol
-spoken without a browser.
+"""The load test's protocol clients (harness/classroom.py and harness/protocol.py, which ``python -m
+bench.load_test --clients protocol`` runs): Streamlit's websocket protocol spoken without a browser.
 
 - A short load run against the real app: two sessions per scenario (draw, upload, denoise, vae) for a few
   seconds must finish with zero errors and at least one timed interaction in every scenario.
@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from bench import load_test as lt
+from harness import classroom, protocol
 from harness.server import free_port, start_app, stop_app
 
 pytestmark = pytest.mark.slow
@@ -47,20 +47,18 @@ st.image("data:image/png;base64,iVBORw0KGgo=")
 
 
 def test_protocol_sessions_run_every_scenario_without_errors(tmp_path):
-    args = lt.parse_args(["--sessions", str(2 * len(lt.SCENARIOS)), "--seconds", "4", "--settle", "0", "--think", "0.2,0.8",
-                          "--timeout", "30", "--no-write", "--server-log", str(tmp_path / "server.log")])
+    args = classroom.LoadOptions(sessions=2 * len(classroom.SCENARIOS), seconds=4, settle=0, think=[0.2, 0.8], timeout=30,
+                          server_log=str(tmp_path / "server.log"))
     t = time.monotonic()
-    r = run_async(lt.run(args))
+    r = run_async(classroom.run(args))
     elapsed = time.monotonic() - t
     assert r["clients"] == "protocol" and r["server_alive"]
     assert r["error_total"] == 0, (r["errors"], r["error_details"], r["notes"])
     assert r["warmup_error_total"] == 0, r["warmup"]
-    for scen in lt.SCENARIOS:
+    for scen in classroom.SCENARIOS:
         assert r["by_scenario"].get(scen, {}).get("interactions", 0) >= 1, (scen, r["by_scenario"], r["notes"])
     assert r["latency_ms"]["p95"] < 30_000
     assert r["rss_mb"]["warm"] > r["rss_mb"]["start"]  # the sampling saw the models load
-    md = lt.report(r)
-    assert "protocol clients" in md and "exclude browser rendering" in md
     assert elapsed < 120, elapsed  # bounded: a hang would show here, not as a stuck suite
 
 
@@ -71,7 +69,7 @@ def test_client_sees_exceptions_errors_cached_messages_and_timeouts(tmp_path):
     proc = start_app(port, log_path=tmp_path / "tiny.log", timeout_s=60, script=str(script))
 
     async def scenario():
-        c = lt.StreamlitClient(port, "", timeout_s=30)
+        c = protocol.StreamlitClient(port, "", timeout_s=30)
         await c.connect()
         try:
             first = await c.rerun()
@@ -82,8 +80,8 @@ def test_client_sees_exceptions_errors_cached_messages_and_timeouts(tmp_path):
             assert slider.fragment_id == ""
 
             def judged(run):
-                s = lt.Session(0, "denoise")
-                lt.ProtocolSession(port, s, random.Random(0), 30).judge(run, "image")
+                s = classroom.Session(0, "denoise")
+                classroom.ProtocolSession(port, s, random.Random(0), 30).judge(run, "image")
                 return s.errors
 
             c.set_state(wid, double_array_value=lt_double([1]))
@@ -110,11 +108,11 @@ def lt_double(values):
     return DoubleArray(data=values)
 
 
-def _run(*elements, fragment_id: str = "") -> lt.Run:
+def _run(*elements, fragment_id: str = "") -> protocol.Run:
     """A Run built from hand-made deltas: ``("alert", format, body)``, ``("metric", label)``, ``("exception", msg)``."""
     from streamlit.proto.Delta_pb2 import Delta
 
-    run = lt.Run()
+    run = protocol.Run()
     for kind, *rest in elements:
         d = Delta(fragment_id=fragment_id)
         if kind == "alert":
@@ -127,9 +125,9 @@ def _run(*elements, fragment_id: str = "") -> lt.Run:
     return run
 
 
-def _judge(run: lt.Run, expect: str = "", corrupt: bool = False) -> dict[str, int]:
-    s = lt.Session(0, "upload")
-    lt.ProtocolSession(0, s, random.Random(0), 1).judge(run, expect, corrupt)
+def _judge(run: protocol.Run, expect: str = "", corrupt: bool = False) -> dict[str, int]:
+    s = classroom.Session(0, "upload")
+    classroom.ProtocolSession(0, s, random.Random(0), 1).judge(run, expect, corrupt)
     return s.errors
 
 
@@ -146,6 +144,6 @@ def test_judging_a_run():
     assert _judge(_run(("alert", Alert.ERROR, damaged)), corrupt=True) == {}
     assert _judge(_run(("metric", "The classifier says")), corrupt=True) == {"corrupt file not reported": 1}
     # Warnings are reported, not counted.
-    s = lt.Session(0, "draw")
-    lt.ProtocolSession(0, s, random.Random(0), 1).judge(_run(("alert", Alert.WARNING, "model not installed"), ("metric", "x")), "metric")
+    s = classroom.Session(0, "draw")
+    classroom.ProtocolSession(0, s, random.Random(0), 1).judge(_run(("alert", Alert.WARNING, "model not installed"), ("metric", "x")), "metric")
     assert s.errors == {} and s.warnings == {"model not installed"}

@@ -187,7 +187,7 @@ def drawn(strokes, width: float = 22) -> np.ndarray:
 
 def test_a_drawn_letter_is_flagged_and_a_drawn_seven_is_not(shipped):
     """The issue's examples, drawn with the default brush (22 px): H and A, both a 4 to the classifier."""
-    from rep_models.inspect import top_k
+    from rep_models.predict import top_k
 
     clf, dets = shipped
     h, a, seven = (ood.judge(dets, clf, drawn(s), top_k(clf, drawn(s)), "Draw") for s in (HAND_H, HAND_A, HAND_7))

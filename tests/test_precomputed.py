@@ -46,8 +46,8 @@ def test_shipped_values_are_what_the_page_computes(name):
     shipped, now = precomputed.load(name), precomputed.compute(name)
     assert shipped is not None and set(shipped) == set(now)
     for k, v in now.items():
-        if k == "components":  # eigenvectors: the same up to sign (and float32 storage)
-            cos = np.abs(np.sum(shipped[k].astype(np.float64) * v, axis=1))
+        if k == "components":  # eigenvectors with rep_models.pca's signs (float32 storage): the same, sign included
+            cos = np.sum(shipped[k].astype(np.float64) * v, axis=1)
             assert cos.min() > 1 - 1e-5, (k, cos.min())
         elif k == "counts":  # 2,000 samples classified: a borderline one may flip on another CPU
             assert np.abs(shipped[k] - v).max() <= 3 and shipped[k].sum() == v.sum() == precomputed.N_GAN
@@ -206,7 +206,6 @@ def test_yield_to_pages_waits_only_in_the_warmup_thread_while_a_script_runs():
 def test_warmup_fills_the_caches_the_pages_read(monkeypatch):
     """The warm-up's steps fill the pages' own st.cache_resource entries (a page then computes nothing), and the
     shipped files are only read."""
-    from rep_models import explore
     from ui import common as ui
     from ui import latent, warmup
 
@@ -214,9 +213,9 @@ def test_warmup_fills_the_caches_the_pages_read(monkeypatch):
         raise AssertionError("computed although shipped")
 
     calls = []
-    grid = explore.manifold_grid
+    grid = latent.manifold_grid
     monkeypatch.setattr(precomputed, "compute", never)
-    monkeypatch.setattr(explore, "manifold_grid", lambda *a, **k: calls.append(a[1:]) or grid(*a, **k))
+    monkeypatch.setattr(latent, "manifold_grid", lambda *a, **k: calls.append(a[1:]) or grid(*a, **k))
     for fn in (latent.manifold, latent.test_codes, latent._shipped_pca, latent.gan_histogram, ui._anomaly_reference):
         fn.clear()
     steps = dict(warmup.steps())

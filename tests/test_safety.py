@@ -451,38 +451,38 @@ def test_train_job_refuses_requests_beyond_the_limits():
     """The limits hold in rep_models, not only in the page's widgets (a crafted widget value cannot pass)."""
     import torch
 
-    from rep_models import explore
+    from rep_models.training.live import MAX_EPOCHS, MAX_SAMPLES, TrainJob
 
     x, y = torch.zeros(8, 1, 28, 28), torch.zeros(8, dtype=torch.long)
     val = (x[:2], y[:2])
-    for bad in (dict(epochs=0), dict(epochs=explore.MAX_EPOCHS + 1), dict(epochs=10**9)):
+    for bad in (dict(epochs=0), dict(epochs=MAX_EPOCHS + 1), dict(epochs=10**9)):
         with pytest.raises(ValueError, match="epochs"):
-            explore.TrainJob("linear_ae", x, y, val, **bad)
-    big = torch.zeros(explore.MAX_SAMPLES + 1, 1, 1, 1).expand(-1, 1, 28, 28)  # no memory: a broadcast view
+            TrainJob("linear_ae", x, y, val, **bad)
+    big = torch.zeros(MAX_SAMPLES + 1, 1, 1, 1).expand(-1, 1, 28, 28)  # no memory: a broadcast view
     with pytest.raises(ValueError, match="training images"):
-        explore.TrainJob("linear_ae", big, torch.zeros(len(big), dtype=torch.long), val)
+        TrainJob("linear_ae", big, torch.zeros(len(big), dtype=torch.long), val)
     with pytest.raises(ValueError, match="training images"):
-        explore.TrainJob("linear_ae", x, y[:4], val)
+        TrainJob("linear_ae", x, y[:4], val)
     for name in ("sda", "classifier", "../pretrained/vae", ""):
         with pytest.raises(ValueError, match="cannot train"):
-            explore.TrainJob(name, x, y, val)
-    assert explore.MAX_EPOCHS <= 50 and explore.MAX_SAMPLES <= 20_000  # "small": minutes, not hours, per job
+            TrainJob(name, x, y, val)
+    assert MAX_EPOCHS <= 50 and MAX_SAMPLES <= 20_000  # "small": minutes, not hours, per job
 
 
 def test_train_live_widgets_stay_within_the_limits():
     from streamlit.testing.v1 import AppTest
 
-    from rep_models import explore
+    from rep_models.training.live import MAX_EPOCHS, MAX_SAMPLES, TRAINABLE
 
     page = ROOT / "pages" / "9_train_live.py"
     at = AppTest.from_file(str(page), default_timeout=60).run()
     assert not at.exception, [e.value for e in at.exception]
     epochs = at.slider(key="train_epochs")
-    assert 1 <= epochs.min and epochs.max <= explore.MAX_EPOCHS
+    assert 1 <= epochs.min and epochs.max <= MAX_EPOCHS
     samples = at.select_slider(key="train_samples")
-    assert max(int(o) for o in samples.options) <= explore.MAX_SAMPLES
+    assert max(int(o) for o in samples.options) <= MAX_SAMPLES
     # the selectbox shows the recipes' titles: only models Train live may train
-    assert set(at.selectbox(key="train_model").options) <= {r.title for r in explore.TRAINABLE.values()}
+    assert set(at.selectbox(key="train_model").options) <= {r.title for r in TRAINABLE.values()}
     assert any("one training at a time" in c.value for c in at.caption)
 
 

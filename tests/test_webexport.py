@@ -7,8 +7,8 @@ import pytest
 import torch
 import torch.nn as nn
 
-from rep_models import explore
 from rep_models import webexport as wx
+from rep_models.codes import decode_at
 from rep_models.models import build
 
 
@@ -43,7 +43,7 @@ def test_vae_decoder_program_matches_the_model(config):
     assert program.weights.dtype == np.float16
     for seed in range(3):
         z = np.random.default_rng(seed).normal(size=config["latent_dim"]).astype(np.float32) * 2
-        np.testing.assert_allclose(wx.run(program, z)[0], explore.decode_at(model, z), atol=2e-5)  # measured 0 (2026-12-01)
+        np.testing.assert_allclose(wx.run(program, z)[0], decode_at(model, z), atol=2e-5)  # measured 0 (2026-12-01)
 
 
 def test_classifier_program_matches_the_model(mnist_test):

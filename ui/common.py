@@ -71,8 +71,9 @@ import torch
 from PIL import Image
 
 from rep_models import catalogue, checkpoint, fast
-from rep_models import inspect as rinspect
+from rep_models.anomaly import ANOMALY_MODEL
 from rep_models.device import describe, pick_device
+from rep_models.images import png_bytes
 from rep_models.preprocess import EmptyImageError, ImageError, Steps, decode_data_url, decode_image, to_mnist
 from ui import links, live, nav
 
@@ -248,15 +249,15 @@ def test_set() -> tuple[torch.Tensor, torch.Tensor]:
 def _anomaly_reference(_model_id: int) -> np.ndarray:
     from rep_models import precomputed  # shipped (pretrained/precomputed_anomaly_*.npz); computed if stale
 
-    return precomputed.get(f"anomaly_{rinspect.ANOMALY_MODEL}", load_model)["errors"]
+    return precomputed.get(f"anomaly_{ANOMALY_MODEL}", load_model)["errors"]
 
 
 def anomaly_reference() -> np.ndarray | None:
     """Sorted per-image reconstruction errors of the anomaly model on the MNIST test set, or None if unavailable."""
-    if not is_available(rinspect.ANOMALY_MODEL):
+    if not is_available(ANOMALY_MODEL):
         return None
     try:
-        return _anomaly_reference(id(load_model(rinspect.ANOMALY_MODEL)))
+        return _anomaly_reference(id(load_model(ANOMALY_MODEL)))
     except Exception as e:  # noqa: BLE001 - the data set or model is missing: the page shows the rest
         log.warning("no anomaly reference: %s", e)
         return None
@@ -366,7 +367,7 @@ def digit_input(key: str, sources: tuple[str, ...] = ("Draw", "Upload"), test_di
 
 
 def png(image, scale: int = 4) -> bytes:
-    return rinspect.png_bytes(image, scale)
+    return png_bytes(image, scale)
 
 
 def pad_square(image: np.ndarray) -> np.ndarray:

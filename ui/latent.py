@@ -1,4 +1,5 @@
-"""Cached, per-process computations shared by the latent-space pages (4-9), over ``rep_models.explore``.
+"""Cached, per-process computations shared by the latent-space pages (4-9), over ``rep_models`` (codes,
+directions, the 2-D manifold, GAN samples, the PCA, Train live's slot).
 
 Each function is keyed by model *name* (a string), loads the model through ``ui.common.load_model`` and
 caches its result with ``st.cache_resource``, so the first visitor pays once and every slider move after
@@ -12,8 +13,16 @@ import numpy as np
 import streamlit as st
 import torch
 
-from rep_models import explore, precomputed
-from rep_models import inspect as rinspect
+from rep_models import precomputed
+from rep_models.codes import as_batch, encode_all
+from rep_models.directions import Directions, axis_directions, principal_directions
+from rep_models.directions import class_means as mean_codes
+from rep_models.manifold import Manifold, manifold_grid
+from rep_models.pca import PCA
+from rep_models.pca import fit as fit_pca
+from rep_models.predict import top_k
+from rep_models.sampling import class_histogram, gan_samples
+from rep_models.training.live import TrainSlot
 from ui import common as ui
 from ui.background import yield_to_pages
 
@@ -30,27 +39,27 @@ def test_codes(name: str, n: int = N_CODES) -> tuple[np.ndarray, np.ndarray]:
     x, y = ui.test_set()
     model = ui.load_model(name)
     yy = y[:n] if getattr(model.config, "n_classes", 0) else None
-    return explore.encode_all(model, x[:n], yy), y[:n].numpy()
+    return encode_all(model, x[:n], yy), y[:n].numpy()
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
-def directions(name: str, kind: str, k: int) -> explore.Directions:
+def directions(name: str, kind: str, k: int) -> Directions:
     codes, _ = test_codes(name)
-    return explore.principal_directions(codes, k) if kind == "principal" else explore.axis_directions(codes, k)
+    return principal_directions(codes, k) if kind == "principal" else axis_directions(codes, k)
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
 def class_means(name: str) -> np.ndarray:
     codes, labels = test_codes(name)
-    return explore.class_means(codes, labels)
+    return mean_codes(codes, labels)
 
 
 MANIFOLD_SIZES = (7, 11, 15, 21)  # the 2-D map's grid sizes (the VAE page's choices; warmed after a start)
 
 
 @st.cache_resource(show_spinner="Decoding the 2-D map…", max_entries=8)
-def manifold(name: str, n: int) -> explore.Manifold:
-    return explore.manifold_grid(ui.load_model(name), n)
+def manifold(name: str, n: int) -> Manifold:
+    return manifold_grid(ui.load_model(name), n)
 
 
 @st.cache_resource(show_spinner="Classifying 2,000 samples (once per server)…", max_entries=8)
@@ -60,28 +69,28 @@ def gan_histogram(name: str, n: int = precomputed.N_GAN, seed: int = precomputed
     if (n, seed) == (precomputed.N_GAN, precomputed.GAN_SEED) and f"gan_histogram_{name}" in precomputed.ITEMS:
         a = precomputed.get(f"gan_histogram_{name}", ui.load_model)
         return a["counts"], float(a["mean_top_prob"])
-    images = explore.gan_samples(ui.load_model(name), n, seed)
-    return explore.class_histogram(ui.load_model("classifier"), images)
+    images = gan_samples(ui.load_model(name), n, seed)
+    return class_histogram(ui.load_model("classifier"), images)
 
 
 N_PCA = precomputed.N_PCA  # training digits for the PCA: its top components are stable well before 55,000
 
 
-def train_pca(components: int = precomputed.PCA_COMPONENTS) -> explore.PCA:
+def train_pca(components: int = precomputed.PCA_COMPONENTS) -> PCA:
     """PCA of the 10,000 shipped training digits: the mean, at least the top ``components`` components (the
     shipped 32 when that is enough, else all 784) and every eigenvalue."""
     return _shipped_pca() if components <= precomputed.PCA_COMPONENTS else _full_pca()
 
 
 @st.cache_resource(show_spinner="Computing PCA of 10,000 training digits (once per server)…")
-def _shipped_pca() -> explore.PCA:
+def _shipped_pca() -> PCA:
     a = precomputed.get("train_pca", ui.load_model)
-    return explore.PCA(a["mean"], a["components"], a["eigenvalues"])
+    return PCA(a["mean"], a["components"], a["eigenvalues"])
 
 
 @st.cache_resource(show_spinner="Computing PCA of 10,000 training digits (once per server)…")
-def _full_pca() -> explore.PCA:
-    return explore.pca_fit(train_images(N_PCA)[0])
+def _full_pca() -> PCA:
+    return fit_pca(train_images(N_PCA)[0])
 
 
 FEW_POOL = 10_000  # Few labels: all the shipped training digits, which the labelled subsets are drawn from (their codes also set the scaling)
@@ -104,13 +113,13 @@ def few_label_codes(rep: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nd
 
 
 def _encode_giving_way(model, x: torch.Tensor, batch: int = 1000) -> np.ndarray:
-    """``explore.encode_all(model, x)`` (the same batches, so the same numbers), one batch at a time; in the
+    """``encode_all(model, x)`` (the same batches, so the same numbers), one batch at a time; in the
     warm-up thread it gives way to the pages before each batch (``ui.background.yield_to_pages``)."""
     parts = []
     for i in range(0, len(x), batch):
         yield_to_pages()
-        parts.append(explore.encode_all(model, x[i : i + batch], batch_size=batch))
-    return np.concatenate(parts) if parts else explore.encode_all(model, x, batch_size=batch)
+        parts.append(encode_all(model, x[i : i + batch], batch_size=batch))
+    return np.concatenate(parts) if parts else encode_all(model, x, batch_size=batch)
 
 
 @st.cache_resource(show_spinner="Loading MNIST training digits…", max_entries=4)
@@ -124,9 +133,9 @@ def train_images(n: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 @st.cache_resource(show_spinner=False)
-def train_slot() -> explore.TrainSlot:
+def train_slot() -> TrainSlot:
     """The one training slot of this server process (Train live runs one model at a time)."""
-    return explore.TrainSlot()
+    return TrainSlot()
 
 
 def encode_one(name: str, image: np.ndarray | None, digit: int | None = None) -> np.ndarray | None:
@@ -134,7 +143,7 @@ def encode_one(name: str, image: np.ndarray | None, digit: int | None = None) ->
     if image is None:
         return None
     model = ui.load_model(name)
-    x = rinspect.as_batch(image).to(next(model.parameters()).device)
+    x = as_batch(image).to(next(model.parameters()).device)
     with torch.inference_mode():
         z = model.encode(x) if digit is None else model.encode(x, torch.tensor([int(digit)], device=x.device))
     return z[0].float().cpu().numpy()
@@ -144,7 +153,7 @@ def predict(image: np.ndarray) -> tuple[int, float] | None:
     """The classifier's top digit and probability for one image, or None while it is not installed."""
     if not ui.is_available("classifier"):
         return None
-    return rinspect.top_k(ui.load_model("classifier"), image, k=1)[0]
+    return top_k(ui.load_model("classifier"), image, k=1)[0]
 
 
 def prediction_caption(image: np.ndarray) -> str:

@@ -18,9 +18,10 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from rep_models import catalogue, checkpoint, explore
-from rep_models import inspect as rinspect
+from rep_models import catalogue, checkpoint
 from rep_models import webexport as wx
+from rep_models.directions import Directions
+from rep_models.images import png_bytes
 
 JS = Path(__file__).resolve().parent / "js"
 
@@ -70,7 +71,7 @@ def send_net(name: str) -> str:
     return net_id
 
 
-def latent_sliders(name: str, z0: np.ndarray, dirs: explore.Directions, labels: list[str], key: str,
+def latent_sliders(name: str, z0: np.ndarray, dirs: Directions, labels: list[str], key: str,
                    lo: float = -3.0, hi: float = 3.0, step: float = 0.1, px: int = 168) -> None:
     """Sliders over ``dirs`` starting from code ``z0 (d,)``, decoded by model ``name`` in the browser."""
     data = {
@@ -91,7 +92,7 @@ def frame_player(frames: np.ndarray, start: int, fps: float, playing: bool, walk
     frames = np.asarray(frames, dtype=np.float32)
     n, h, w = frames.shape
     sheet = np.concatenate(list(frames), axis=1)  # (H, F*W): one PNG per chunk, cut up in the page
-    data = {"sheet": "data:image/png;base64," + base64.b64encode(rinspect.png_bytes(sheet, 1)).decode("ascii"), "n": int(n),
+    data = {"sheet": "data:image/png;base64," + base64.b64encode(png_bytes(sheet, 1)).decode("ascii"), "n": int(n),
             "start": int(start), "fw": int(w), "fh": int(h), "fps": float(fps), "px": int(px), "playing": bool(playing),
             "walk": walk, "note": note}
     _frame_player(data=data, key=key)

@@ -47,9 +47,9 @@ class SDA(StackedAE):
         self._steps = 0
 
     @torch.inference_mode()
-    def propagation_features(self, x: torch.Tensor, dim: int = 50, batch_size: int = 1000) -> torch.Tensor:
-        """``(N,1,28,28)`` -> ``(N, dim)`` top principal components of the pretrained codes (or pixels):
-        the space whose nearest neighbours the labels spread over."""
+    def propagation_codes(self, x: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
+        """``(N,1,28,28)`` -> ``(N, D)`` the pretrained codes (or the pixels): what the labels spread over, after
+        ``rep_models.training.recipes.pseudo_label`` reduces them by PCA."""
         if self.config.propagate_on not in ("code", "pixels"):
             raise ValueError(f"propagate_on must be 'code' or 'pixels', got {self.config.propagate_on!r}")
         was_training, device = self.training, next(self.parameters()).device
@@ -59,9 +59,7 @@ class SDA(StackedAE):
         else:
             h = flatten(x).float()
         self.train(was_training)
-        h = h - h.mean(0)
-        _, _, v = torch.pca_lowrank(h, q=min(dim, h.shape[1]), center=False)
-        return h @ v
+        return h
 
     def training_state(self) -> dict[str, torch.Tensor]:
         return {"pseudo_label_steps": torch.tensor(self._steps)}  # where the pseudo-label weight's ramp is

@@ -15,6 +15,7 @@ import json
 import sys
 from dataclasses import dataclass, field, replace
 
+import numpy as np
 import torch
 
 from .. import data
@@ -89,15 +90,22 @@ def upload_pairs(model, d: TrainingData, opts: TrainOptions) -> None:
         model.upload_pool = training_pairs(d.x[pick].cpu(), seed=opts.seed)
 
 
+PROPAGATION_DIM = 50  # principal components of the codes the labels spread over
+
+
 def pseudo_label(model, x: torch.Tensor, labelled_idx: torch.Tensor, labelled_y: torch.Tensor):
     """Indices into ``x`` ``(K,)`` and their labels ``(K,)`` to fine-tune on: the labelled images plus the most
     confident pseudo-labelled ones (the model's ``propagation_keep`` of each class), or None when the model's
     ``propagate_labels`` is off. ``x`` is every training image, after pretraining."""
-    from .. import semi
+    from .. import pca, semi
 
     if not _config(model, "propagate_labels", False):
         return None
-    p = semi.pseudo_labels(model.propagation_features(x).numpy(), labelled_idx.numpy(), labelled_y.numpy())
+    h = model.propagation_codes(x)
+    # The neighbour graph in the top principal components (the shipped SdA files came from a randomised
+    # low-rank PCA here: one retrained now differs slightly).
+    features = pca.fit(h, min(PROPAGATION_DIM, h.shape[1])).transform(h)
+    p = semi.pseudo_labels(features.astype(np.float32), labelled_idx.numpy(), labelled_y.numpy())
     keep = semi.most_confident(p, model.config.propagation_keep)
     return torch.from_numpy(keep), torch.from_numpy(p.labels[keep])
 
