@@ -19,7 +19,6 @@ from ..images import tile
 from ..models import REGISTRY, build
 from ..sampling import gan_samples
 from .loop import fit
-from .steps import GAN_KINDS
 
 TRAINABLE = catalogue.LIVE_RECIPES  # the small models the Train-live page may train (rep_models.catalogue)
 MAX_EPOCHS = 20
@@ -124,7 +123,7 @@ class TrainJob:
         self._seen = time.time()
         self.batches_total = self.epochs * math.ceil(len(self.x) / self.batch_size)
         self.model = None
-        self.adversarial = REGISTRY[TRAINABLE[self.name].model].trainer in GAN_KINDS
+        self.adversarial = REGISTRY[TRAINABLE[self.name].model].family == "gan"
 
     # -- control
     def start(self) -> TrainJob:
