@@ -1,37 +1,29 @@
-"""The registry: a model's name -> its class. A new model is one file and one line here."""
-from .cdcgan import CDCGAN
-from .classifier import Classifier
-from .contractive_ae import ContractiveAE
-from .contrastive import ContrastiveEncoder
-from .conv_ae import ConvAE
-from .cvae import CVAE
-from .dcgan import DCGAN
-from .denoising_ae import DenoisingAE
-from .gan import GAN
-from .linear_ae import LinearAE
-from .recurrent_ae import RecurrentAE
-from .sda import SDA
-from .sparse_ae import SparseAE
-from .stacked_ae import StackedAE
-from .vae import VAE
+"""The registry: a model's name -> its class, found rather than listed. Every module here but ``base`` (and
+any ``_private`` helper) holds one model: the ``Model`` subclass that no other class of that module derives
+from, registered under the module's name (``linear_ae.py`` -> ``"linear_ae"``). A new model is one file."""
+from __future__ import annotations
 
-REGISTRY = {
-    "linear_ae": LinearAE,
-    "stacked_ae": StackedAE,
-    "conv_ae": ConvAE,
-    "recurrent_ae": RecurrentAE,
-    "denoising_ae": DenoisingAE,
-    "sparse_ae": SparseAE,
-    "contractive_ae": ContractiveAE,
-    "vae": VAE,
-    "cvae": CVAE,
-    "gan": GAN,
-    "dcgan": DCGAN,
-    "cdcgan": CDCGAN,
-    "classifier": Classifier,
-    "sda": SDA,
-    "contrastive": ContrastiveEncoder,
-}
+import importlib
+import pkgutil
+
+from .base import Model
+
+
+def _discover() -> dict[str, type[Model]]:
+    found = {}
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if info.name == "base" or info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        own = [c for c in vars(module).values() if isinstance(c, type) and issubclass(c, Model) and c.__module__ == module.__name__]
+        leaves = [c for c in own if not any(o is not c and issubclass(o, c) for o in own)]  # GAN, not its GANBase
+        if len(leaves) != 1:
+            raise ImportError(f"rep_models/models/{info.name}.py must define one model class, found {[c.__name__ for c in leaves]}")
+        found[info.name] = leaves[0]
+    return found
+
+
+REGISTRY: dict[str, type[Model]] = _discover()
 
 
 def build(name: str, **config):
