@@ -10,8 +10,8 @@ import streamlit as st
 from rep_models.catalogue import ENCODERS, FINE_TUNED
 from rep_models.evaluate import few_label_draws
 from rep_models.few_label_curves import FEW_LABEL_METHODS, few_label_curve, few_label_results
+from ui import charts, latent, links
 from ui import common as ui
-from ui import latent, links
 
 LIVE_COUNTS = [10, 20, 50, 100, 200, 500, 1000, 5000]  # at most half the pool, so random subsets still differ
 N_POOL = latent.FEW_POOL  # training digits the labelled subsets are drawn from (their codes also set the scaling)
@@ -44,7 +44,7 @@ def _codes(rep: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
 
 def _figure(pre: dict, live: dict, sda: dict, live_method: str = "logistic") -> go.Figure:
     fig = go.Figure()
-    palette = ["#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#ff9da6", "#9d755d", "#bab0ac", "#eeca3b", "#17becf"]
+    palette = charts.PALETTE
     reps = list(dict.fromkeys([*pre, *live]))
     for i, rep in enumerate(reps):
         color = palette[i % len(palette)]
@@ -62,9 +62,8 @@ def _figure(pre: dict, live: dict, sda: dict, live_method: str = "logistic") -> 
         fig.add_trace(go.Scatter(x=n, y=100 * acc, mode="markers", name=f"SdA fine-tuned, {', '.join(f'{k:,}' for k in n)} labels",
                                  marker=dict(symbol="star", size=16, color="#222"),
                                  hovertemplate="%{x:,} labels: %{y:.2f} %<extra></extra>"))
-    fig.update_layout(height=460, margin=dict(l=10, r=10, t=10, b=10), xaxis_type="log", xaxis_title="labelled training digits",
-                      yaxis_title="test accuracy (%)", legend=dict(orientation="v", x=1.01, y=1))
-    return fig
+    return charts.styled(fig, 460, xaxis_type="log", xaxis_title="labelled training digits", yaxis_title="test accuracy (%)",
+                         legend=dict(orientation="v", x=1.01, y=1))
 
 
 with ui.page_guard("Few labels"):
@@ -76,7 +75,7 @@ with ui.page_guard("Few labels"):
                 "You can still run the label counts yourself below.", icon=":material/hourglass_top:")
     live = st.session_state.get("few_live", {})
     live_method = st.session_state.get("few_live_method", "logistic")
-    st.plotly_chart(_figure(pre, live, sda, live_method), key="few_chart", config={"displayModeBar": False})
+    charts.show(_figure(pre, live, sda, live_method), key="few_chart")
     setup = report.get("meta", {}).get("few_label_curves", {}) if pre else {}
     n_train, n_test = setup.get("n_train", 55_000), setup.get("n_test", 10_000)
     st.caption(f"Lines: a logistic regression on the frozen codes of n labelled digits (n/10 per class) of the {n_train:,} "
