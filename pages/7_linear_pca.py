@@ -11,6 +11,7 @@ from rep_models import precomputed
 from rep_models.codes import latent_dim
 from rep_models.images import signed_rgb_row
 from rep_models.subspaces import (
+    decoder_basis,
     decoder_columns,
     linear_ae_curve,
     linear_mse,
@@ -57,7 +58,7 @@ with ui.page_guard("Linear AE = PCA"):
     if lin is not None:
         k = latent_dim(lin)
         pca = latent.train_pca(k)
-        dec = lin.decoder.weight.detach().float().cpu().numpy()  # (784, k): column j = what code unit j adds
+        dec = decoder_basis(lin)  # (784, k)
         comps = pca.components[:k]  # (k, 784)
 
         st.subheader("Same subspace, different basis")

@@ -79,9 +79,14 @@ def project_onto(basis, vectors) -> np.ndarray:
     return (v @ q) @ q.T
 
 
+def decoder_basis(linear_ae) -> np.ndarray:
+    """The linear AE's decoder weights ``(D, k)``: column j is what code unit j adds to the output."""
+    return linear_ae.decoder.weight.detach().float().cpu().numpy()
+
+
 def decoder_columns(linear_ae) -> np.ndarray:
     """The linear AE's decoder weights as images ``(k, 28, 28)``: what each code unit adds to the output."""
-    return linear_ae.decoder.weight.detach().float().cpu().numpy().T.reshape(-1, 28, 28)
+    return decoder_basis(linear_ae).T.reshape(-1, 28, 28)
 
 
 def linear_ae_curve(x: torch.Tensor, sizes, epochs: int = 5, seed: int = 0, lr: float = 3e-3, x_eval: torch.Tensor | None = None,

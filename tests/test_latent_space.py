@@ -21,7 +21,7 @@ from rep_models.models import build
 from rep_models.paths import interpolate, lerp, slerp, traversal
 from rep_models.pca import fit as fit_pca
 from rep_models.sampling import class_histogram, gan_samples, mode_summary, walk_latents
-from rep_models.subspaces import decoder_columns, linear_ae_curve, pca_mse, principal_angles, project_onto
+from rep_models.subspaces import decoder_basis, decoder_columns, linear_ae_curve, pca_mse, principal_angles, project_onto
 
 
 @pytest.fixture(scope="module")
@@ -216,6 +216,7 @@ def test_decoder_columns_are_the_decoder_weights(tiny):
     cols = decoder_columns(tiny["linear_ae"])
     assert cols.shape == (5, 28, 28)
     assert np.allclose(cols[2].ravel(), tiny["linear_ae"].decoder.weight[:, 2].detach().numpy())
+    assert np.array_equal(decoder_basis(tiny["linear_ae"])[:, 2], cols[2].ravel())
 
 
 def test_linear_ae_curve_error_falls_with_code_size(mnist_val):
