@@ -3,6 +3,7 @@
     python -m bench.load_test                          # 30 protocol sessions x 60 s (run it when the CPU is otherwise idle)
     python -m bench.load_test --sessions 3 --seconds 10 --no-write   # a smoke test
     python -m bench.load_test --clients browser        # the same with 30 headless Chromium pages
+    python -m bench.load_test --replicas 2 --sessions 100   # 2 replicas behind nginx (harness/proxy.py), 100 sessions
 
 Loopback only and bounded in time: starts ``streamlit run app.py`` headless on a free 127.0.0.1 port (its own
 PID, stopped at the end), opens ``--sessions`` Streamlit sessions and runs them at once for ``--seconds``,
@@ -67,6 +68,18 @@ RSS_BOUND_MB_PER_SESSION = 25.0  # the stated bound: what one more student may c
 TITLE = "Load test: a classroom on one server"
 
 
+def run_key(r: dict) -> str:
+    """The run's place in the results: its client kind, and where there is a proxy, how many replicas and sessions
+    (so 30 and 100 sessions on 1 and 2 replicas are kept side by side)."""
+    kind = r.get("clients", "browser")
+    return kind if not r.get("replicas") else f"{kind}, {r['replicas']} behind nginx, {r['sessions']} sessions"
+
+
+def where(r: dict) -> str:
+    n = r.get("replicas") or 0
+    return "one server, direct" if not n else f"{n} replica{'s' if n > 1 else ''} behind nginx"
+
+
 def fmt(v) -> str:
     return "n/a" if v is None else f"{v:.0f}"
 
@@ -91,7 +104,11 @@ def report(r: dict) -> str:
         who = (f"- {r['sessions']} concurrent **headless Chromium** sessions for {r['seconds']} s each, on loopback "
                f"(server and browsers on the same machine); warm-up {r['warmup_s']} s first.")
         what = "input event to end of the rerun, in the page"
-    lines = [common.header(f"{TITLE} ({'protocol' if protocol else 'browser'} clients)"), "", who,
+    title = f"{TITLE} ({'protocol' if protocol else 'browser'} clients)" if not r.get("replicas") else \
+        f"Load test: {r['sessions']} {'protocol' if protocol else 'browser'} sessions, {where(r)}"
+    lines = [common.header(title), "", who + (f" Through nginx (`deploy/latent_lab.conf.template`, sticky sessions) to "
+                                            f"{r['replicas']} Streamlit replica(s); memory is the replicas' together."
+                                            if r.get("replicas") else ""),
              f"- Result: **{common.passfail(ok)}** ({r['interactions']} interactions, {r['error_total']} errors"
              + (f": {r['errors']}" if r["errors"] else "") + f"; server {'alive' if r['server_alive'] else 'DEAD'} at the end).",
              f"- Interaction latency ({what}): p50 {fmt(r['latency_ms']['p50'])} ms, "
@@ -117,6 +134,19 @@ def report(r: dict) -> str:
     return "\n".join(lines)
 
 
+def side_by_side(runs: list[dict]) -> str:
+    """One table of the kept runs, when some went through the proxy: one server against N replicas."""
+    if not any(r.get("replicas") for r in runs):
+        return ""
+    rows = [{"clients": r.get("clients", "browser"), "server": where(r), "sessions": r["sessions"], "seconds": r["seconds"],
+             "interactions": r["interactions"], "errors": r["error_total"], "p50 ms": fmt(r["latency_ms"]["p50"]),
+             "p95 ms": fmt(r["latency_ms"]["p95"]), "MB per session": round(r["rss_growth_per_session_mb"], 1),
+             "date": r.get("date", "")} for r in runs]
+    return ("## Load test: one server and replicas behind nginx, side by side\n\n"
+            "Each row is the latest run of its kind below (`python -m bench.load_test [--replicas N] [--sessions S]`).\n\n"
+            + common.table(rows) + "\n")
+
+
 def write_results(r: dict, md: str) -> str:
     """Keep the latest run of each client kind: load_test.json maps kind -> run (with its markdown); the sections go to
     bench/results/load_test.md (so bench/RESULTS.md), protocol first."""
@@ -130,9 +160,10 @@ def write_results(r: dict, md: str) -> str:
             old["markdown"] = text.replace(f"## {TITLE}\n", f"## {TITLE} (browser clients)\n", 1)
             runs = {"browser": {"clients": "browser", **old}}
         else:
-            runs = {k: v for k, v in old.items() if k in CLIENTS}
-    runs[r["clients"]] = {**r, "markdown": md}
-    combined = "\n".join(runs[k]["markdown"].rstrip() + "\n" for k in CLIENTS if k in runs and runs[k].get("markdown"))
+            runs = {k: v for k, v in old.items() if isinstance(v, dict) and "markdown" in v}
+    runs[run_key(r)] = {**r, "markdown": md}
+    order = [k for k in CLIENTS if k in runs] + sorted(k for k in runs if k not in CLIENTS)
+    combined = side_by_side([runs[k] for k in order]) + "\n".join(runs[k]["markdown"].rstrip() + "\n" for k in order)
     common.write_section("load_test", combined, runs)
     return combined
 
@@ -149,10 +180,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="MIN,MAX seconds between interactions (default 0.5,2 for protocol, 0.2,0.8 for browser)")
     p.add_argument("--scenarios", type=lambda v: v.split(","), default=SCENARIOS, help=f"comma-separated subset of {','.join(SCENARIOS)}")
     p.add_argument("--server-log", default=LoadOptions.server_log)
+    p.add_argument("--replicas", type=int, default=0,
+                   help="0: one server, direct (default); N: N replicas behind nginx (harness/proxy.py, needs nginx)")
     p.add_argument("--no-write", action="store_true", help="print only; do not write the results")
     args = p.parse_args(argv)
     if not args.scenarios or set(args.scenarios) - set(SCENARIOS):
         p.error(f"--scenarios must be a subset of {','.join(SCENARIOS)}, got {args.scenarios}")
+    if args.replicas < 0:
+        p.error(f"--replicas must be 0 or more, got {args.replicas}")
     if args.think is not None and (len(args.think) != 2 or not 0 <= args.think[0] <= args.think[1]):
         p.error("--think takes MIN,MAX with 0 <= MIN <= MAX")
     return args

@@ -43,13 +43,19 @@ class LoadOptions:
     think: list[float] | None = None
     scenarios: list[str] = field(default_factory=lambda: list(SCENARIOS))
     server_log: str = str(ROOT / "artifacts" / "load_test_server.log")
+    replicas: int = 0  # > 0: that many servers behind nginx (harness/proxy.py), the sessions through the proxy
 
 
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+def rss_mb(*pids: int) -> float:
+    """The VmRSS of these processes together, MB (a replica that has exited counts as nan)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+        except OSError:
+            return float("nan")
+        total += next((int(line.split()[1]) / 1024 for line in lines if line.startswith("VmRSS:")), float("nan"))
+    return total
 
 
 # ------------------------------------------------------------------------------------- shared by both kinds
@@ -432,7 +438,7 @@ async def visit_home(port: int, timeout_s: float) -> None:
 # ------------------------------------------------------------------------------------------------ the run
 
 
-async def drive(args: LoadOptions, proc, session_fn) -> dict:
+async def drive(args: LoadOptions, pids: list[int], session_fn) -> dict:
     """Warm up (one session per scenario, in turn), then all sessions at once while sampling the server's RSS.
 
     ``session_fn(session, start_at, seconds)`` runs one session of the chosen client kind."""
@@ -442,14 +448,14 @@ async def drive(args: LoadOptions, proc, session_fn) -> dict:
     warm_notes = [f"warm-up {w.scenario}: " + ("; ".join(x for x in (w.note, str(w.errors) if w.errors else "") if x) or "ok")
                   for w in warm]
     await asyncio.sleep(2)
-    rss_warm = rss_mb(proc.pid)
+    rss_warm = rss_mb(*pids)
     samples: list[tuple[float, float]] = []
     stop_sampling = asyncio.Event()
 
     async def sample():
         t0 = time.monotonic()
         while not stop_sampling.is_set():
-            samples.append((time.monotonic() - t0, rss_mb(proc.pid)))
+            samples.append((time.monotonic() - t0, rss_mb(*pids)))
             await asyncio.sleep(0.5)
 
     sampler = asyncio.create_task(sample())
@@ -457,43 +463,57 @@ async def drive(args: LoadOptions, proc, session_fn) -> dict:
     ramp = min(10.0, 0.3 * args.sessions)  # students arrive over a few seconds, not in one instant
     sessions = [Session(i, args.scenarios[i % len(args.scenarios)]) for i in range(args.sessions)]
     done = await asyncio.gather(*[session_fn(s, now + ramp * i / max(1, args.sessions), args.seconds) for i, s in enumerate(sessions)])
-    rss_loaded = rss_mb(proc.pid)
+    rss_loaded = rss_mb(*pids)
     await asyncio.sleep(args.settle)
     stop_sampling.set()
     await sampler
     return {"done": done, "warm_s": warm_s, "warm_notes": warm_notes, "warm_errors": sum(sum(w.errors.values()) for w in warm),
             "rss_warm": rss_warm, "rss_loaded": rss_loaded,
-            "rss_after": rss_mb(proc.pid), "samples": samples}
+            "rss_after": rss_mb(*pids), "samples": samples}
 
 
 async def run(args: LoadOptions) -> dict:
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
+    """One load run: a server of its own (``args.replicas`` 0), or that many replicas behind nginx
+    (``harness.proxy.Cluster``), the sessions going through the proxy. Memory is the replicas' VmRSS summed."""
     think = tuple(args.think) if args.think else THINK_S[args.clients]
+    cluster = None
     try:
-        proc = start_app(port, log_path=Path(args.server_log), timeout_s=90)
+        if args.replicas:
+            from harness.proxy import Cluster
+
+            cluster = Cluster(args.replicas, log_dir=Path(args.server_log).with_suffix(""), timeout_s=90).start()
+            procs, port, direct = cluster.procs, cluster.port, cluster.ports
+        else:
+            port = free_port()
+            procs, direct = [start_app(port, log_path=Path(args.server_log), timeout_s=90)], [port]
     except RuntimeError as e:
         raise SystemExit(str(e)) from None
+    base = f"http://127.0.0.1:{port}"
+    pids = [p.pid for p in procs]
     try:
-        rss_start = rss_mb(proc.pid)
+        rss_start = rss_mb(*pids)
         if args.clients == "browser":
             from playwright.async_api import async_playwright
 
             async with async_playwright() as pw:
                 browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
                 try:
-                    m = await drive(args, proc, lambda s, start_at, seconds: run_session(
+                    m = await drive(args, pids, lambda s, start_at, seconds: run_session(
                         browser, base, s, start_at, seconds, args.timeout, think))
                 finally:
                     await browser.close()
         else:
-            await visit_home(port, max(args.timeout, 120.0))  # the first run also imports torch & co.
-            m = await drive(args, proc, lambda s, start_at, seconds: run_protocol_session(
+            for p in direct:  # each replica's first run (also imports torch & co.), straight to it
+                await visit_home(p, max(args.timeout, 120.0))
+            m = await drive(args, pids, lambda s, start_at, seconds: run_protocol_session(
                 port, s, start_at, seconds, args.timeout, think))
-        server_alive = proc.poll() is None
+        server_alive = all(p.poll() is None for p in procs)
     finally:
-        stop_app(proc)
-    return summarize(args, think, m, rss_start, server_alive)
+        if cluster is not None:
+            cluster.stop()
+        else:
+            stop_app(procs[0])
+    return {**summarize(args, think, m, rss_start, server_alive), "replicas": args.replicas, "date": time.strftime("%Y-%m-%d %H:%M")}
 
 
 def summarize(args: LoadOptions, think, m: dict, rss_start: float, server_alive: bool) -> dict:

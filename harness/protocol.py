@@ -115,6 +115,7 @@ class StreamlitClient:
         self.page_hash = ""
         self.session_id = ""
         self.xsrf = ""
+        self.cookies: dict[str, str] = {}
         self.ws = None
         self.widgets: dict[str, Widget] = {}  # the widgets of the page as last drawn
         self.states: dict[str, object] = {}  # WidgetState protos the page holds (what the user set)
@@ -131,8 +132,9 @@ class StreamlitClient:
         from websockets.asyncio.client import connect
 
         status, headers, _ = await http(self.port, "GET", "/_stcore/health", timeout_s=self.timeout_s)
-        cookies = [c.split(";")[0].split("=", 1) for c in headers.get("set-cookie", [])]
-        self.xsrf = next((v for k, v in cookies if k == XSRF_COOKIE), "")
+        # Every cookie is kept, as a browser would: behind nginx (harness/proxy.py) one of them keeps the session on its replica.
+        self.cookies = dict(c.split(";")[0].split("=", 1) for c in headers.get("set-cookie", []) if "=" in c)
+        self.xsrf = self.cookies.get(XSRF_COOKIE, "")
         if status != 200 or not self.xsrf:
             raise ProtocolError(f"/_stcore/health answered {status} without an XSRF cookie")
         await http(self.port, "GET", "/_stcore/host-config", headers=self.cookie_header(), timeout_s=self.timeout_s)
@@ -142,7 +144,7 @@ class StreamlitClient:
         self.reader = asyncio.create_task(self._read())
 
     def cookie_header(self) -> dict[str, str]:
-        return {"Cookie": f"{XSRF_COOKIE}={self.xsrf}"}
+        return {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
 
     async def _read(self) -> None:
         from streamlit.proto.ForwardMsg_pb2 import ForwardMsg

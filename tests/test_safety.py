@@ -86,6 +86,23 @@ def test_streamlit_config_names_are_real_options():
             assert f"{section}.{name}" in known, f"{section}.{name} is not a Streamlit {st_config.__name__} option"
 
 
+def test_message_limit_bounds_what_the_app_sends_and_takes():
+    """server.maxMessageSize is bounded (a public server must not read 200 MB messages), yet above what the app needs:
+    the largest network sent to the page (measured 3.5 MB, the VAE's decoder) and a drawing up to the page's own
+    limit (so the page, not the socket, says a drawing is too large)."""
+    from rep_models import catalogue, checkpoint, webexport
+    from rep_models.preprocess import MAX_BYTES
+
+    limit = streamlit_config()["server"].get("maxMessageSize", 200) * 1_000_000
+    assert limit <= 32_000_000, "bound the websocket message size to what the app needs"
+    assert limit > 4 * (MAX_BYTES // 3 + 1) + 100_000, "a drawing the page would refuse must reach the page to be refused"
+    sizes = {"classifier": len(webexport.pack(webexport.classifier_program(checkpoint.load(ROOT / "pretrained" / "classifier")), "c"))}
+    for name in catalogue.with_role("browser_decodable"):
+        model = checkpoint.load(ROOT / "pretrained" / name)
+        sizes[name] = len(webexport.pack(webexport.decoder_program(model), name))
+    assert max(sizes.values()) < limit / 2, f"a network sent to the page is near the websocket limit: {sizes}"
+
+
 def test_upload_limit_is_within_the_decoder_limit():
     """Streamlit refuses files above maxUploadSize; decode_image's own byte limit must not be the smaller one."""
     from rep_models.preprocess import MAX_BYTES
