@@ -274,6 +274,8 @@ def evaluate_model(name: str, ctx: Context) -> dict | None:
         out = eval_vae(name, model, ctx)
     elif model.family == "gan":
         out = eval_samples(name, model, ctx)
+        if hasattr(model, "synthesis") and ctx.classifier is not None:  # a style-based generator: its styles mixed
+            out.update(metrics.style_mixing(model, ctx.classifier, n_pairs=2000, seed=0))
     elif model.family == "encoder":  # no decoder: only its codes are measured (below)
         out = {}
     else:
@@ -282,6 +284,7 @@ def evaluate_model(name: str, ctx: Context) -> dict | None:
         out.update(eval_codes(name, model, ctx))
     card = checkpoint.read_card(ctx.directory / name)
     out["train_seconds"] = card.get("wall_seconds")
+    out["file_mb"] = round((ctx.directory / f"{name}.safetensors").stat().st_size / 2**20, 3)
     out["eval_seconds"] = round(time.perf_counter() - t, 1)
     return out
 

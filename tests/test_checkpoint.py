@@ -32,7 +32,7 @@ def trained_a_little(name: str, batch, **config):
     with torch.no_grad():
         for p in model.parameters():
             p.add_(0.01 * torch.randn_like(p))
-        if model.trainer == "gan":
+        if model.family == "gan":
             model.discriminator_loss(batch)  # updates batch-norm running statistics
         else:
             model.loss(batch)

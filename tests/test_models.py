@@ -133,7 +133,7 @@ def test_loss_is_finite_and_reaches_every_parameter(name, small_batch):
     batch = small_batch[0][:16], small_batch[1][:16]
     all_params = {n for n, _ in model.named_parameters()}
     reached: set[str] = set()
-    if model.trainer == "gan":
+    if model.family == "gan":  # every GAN trainer (gan, stylegan) alternates these two losses
         gen = {id(p) for p in model.generator_parameters()}
         names = {id(p): n for n, p in model.named_parameters()}
         for fn, own in (("discriminator_loss", set(names) - gen), ("generator_loss", gen)):
@@ -158,7 +158,7 @@ def test_a_few_steps_lower_the_loss(name, small_batch):
     model = fresh(name).train()
     batch = small_batch
     lr = model.train_defaults["lr"]
-    if model.trainer == "gan":
+    if model.family == "gan":  # every GAN trainer (gan, stylegan) alternates these two losses
         batch = small_batch[0][:32], small_batch[1][:32]
         d_opt = torch.optim.Adam(model.discriminator_parameters(), lr=lr, betas=(0.5, 0.999))
         g_opt = torch.optim.Adam(model.generator_parameters(), lr=lr, betas=(0.5, 0.999))

@@ -146,6 +146,17 @@ def test_resume_is_exact_for_a_gan_with_a_moving_average(tmp_path, monkeypatch):
     assert same_weights(resumed, straight)
 
 
+def test_resume_is_exact_for_the_stylegan(tmp_path, monkeypatch):
+    """The style-based GAN stopped after epoch 1 of 2: its step count (lazy R1, fade-in), the moving averages of
+    its generator and of w, both optimisers and the random generators (latents, style-mixing crossovers, noise
+    maps) continue, so the shipped weights are bit-identical to an uninterrupted run's."""
+    args = ["stylegan", "--limit", "128", "--epochs", "2", "--batch-size", "32", "--no-progress", *SAMPLE,
+            "--set", "channels=[8,8,4]", "d_channels=[4,8,8]", "mapping_layers=2", "r1_every=3", "progressive=true", "grow_steps=2"]
+    straight, resumed, card = stopped_and_resumed(tmp_path, monkeypatch, args, lambda done: done["main"] == 1)
+    assert [h["epoch"] for h in card["history"]] == [1, 2] and card["config"]["r1_every"] == 3
+    assert same_weights(resumed, straight)
+
+
 def test_resume_is_exact_during_layerwise_pretraining(tmp_path, monkeypatch):
     """A stacked AE with masking noise, stopped after the first of two pretraining epochs of its first layer:
     that layer's optimiser and schedule, and the noise, continue where they were."""

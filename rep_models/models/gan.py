@@ -93,8 +93,12 @@ class GANBase(Model):
     # Samples from the averaged weights are steadier than from the last step's (Yazici et al. 2019).
     # The average lives outside the state dict while training; ``finish_training`` makes it the generator.
 
+    def ema_decay(self) -> float:
+        """This step's decay of the average (``config.ema``; a model may ramp it up)."""
+        return getattr(self.config, "ema", 0.0)
+
     def after_generator_step(self) -> None:
-        decay = getattr(self.config, "ema", 0.0)
+        decay = self.ema_decay()
         if not decay:
             return
         params = dict(self.generator_net.named_parameters())

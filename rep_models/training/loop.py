@@ -24,7 +24,7 @@ from ..models.base import noise_generator
 from .distributed import dist_info
 from .optim import Optimisers
 from .options import TrainOptions
-from .steps import STEPS, LossModule, param_groups
+from .steps import GAN_KINDS, STEPS, LossModule, param_groups
 
 VALIDATION_SEED = 12345  # validation's own noise: the same VAE samples and GAN latents every epoch
 
@@ -69,7 +69,8 @@ def epoch_batches(n: int, batch_size: int, epoch: int, seed: int, min_steps: int
 def make_optimisers(model, phase: Phase, n: int, opts: TrainOptions) -> Optimisers:
     """The phase's optimisers, with a schedule over its ``epochs`` of ``n`` images."""
     steps = len(epoch_batches(n, opts.batch_size, 0, opts.seed, opts.min_steps_per_epoch))
-    return Optimisers(param_groups(model, phase.kind, phase.layer), opts.lr, steps * phase.epochs, phase.kind == "gan", opts.schedule)
+    return Optimisers(param_groups(model, phase.kind, phase.layer), opts.lr, steps * phase.epochs, phase.kind in GAN_KINDS, opts.schedule,
+                      getattr(model, "adam_betas", None) if phase.kind != "layerwise" else None)
 
 
 def _mean_dicts(dicts: list[dict]) -> dict[str, float]:
@@ -146,8 +147,8 @@ def fit(model, x: torch.Tensor, y: torch.Tensor, epochs: int = 1, batch_size: in
     the models Train live offers do not have, still draws from it)."""
     opts = TrainOptions(epochs=epochs, batch_size=batch_size, lr=lr or model.train_defaults["lr"], seed=seed, progress=False, log_epochs=False)
     model.to(device)
-    gan = model.trainer == "gan"
-    phase = Phase("gan" if gan else "standard", epochs, "gan" if gan else "loss")
+    gan = model.trainer in GAN_KINDS
+    phase = Phase(model.trainer if gan else "standard", epochs, "gan" if gan else "loss")
     with noise_generator(torch.Generator().manual_seed(seed)):
         run_phase(model, LossModule(model), phase, make_optimisers(model, phase, len(x), opts), x, y, opts, device, val=val,
                   callbacks=Callbacks(on_batch_end=on_batch_end, on_epoch_end=on_epoch, should_stop=should_stop))

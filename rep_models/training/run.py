@@ -24,7 +24,7 @@ from . import recipes, state
 from .distributed import dist_info, init_distributed
 from .loop import Callbacks, Phase, finish, make_optimisers, run_phase, validate
 from .options import TrainOptions, resolve
-from .steps import LossModule
+from .steps import GAN_KINDS, LossModule
 
 
 @contextmanager
@@ -112,7 +112,7 @@ def train(name: str, out_dir: str | os.PathLike = "pretrained", out_name: str | 
             phase = Phase("layerwise", opts.pretrain_epochs, f"pretrain layer {layer + 1}", layer)
             train_phase(model, wrapped, phase, d.x, d.y, opts, device, ckpt, saved)
         recipes.run_steps(recipes.AFTER_PRETRAINING, model, d, opts)
-        main = Phase("gan" if model.trainer == "gan" else "standard", opts.epochs, "train")
+        main = Phase(model.trainer if model.trainer in GAN_KINDS else "standard", opts.epochs, "train")
         train_phase(model, wrapped, main, d.x_sup, d.y_sup, opts, device, ckpt, saved, val=(d.xv, d.yv))
         finish(model)
 
