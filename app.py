@@ -11,7 +11,8 @@ import sys
 
 import streamlit as st
 
-from ui import nav
+from ui import i18n, nav
+from ui.i18n import t
 
 nav.leave_legacy_mode()
 st.set_page_config(page_title="Latent Lab", page_icon=":material/blur_on:", layout="wide")
@@ -27,41 +28,34 @@ def _metrics_entry(all_metrics: dict, name: str):
 
 def home() -> None:
     st.title("Latent Lab")
-    st.markdown(
-        "What does a neural network learn about handwritten digits when nobody tells it which digit is which? "
-        "Latent Lab lets you **draw a digit and watch autoencoders rebuild it**, **clean up noisy images**, "
-        "**walk through the latent space of a VAE**, and **generate new digits with GANs**. "
-        "Every model is already trained on MNIST (70,000 handwritten digits): nothing to set up, just explore."
-    )
-    st.caption(f"Running on **{ui.device_label()}**. Pick a page in the sidebar, or start here:")
+    st.markdown(t("home.intro"))
+    st.caption(t("home.start", device=ui.device_label()))
     links = ui.PAGES
     cols = st.columns(min(4, max(1, len(links))))
     for i, p in enumerate(links):
-        cols[i % len(cols)].page_link(p.path, label=p.title, icon=p.icon)
+        cols[i % len(cols)].page_link(p.path, label=nav.title(p), icon=p.icon)
 
     all_metrics = ui.metrics()
     st.divider()
-    st.subheader("The models")
-    st.caption("Headline figures come from the evaluation report (pretrained/metrics.json) when it exists, "
-               "otherwise from each model's validation scores at the end of training.")
-    for family, blurb in catalogue.GROUPS.items():
+    st.subheader(t("home.models"))
+    st.caption(t("home.models_source"))
+    for family in catalogue.GROUPS:
         names = catalogue.in_group(family)
-        st.markdown(f"#### {family}")
-        st.caption(blurb)
+        st.markdown(f"#### {t('group.' + family)}")
+        st.caption(t(f"group.{family}.blurb"))
         cols = st.columns(3)
         for i, name in enumerate(names):
-            info = ui.MODEL_INFO[name]
             with cols[i % 3].container(border=True):
-                st.markdown(f"**{info.title}**")
-                st.caption(info.what)
+                st.markdown(f"**{i18n.model(name)}**")
+                st.caption(i18n.model(name, "what"))
                 c = ui.card(name) if ui.is_available(name) else None
                 if c is None:
-                    st.markdown(":gray[Not installed yet (still training).]")
+                    st.markdown(f":gray[{t('home.not_installed')}]")
                     continue
                 n_params = c.get("n_parameters")
-                lines = [f"{n_params / 1e6:.2f} M parameters" if isinstance(n_params, (int, float)) and n_params >= 1e5
-                         else f"{n_params:,} parameters" if isinstance(n_params, int) else ""]
-                lines += [f"{label}: **{value}**" for label, value in headline_metrics(c, _metrics_entry(all_metrics, name))]
+                lines = [t("home.params_m", n=f"{n_params / 1e6:.2f}") if isinstance(n_params, (int, float)) and n_params >= 1e5
+                         else t("home.params", n=f"{n_params:,}") if isinstance(n_params, int) else ""]
+                lines += [f"{i18n.tr(label)}: **{value}**" for label, value in headline_metrics(c, _metrics_entry(all_metrics, name))]
                 st.markdown("  \n".join(x for x in lines if x))
 
 
@@ -70,8 +64,7 @@ with st.sidebar:
     nav.sidebar(pages)
 loading = st.empty()
 if "torch" not in sys.modules:  # the first run after a start: imports take seconds
-    loading.info("Loading Latent Lab's models (only the first visit after the server starts waits for this)…",
-                 icon=":material/hourglass_top:")
+    loading.info(t("home.loading"), icon=":material/hourglass_top:")
 
 import torch  # noqa: E402 - after the navigation and the loading notice, on purpose
 
@@ -89,6 +82,6 @@ flush_denormals()  # per thread, and Streamlit runs each script in its own threa
 warmup.start()  # once per server, after this first run: the models and caches, in the background (ui/warmup.py)
 
 with st.sidebar:
-    st.caption(f"Device: {ui.device_label()}")
+    st.caption(t("home.device", device=ui.device_label()))
 loading.empty()
 current.run()

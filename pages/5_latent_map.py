@@ -10,21 +10,15 @@ from rep_models import exports
 from rep_models.codes import as_batch
 from rep_models.images import tile
 from ui import common as ui
-from ui import downloads, latent, links, live
+from ui import downloads, i18n, latent, links, live
+from ui.i18n import t
 
 METHODS = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
 COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
 MAX_SHOWN = 48  # selected digits shown as images
-PLACES = {"none": "None", "draw": "Draw", "upload": "Upload", "test": "Test digit"}  # a link's place=… -> ui.digit_input's source
+PLACES = {"none": None, "draw": "Draw", "upload": "Upload", "test": "Test digit"}  # a link's place=… -> ui.digit_input's source
 
-ui.page_header(
-    "Latent map",
-    "Every dot is one of the 10,000 MNIST test digits, placed so that digits with similar codes land close together. "
-    "The map is a 2-D picture of a high-dimensional space: PCA keeps the directions of largest spread (faithful, but "
-    "classes overlap); t-SNE and UMAP keep each digit's neighbours (tight clusters, but distances between clusters mean little).",
-    "compare raw pixels, the conv AE and the contrastive encoder under UMAP; draw a lasso around a cluster to see its digits; "
-    "draw a digit and find where it lands.",
-)
+ui.page_header(t("nav.latent_map"), t("map.what"), t("map.try"))
 
 try:
     from rep_models import projections as P
@@ -33,7 +27,7 @@ except ImportError:  # the projections module is not installed yet
 
 
 def _title(rep: str) -> str:
-    return "raw pixels" if rep == "pixels" else (ui.MODEL_INFO[rep].title if rep in ui.MODEL_INFO else rep)
+    return t("map.pixels") if rep == "pixels" else (i18n.model(rep) if rep in ui.MODEL_INFO else rep)
 
 
 def available_maps() -> dict[str, list[str]]:
@@ -65,12 +59,12 @@ def quality_table(report: dict, avail: dict[str, list[str]]) -> list[dict]:
     proj = report.get("projections", {}) if isinstance(report.get("projections"), dict) else {}
     rows = []
     for rep, methods in avail.items():
-        row = {"representation": _title(rep)}
+        row = {t("map.representation_col"): _title(rep)}
         for m in METHODS:
             q = proj.get(rep, {}).get(m, {}) if isinstance(proj.get(rep), dict) else {}
             knn, tw = q.get("knn10_accuracy"), q.get("trustworthiness")
-            row[f"{METHODS[m]} 10-NN"] = f"{100 * knn:.1f} %" if isinstance(knn, (int, float)) else ("…" if m in methods else "—")
-            row[f"{METHODS[m]} trust."] = f"{tw:.3f}" if isinstance(tw, (int, float)) else ("…" if m in methods else "—")
+            row[t("map.knn_col", method=METHODS[m])] = f"{100 * knn:.1f} %" if isinstance(knn, (int, float)) else ("…" if m in methods else "—")
+            row[t("map.trust_col", method=METHODS[m])] = f"{tw:.3f}" if isinstance(tw, (int, float)) else ("…" if m in methods else "—")
         rows.append(row)
     return rows
 
@@ -85,65 +79,61 @@ def map_panel(rep: str, method: str, colour: bool, image: np.ndarray | None) -> 
             code = P.codes_for(rep, as_batch(image), model=None if rep == "pixels" else ui.load_model(rep))
             mark = placer(rep, method)(code[0])
         except (ValueError, FileNotFoundError) as e:
-            st.caption(f"Your digit cannot be placed in this map ({e}).")
+            st.caption(t("map.cannot_place", why=i18n.tr(str(e))))
     c_map, c_sel = st.columns([3, 2], gap="medium")
     with c_map:
         rows = sorted(set(live.scatter_map(m["coords"], m["labels"], m["indices"], COLOURS if colour else None, mark,
                                            key=f"map_chart_{rep}_{method}")))
-        st.caption("Hover a dot to name it; drag a lasso around a group or click a dot to see the digits; double-click "
-                   "to clear; the wheel zooms.")
+        st.caption(t("map.how"))
     with c_sel:
         if not rows:
-            st.info("Drag a lasso around some points, or click one, to see those digits.",
-                    icon=":material/gesture_select:")
+            st.info(t("map.empty"), icon=":material/gesture_select:")
             return
         x, y = ui.test_set()
         labels = y[rows].numpy()
         counts = np.bincount(labels, minlength=10)
-        st.markdown(f"**{len(rows):,} digits selected** · most are **{counts.argmax()}s** ({100 * counts.max() / len(rows):.0f} %)")
+        st.markdown(t("map.selected", n=f"{len(rows):,}", d=counts.argmax(), pct=f"{100 * counts.max() / len(rows):.0f}"))
         shown = rows[:MAX_SHOWN]
         latent.show_image(tile(x[shown, 0].numpy(), ncols=8), scale=2)
         if len(rows) > MAX_SHOWN:
-            st.caption(f"the first {MAX_SHOWN} of {len(rows):,}")
-        st.bar_chart({"digits": counts}, height=160, x_label="digit", y_label="selected")
+            st.caption(t("map.first", k=MAX_SHOWN, n=f"{len(rows):,}"))
+        st.bar_chart({t("map.digits"): counts}, height=160, x_label=t("map.digit"), y_label=t("map.selected_axis"))
         c_csv, c_png = st.columns(2)
         with c_csv:
-            downloads.button("Selection (CSV)", lambda: exports.map_selection_csv(rows, m["indices"], m["labels"], m["coords"]),
+            downloads.button(t("map.dl_csv"), lambda: exports.map_selection_csv(rows, m["indices"], m["labels"], m["coords"]),
                              f"{rep}_{method}_selection.csv", key="map_dl_csv",
-                             help="One row per selected digit: its index in the MNIST test set, its label and its place (x, y) on this map.")
+                             help=t("map.dl_csv_help"))
         with c_png:
-            downloads.button("Digits (PNG)", lambda: exports.png(tile(x[shown, 0].numpy(), ncols=8)), f"{rep}_{method}_selection.png",
-                             key="map_dl_png", help=f"The first {MAX_SHOWN} selected digits, as shown here.")
+            downloads.button(t("map.dl_png"), lambda: exports.png(tile(x[shown, 0].numpy(), ncols=8)), f"{rep}_{method}_selection.png",
+                             key="map_dl_png", help=t("map.dl_png_help", k=MAX_SHOWN))
 
 
 with ui.page_guard("the latent map"):
     avail = available_maps() if P is not None else {}
     if not avail:
-        st.info("The precomputed maps are not installed yet (`python -m rep_models.evaluate --projections` writes them to "
-                "`pretrained/`). This page shows them as soon as they are there.", icon=":material/hourglass_top:")
+        st.info(t("map.not_installed"), icon=":material/hourglass_top:")
     else:
         left, right = st.columns([1.4, 4], gap="large")
         with left:
-            rep = links.selectbox("Representation", list(avail), format_func=_title, key="map_rep", param="rep",
+            rep = links.selectbox(t("map.representation"), list(avail), format_func=_title, key="map_rep", param="rep",
                                   index=list(avail).index("conv_ae") if "conv_ae" in avail else 0)
             methods = avail[rep]
-            method = links.segmented_control("Method", methods, format_func=METHODS.get, key=f"map_method_{rep}", param="method",
+            method = links.segmented_control(t("map.method"), methods, format_func=METHODS.get, key=f"map_method_{rep}", param="method",
                                              default="umap" if "umap" in methods else methods[0]) or methods[0]
-            colour = links.toggle("Colour by label", value=True, key="map_colour", param="colour")
-            st.markdown("##### Your digit")
-            src = links.radio("Place in the map", list(PLACES), key="map_src", param="place", horizontal=True, format_func=PLACES.get)
+            colour = links.toggle(t("map.colour"), value=True, key="map_colour", param="colour")
+            st.markdown(f"##### {t('vae.your_digit_title')}")
+            src = links.radio(t("map.place"), list(PLACES), key="map_src", param="place", horizontal=True,
+                              format_func=lambda p: t("map.none") if p == "none" else ui.source_label(PLACES[p]))
             image = ui.digit_input("map_in", sources=(PLACES[src],), canvas_size=200) if src != "none" else None
         report = ui.metrics()
         q = report.get("projections", {}).get(rep, {}).get(method, {}) if isinstance(report.get("projections"), dict) else {}
         with right:
             c1, c2, c3 = st.columns(3)
             knn, tw = q.get("knn10_accuracy"), q.get("trustworthiness")
-            c1.metric("10-NN accuracy in 2-D", f"{100 * knn:.1f} %" if isinstance(knn, (int, float)) else "—",
-                      help="Each digit labelled by the majority of its 10 nearest dots on the map: how well the map keeps classes apart.")
-            c2.metric("Trustworthiness (k = 10)", f"{tw:.3f}" if isinstance(tw, (int, float)) else "—",
-                      help="1.0 = the neighbours you see on the map are real neighbours in the code space (no false neighbours).")
-            c3.metric("Points", f"{len(load_map(rep, method)['coords']):,}")
+            c1.metric(t("map.knn"), f"{100 * knn:.1f} %" if isinstance(knn, (int, float)) else "—", help=t("map.knn_help"))
+            c2.metric(t("map.trust"), f"{tw:.3f}" if isinstance(tw, (int, float)) else "—", help=t("map.trust_help"))
+            c3.metric(t("map.points"), f"{len(load_map(rep, method)['coords']):,}")
             map_panel(rep, method, colour, image)
-        with st.expander("Compare every map (10-NN accuracy and trustworthiness)", expanded=False):
+        with st.expander(t("map.compare"), expanded=False):
             st.dataframe(quality_table(report, avail), hide_index=True)
-            st.caption("From the evaluation report (`pretrained/metrics.json`); “…” = map installed, quality not measured yet.")
+            st.caption(t("map.compare_caption"))

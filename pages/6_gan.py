@@ -14,20 +14,15 @@ from rep_models.codes import decode_at, latent_dim
 from rep_models.images import tile
 from rep_models.paths import interpolate
 from rep_models.sampling import gan_samples, mode_summary, walk_frames
-from ui import charts, downloads, latent, links, live
+from ui import charts, downloads, i18n, latent, links, live
 from ui import common as ui
+from ui.i18n import t
 
-GANS = {n: catalogue.entry(n).picker_label for n in catalogue.with_role("generator")}
+GANS = list(catalogue.with_role("generator"))
 FPS = 15  # animation frames per second, shown by the page's own player
 CHUNK = 15  # frames per server round trip (one fragment run a second); the player keeps one chunk in hand
 
-ui.page_header(
-    "GAN studio",
-    "A generator turns 64 random numbers into a digit; it learned by trying to fool a critic that compares its output "
-    "with real digits. It never sees a real digit directly, and nothing forces it to draw every kind of digit.",
-    "change the seed and the truncation (low truncation = safer, more similar digits); press Play to walk the latent space; "
-    "compare the MLP GAN's digit histogram with the DCGAN's.",
-)
+ui.page_header(t("nav.gan"), t("gan.what"), t("gan.try"))
 
 
 def _new_seed() -> None:
@@ -37,9 +32,9 @@ def _new_seed() -> None:
 def _pick_model(key: str, options=None) -> str | None:
     names = [n for n in (options or GANS) if ui.is_available(n)]
     if not names:
-        ui.require_model("dcgan", "The GAN studio")
+        ui.require_model("dcgan", t("nav.gan"))
         return None
-    return links.selectbox("Generator", names, format_func=GANS.get, key=key, param="model")
+    return links.selectbox(t("gan.generator"), names, format_func=lambda n: i18n.model(n, "picker"), key=key, param="model")
 
 
 @ui.fragment
@@ -51,14 +46,15 @@ def samples_panel() -> None:
             return
         c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
         with c1:
-            seed = links.number_input("Seed", 0, 9_999, 0, key="gan_seed", param="seed")
-        c2.button("", icon=":material/casino:", on_click=_new_seed, key="gan_dice", help="A random seed")
-        n = links.select_slider("Samples", [16, 36, 64, 100], value=64, key="gan_n", param="samples")
-        trunc = links.slider("Truncation", 0.0, 3.0, 0.0, 0.1, key="gan_trunc", param="truncation",
-                          help="0 = off. Otherwise latent values beyond ±t are redrawn: lower t gives cleaner but more alike digits.")
+            seed = links.number_input(t("gan.seed"), 0, 9_999, 0, key="gan_seed", param="seed")
+        c2.button("", icon=":material/casino:", on_click=_new_seed, key="gan_dice", help=t("gan.dice"))
+        n = links.select_slider(t("gan.samples"), [16, 36, 64, 100], value=64, key="gan_n", param="samples")
+        trunc = links.slider(t("gan.truncation"), 0.0, 3.0, 0.0, 0.1, key="gan_trunc", param="truncation",
+                          help=t("gan.truncation_help"))
         digit = None
         if name == "cdcgan":
-            pick = links.segmented_control("Digit", ["all", *range(10)], default="all", key="gan_digit", param="digit")
+            pick = links.segmented_control(t("gan.digit"), ["all", *range(10)], default="all", key="gan_digit", param="digit",
+                                           format_func=lambda d: t("gan.all") if d == "all" else str(d))
             digit = None if pick in (None, "all") else int(pick)
     model = ui.load_model(name)
     t0 = time.perf_counter()
@@ -67,10 +63,10 @@ def samples_panel() -> None:
     grid = tile(images, ncols=10 if (name == "cdcgan" and digit is None) else None)
     with c_grid:
         latent.show_image(grid, width=520)
-        st.caption(f"{n} samples in **{ms_model:.0f} ms** on {ui.device_label()} · seed {seed} · "
-                   + (f"truncation ±{trunc:g}" if trunc > 0 else "no truncation")
-                   + (" · one column per digit 0–9" if name == "cdcgan" and digit is None else ""))
-        downloads.button("Download the grid (PNG)", lambda: exports.png(grid), f"{name}_seed{seed}.png", key="gan_dl_grid")
+        st.caption(t("gan.grid_caption", n=n, ms=f"{ms_model:.0f}", device=ui.device_label(), seed=seed)
+                   + (t("gan.truncated", t=f"{trunc:g}") if trunc > 0 else t("gan.untruncated"))
+                   + (t("gan.per_digit") if name == "cdcgan" and digit is None else ""))
+        downloads.button(t("gan.dl_grid"), lambda: exports.png(grid), f"{name}_seed{seed}.png", key="gan_dl_grid")
 
 
 def walk_chunk(name: str, walkers: int, period: int, method: str) -> None:
@@ -87,7 +83,7 @@ def walk_chunk(name: str, walkers: int, period: int, method: str) -> None:
         st.session_state["gan_frame"] = start + n
     st.session_state["gan_was_playing"] = playing
     live.frame_player(frames, start, FPS, playing, walk=f"{name}/{walkers}/{period}/{method}", key="gan_player",
-                      px=360 if walkers > 1 else 240, note=f"{ms:.1f} ms per frame to generate on {ui.device_label()}")
+                      px=360 if walkers > 1 else 240, note=t("gan.per_frame", ms=f"{ms:.1f}", device=ui.device_label()))
 
 
 def _walk_gif(name: str, walkers: int, period: int, method: str) -> bytes:
@@ -103,16 +99,15 @@ def walk_panel() -> None:
         name = _pick_model("gan_walk_model")
         if name is None:
             return
-        st.toggle("Play", key="gan_play", help="Animate: each frame moves every walker a little further along its path.")
-        walkers = links.select_slider("Walkers", [1, 4, 9, 16], value=9, key="gan_walkers", param="walkers")
-        period = links.select_slider("Frames per turn", [40, 80, 120, 240], value=120, key="gan_period", param="frames",
-                                  help="Fewer frames per turn = a faster walk.")
-        method = links.radio("Path", ["circle", "random"], horizontal=True, key="gan_walk_method", param="path",
-                          format_func={"circle": "great circle", "random": "random waypoints"}.get)
-        st.caption("A great circle passes through random latent points at the norm typical of the prior, so every frame "
-                   "is a plausible input; the generator turns the smooth path into a smooth morph.")
-        downloads.button("Download one turn (GIF)", lambda: _walk_gif(name, walkers, period, method), f"{name}_walk.gif",
-                         key="gan_dl_walk", help="Made when you click: a few seconds for a long turn.")
+        st.toggle(t("gan.play"), key="gan_play", help=t("gan.play_help"))
+        walkers = links.select_slider(t("gan.walkers"), [1, 4, 9, 16], value=9, key="gan_walkers", param="walkers")
+        period = links.select_slider(t("gan.period"), [40, 80, 120, 240], value=120, key="gan_period", param="frames",
+                                  help=t("gan.period_help"))
+        method = links.radio(t("gan.path"), ["circle", "random"], horizontal=True, key="gan_walk_method", param="path",
+                          format_func=lambda m: t(f"gan.path.{m}"))
+        st.caption(t("gan.walk_caption"))
+        downloads.button(t("gan.dl_walk"), lambda: _walk_gif(name, walkers, period, method), f"{name}_walk.gif",
+                         key="gan_dl_walk", help=t("gan.dl_walk_help"))
     with c_out:
         run_every = CHUNK / FPS if st.session_state.get("gan_play") else None
         ui.fragment(walk_chunk, run_every=run_every)(name, walkers, period, method)
@@ -125,69 +120,67 @@ def interpolation_panel() -> None:
         return
     c1, c2, c3, c4 = st.columns(4)
     with c1:
-        a = links.number_input("Seed A", 0, 9_999, 1, key="gan_interp_a", param="a")
+        a = links.number_input(t("gan.seed_a"), 0, 9_999, 1, key="gan_interp_a", param="a")
     with c2:
-        b = links.number_input("Seed B", 0, 9_999, 2, key="gan_interp_b", param="b")
+        b = links.number_input(t("gan.seed_b"), 0, 9_999, 2, key="gan_interp_b", param="b")
     with c3:
-        steps = links.slider("Steps", 5, 15, 10, key="gan_interp_steps", param="steps")
+        steps = links.slider(t("gan.steps"), 5, 15, 10, key="gan_interp_steps", param="steps")
     with c4:
-        method = links.radio("Path", ["spherical", "linear"], key="gan_interp_method", param="path", horizontal=True)
+        method = links.radio(t("gan.path"), ["spherical", "linear"], key="gan_interp_method", param="path", horizontal=True,
+                             format_func=lambda m: t(f"gan.path.{m}"))
     model = ui.load_model(name)
     d = latent_dim(model)
     za, zb = model.latent(1, a)[0].cpu().numpy(), model.latent(1, b)[0].cpu().numpy()
     path = interpolate(za, zb, steps, method)
     digit = None
     if model.conditional:
-        digit = links.segmented_control("Digit", list(range(10)), default=3, key="gan_interp_digit", param="digit")
+        digit = links.segmented_control(t("gan.digit"), list(range(10)), default=3, key="gan_interp_digit", param="digit")
         digit = 3 if digit is None else int(digit)
     imgs = decode_at(model, path, y=digit)
     strip = tile(imgs, ncols=steps)
     latent.show_image(strip, scale=3)
-    st.caption(f"From sample A (left) to sample B (right). Midpoint code norm: {np.linalg.norm(path[steps // 2]):.2f}; "
-               f"random latents have norm ≈ {np.sqrt(d):.1f}. A straight line's middle is shorter than any real sample's code, "
-               "so its images can fade; the spherical path keeps the norm.")
+    st.caption(t("gan.interp_caption", mid=f"{np.linalg.norm(path[steps // 2]):.2f}", typical=f"{np.sqrt(d):.1f}"))
     c_png, c_gif = st.columns(2)
     with c_png:
-        downloads.button("Download the strip (PNG)", lambda: exports.png(strip), f"{name}_{a}_to_{b}.png", key="gan_dl_interp_png")
+        downloads.button(t("gan.dl_strip"), lambda: exports.png(strip), f"{name}_{a}_to_{b}.png", key="gan_dl_interp_png")
     with c_gif:
-        downloads.button("Download as an animation (GIF)", lambda: exports.gif(imgs, fps=6, bounce=True, hold=2),
+        downloads.button(t("gan.dl_interp_gif"), lambda: exports.gif(imgs, fps=6, bounce=True, hold=2),
                          f"{name}_{a}_to_{b}.gif", key="gan_dl_interp_gif")
 
 
 def _histogram(counts: np.ndarray, title: str) -> go.Figure:
     share = counts / max(1, counts.sum())
     fig = go.Figure(go.Bar(x=[str(i) for i in range(10)], y=100 * share, marker_color=charts.BLUE,
-                           hovertemplate="digit %{x}: %{y:.1f} %<extra></extra>"))
-    fig.add_hline(y=10, line_dash="dot", line_color="#888", annotation_text="10 % each if balanced", annotation_position="top left")
-    return charts.styled(fig, 230, title, yaxis_title="% of samples", xaxis_title="digit the classifier sees", xaxis_type="category",
+                           hovertemplate=t("gan.hist_hover") + "<extra></extra>"))
+    fig.add_hline(y=10, line_dash="dot", line_color="#888", annotation_text=t("gan.hist_balanced"), annotation_position="top left")
+    return charts.styled(fig, 230, title, yaxis_title=t("gan.hist_y"), xaxis_title=t("gan.hist_x"), xaxis_type="category",
                          yaxis_range=[0, max(30, 105 * share.max())])
 
 
 def collapse_panel() -> None:
-    st.markdown("Two generators, 2,000 samples each, every sample named by the digit classifier. A generator that found a few "
-                "digits that fool the critic can keep drawing only those: **mode collapse**.")
-    if ui.require_model("classifier", "The class histograms") is None:
+    st.markdown(t("gan.collapse_intro"))
+    if ui.require_model("classifier", t("gan.histograms")) is None:
         return
     cols = st.columns(2, gap="large")
     for col, name in zip(cols, ("gan", "dcgan"), strict=True):
         with col:
-            st.markdown(f"**{GANS[name]}**")
-            if ui.require_model(name, "This side") is None:
+            st.markdown(f"**{i18n.model(name, 'picker')}**")
+            if ui.require_model(name, t("gan.this_side")) is None:
                 continue
             latent.show_image(tile(gan_samples(ui.load_model(name), 64, 7), ncols=8), width=300)
             counts, conf = latent.gan_histogram(name)
             s = mode_summary(counts)
-            charts.show(_histogram(counts, "which digits it draws"), key=f"gan_hist_{name}")
+            charts.show(_histogram(counts, t("gan.hist_title")), key=f"gan_hist_{name}")
             m1, m2, m3 = st.columns(3)
-            m1.metric("Digits drawn (≥ 2 %)", f"{s['digits_covered']} / 10")
-            m2.metric("Entropy", f"{s['entropy_bits']:.2f} bits", help="3.32 bits = all ten digits equally often")
-            m3.metric("Classifier confidence", f"{100 * conf:.0f} %", help="Mean top probability: low = the samples look unlike any digit")
+            m1.metric(t("gan.covered"), f"{s['digits_covered']} / 10")
+            m2.metric(t("gan.entropy"), t("gan.bits", n=f"{s['entropy_bits']:.2f}"), help=t("gan.entropy_help"))
+            m3.metric(t("gan.confidence"), f"{100 * conf:.0f} %", help=t("gan.confidence_help"))
 
 
 with ui.page_guard("the GAN studio"):
     # A section picker rather than st.tabs: only the section shown is computed (and only it animates).
     sections = {"samples": samples_panel, "walk": walk_panel, "interpolate": interpolation_panel, "collapse": collapse_panel}
-    titles = {"samples": "Samples", "walk": "Latent walk", "interpolate": "Interpolate", "collapse": "Mode collapse"}
-    section = links.segmented_control("Section", list(sections), default="samples", key="gan_section", param="section",
-                                      format_func=titles.get, label_visibility="collapsed") or "samples"
+
+    section = links.segmented_control(t("common.section"), list(sections), default="samples", key="gan_section", param="section",
+                                      format_func=lambda k: t(f"gan.section.{k}"), label_visibility="collapsed") or "samples"
     sections[section]()

@@ -22,16 +22,11 @@ from rep_models.subspaces import (
 )
 from ui import charts, latent, links
 from ui import common as ui
+from ui.i18n import t
 
 CURVE_SIZES = (2, 4, 8, 16, 32, 64)
 
-ui.page_header(
-    "Linear AE = PCA",
-    "A linear autoencoder has no non-linearity: code = W·x, output = V·code. Trained to minimise the squared error, it "
-    "ends up spanning exactly the subspace of the top principal components — but in a basis of its own choosing.",
-    "compare the decoder's weights with the PCA components (they look different), then look at the third row and the "
-    "principal angles (they are the same subspace); see how the error falls with the code size.",
-)
+ui.page_header(t("nav.linear_pca"), t("linpca.what"), t("linpca.try"))
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -54,63 +49,60 @@ def _weights_row(images: np.ndarray, caption: str) -> None:
 
 
 with ui.page_guard("Linear AE = PCA"):
-    lin = ui.require_model("linear_ae", "This comparison")
+    lin = ui.require_model("linear_ae", t("linpca.this_comparison"))
     if lin is not None:
         k = latent_dim(lin)
         pca = latent.train_pca(k)
         dec = decoder_basis(lin)  # (784, k)
         comps = pca.components[:k]  # (k, 784)
 
-        st.subheader("Same subspace, different basis")
-        m = links.slider("Components shown", 4, min(16, k), min(10, k), key="linpca_m", param="components")
-        _weights_row(comps[:m].reshape(-1, 28, 28), f"PCA components 1–{m} (red +, blue −), ordered by the variance they explain")
-        _weights_row(decoder_columns(lin)[:m], f"linear AE decoder columns 1–{m}: mixtures of the components, in no particular order")
+        st.subheader(t("linpca.same_subspace"))
+        m = links.slider(t("linpca.components"), 4, min(16, k), min(10, k), key="linpca_m", param="components")
+        _weights_row(comps[:m].reshape(-1, 28, 28), t("linpca.row_pca", m=m))
+        _weights_row(decoder_columns(lin)[:m], t("linpca.row_ae", m=m))
         aligned = project_onto(dec, comps[:m])
-        _weights_row(aligned.reshape(-1, 28, 28), "each PCA component projected onto the span of the AE's decoder columns: "
-                     "if the subspaces agree, this row repeats the first")
+        _weights_row(aligned.reshape(-1, 28, 28), t("linpca.row_projected"))
 
         angles = principal_angles(dec, comps.T)
         c_ang, c_txt = st.columns([2, 1], gap="large")
         with c_ang:
-            fig = go.Figure(go.Bar(x=np.arange(1, k + 1), y=angles, marker_color=charts.BLUE, hovertemplate="angle %{x}: %{y:.1f}°<extra></extra>"))
-            charts.styled(fig, 260, f"principal angles between the AE's {k}-d decoder space and the top {k} PCA components",
-                          yaxis_title="degrees", xaxis_title="angle #", yaxis_range=[0, max(10, float(angles.max()) * 1.1)])
+            fig = go.Figure(go.Bar(x=np.arange(1, k + 1), y=angles, marker_color=charts.BLUE, hovertemplate=t("linpca.angle_hover") + "<extra></extra>"))
+            charts.styled(fig, 260, t("linpca.angles_title", k=k),
+                          yaxis_title=t("linpca.degrees"), xaxis_title=t("linpca.angle_n"), yaxis_range=[0, max(10, float(angles.max()) * 1.1)])
             charts.show(fig, key="linpca_angles")
         with c_txt:
-            st.metric("Median angle", f"{np.median(angles):.1f}°")
-            st.metric("Largest angle", f"{angles.max():.1f}°", help="0° = the two subspaces coincide; 90° = a direction one has and the other lacks")
-            st.caption("Principal angles measure how far apart two subspaces are, whatever the basis. The last angles are the "
-                       "largest: the AE is least sure about the weakest of its components (small eigenvalues, slow gradients), "
-                       "and the PCA here uses 10,000 of the training digits.")
+            st.metric(t("linpca.median"), f"{np.median(angles):.1f}°")
+            st.metric(t("linpca.largest"), f"{angles.max():.1f}°", help=t("linpca.largest_help"))
+            st.caption(t("linpca.angles_caption"))
 
-        st.subheader("Error against code size")
+        st.subheader(t("linpca.error_title"))
         ks = np.arange(1, 101)
-        fig = go.Figure(go.Scatter(x=ks, y=pca_mse(pca.eigenvalues, ks), mode="lines", name="PCA (from the eigenvalues)",
+        fig = go.Figure(go.Scatter(x=ks, y=pca_mse(pca.eigenvalues, ks), mode="lines", name=t("linpca.pca_curve"),
                                    line=dict(color=charts.BLUE, width=3)))
-        fig.add_trace(go.Scatter(x=[k], y=[_test_mse("linear_ae")], mode="markers", name=f"shipped linear AE ({k}-d, test digits)",
+        fig.add_trace(go.Scatter(x=[k], y=[_test_mse("linear_ae")], mode="markers", name=t("linpca.shipped", k=k),
                                  marker=dict(size=14, color=charts.RED, symbol="diamond")))
         curve = st.session_state.get("linpca_curve")
         if curve:
-            fig.add_trace(go.Scatter(x=list(curve), y=list(curve.values()), mode="markers+lines", name="linear AEs trained here (5 epochs)",
+            fig.add_trace(go.Scatter(x=list(curve), y=list(curve.values()), mode="markers+lines", name=t("linpca.trained_here"),
                                      line=dict(color=charts.ORANGE, dash="dot"), marker=dict(size=9)))
-        charts.styled(fig, 340, xaxis_title="code size k", yaxis_title="MSE per pixel", xaxis_type="log", legend=dict(x=0.55, y=0.95))
+        charts.styled(fig, 340, xaxis_title=t("linpca.code_size"), yaxis_title=t("linpca.mse"), xaxis_type="log", legend=dict(x=0.55, y=0.95))
         c_plot, c_btn = st.columns([2, 1], gap="large")
         with c_plot:
             charts.show(fig, key="linpca_mse")
         with c_btn:
-            st.caption("PCA's error with k components is the variance left in the other components: the sum of the discarded "
-                       "eigenvalues, divided by 784 pixels. A linear AE can do no better, and a well-trained one does no worse.")
-            if st.button(f"Train linear AEs with k = {', '.join(map(str, CURVE_SIZES))} (about 20 s)", icon=":material/play_arrow:",
+            st.caption(t("linpca.error_caption"))
+            if st.button(t("linpca.train", ks=", ".join(map(str, CURVE_SIZES))), icon=":material/play_arrow:",
                          key="linpca_train"):
-                with st.spinner("Training six small linear autoencoders on 10,000 digits…"):
+                with st.spinner(t("linpca.training")):
                     st.session_state["linpca_curve"] = _curve(CURVE_SIZES, 10_000, 5)
                 st.rerun()
 
-        st.subheader("One digit, two reconstructions")
+        st.subheader(t("linpca.one_digit"))
         xt, _ = ui.test_set()
-        i = links.number_input("MNIST test digit #", 0, len(xt) - 1, 0, key="linpca_digit", param="index")
+        i = links.number_input(t("input.test_index"), 0, len(xt) - 1, 0, key="linpca_digit", param="index")
         two = pca_vs_linear_ae(pca, k, lin, xt[int(i) : int(i) + 1])
-        captions = ["original", f"PCA, {k} components · MSE {two.pca_mse:.4f}", f"linear AE, {k}-d code · MSE {two.linear_ae_mse:.4f}"]
+        captions = [t("linpca.original"), t("linpca.pca_rec", k=k, mse=f"{two.pca_mse:.4f}"),
+                    t("linpca.ae_rec", k=k, mse=f"{two.linear_ae_mse:.4f}")]
         for col, img, cap in zip(st.columns(3), [two.original, two.pca, two.linear_ae], captions, strict=True):
             with col:
                 latent.show_image(np.clip(img, 0, 1), caption=cap, width=140)

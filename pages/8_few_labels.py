@@ -10,8 +10,9 @@ import streamlit as st
 from rep_models.catalogue import ENCODERS, FINE_TUNED
 from rep_models.evaluate import few_label_draws
 from rep_models.few_label_curves import FEW_LABEL_METHODS, few_label_curve, few_label_results
-from ui import charts, latent, links
+from ui import charts, i18n, latent, links
 from ui import common as ui
+from ui.i18n import t
 
 LIVE_COUNTS = [10, 20, 50, 100, 200, 500, 1000, 5000]  # at most half the pool, so random subsets still differ
 N_POOL = latent.FEW_POOL  # training digits the labelled subsets are drawn from (their codes also set the scaling)
@@ -21,19 +22,11 @@ RAW = "pixels"  # the name rep_models.evaluate and rep_models.projections use
 
 def _title(rep: str) -> str:
     if rep in (RAW, "raw", "pixels"):
-        return "raw pixels"
-    return ui.MODEL_INFO[rep].title if rep in ui.MODEL_INFO else rep
+        return t("map.pixels")
+    return i18n.model(rep) if rep in ui.MODEL_INFO else rep
 
 
-ui.page_header(
-    "Few labels",
-    "Each encoder was trained on 55,000 digits **without** their labels. Freeze it, then fit a simple linear classifier "
-    "on its codes of just a few labelled digits: a representation that already groups digits by class needs far fewer "
-    "labels than raw pixels. The contrastive encoder never redraws a digit: it only learns which two randomly moved copies "
-    "came from the same one, and that is what groups digits best. The fine-tuned stacked denoising autoencoder (SdA) shows "
-    "what training the whole network adds.",
-    "compare the curves at 100 labels (10 per digit); then re-run the small counts yourself with other random labelled subsets.",
-)
+ui.page_header(t("nav.few_labels"), t("few.what"), t("few.try"))
 
 
 def _codes(rep: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -55,14 +48,14 @@ def _figure(pre: dict, live: dict, sda: dict, live_method: str = "logistic") -> 
         if rep in live:
             n, acc, sd = map(np.array, zip(*live[rep], strict=True))
             fig.add_trace(go.Scatter(x=n, y=100 * acc, error_y=dict(array=100 * sd, visible=True), mode="markers+lines",
-                                     name=f"{_title(rep)} (your re-run{', spreading' if live_method == 'spreading' else ''})", legendgroup=rep,
+                                     name=t("few.rerun_spreading" if live_method == "spreading" else "few.rerun", rep=_title(rep)), legendgroup=rep,
                                      line=dict(color=color, dash="dot", width=1.5), marker=dict(symbol="circle-open", size=10)))
     for points in sorted(sda.values()):  # one fine-tuned network per label count it was trained with, fewest first
         n, acc, _ = map(np.array, zip(*points, strict=True))
-        fig.add_trace(go.Scatter(x=n, y=100 * acc, mode="markers", name=f"SdA fine-tuned, {', '.join(f'{k:,}' for k in n)} labels",
+        fig.add_trace(go.Scatter(x=n, y=100 * acc, mode="markers", name=t("few.sda", n=", ".join(f"{k:,}" for k in n)),
                                  marker=dict(symbol="star", size=16, color="#222"),
-                                 hovertemplate="%{x:,} labels: %{y:.2f} %<extra></extra>"))
-    return charts.styled(fig, 460, xaxis_type="log", xaxis_title="labelled training digits", yaxis_title="test accuracy (%)",
+                                 hovertemplate=t("few.sda_hover") + "<extra></extra>"))
+    return charts.styled(fig, 460, xaxis_type="log", xaxis_title=t("few.x"), yaxis_title=t("few.y"),
                          legend=dict(orientation="v", x=1.01, y=1))
 
 
@@ -71,47 +64,41 @@ with ui.page_guard("Few labels"):
     pre = few_label_results(report)  # rep_models.evaluate's curves
     sda = {name: pre.pop(name) for name in FINE_TUNED if name in pre}
     if not pre:
-        st.info("The precomputed results appear here once the evaluation report `pretrained/metrics.json` is installed. "
-                "You can still run the label counts yourself below.", icon=":material/hourglass_top:")
+        st.info(t("few.not_installed"), icon=":material/hourglass_top:")
     live = st.session_state.get("few_live", {})
     live_method = st.session_state.get("few_live_method", "logistic")
     charts.show(_figure(pre, live, sda, live_method), key="few_chart")
     setup = report.get("meta", {}).get("few_label_curves", {}) if pre else {}
     n_train, n_test = setup.get("n_train", 55_000), setup.get("n_test", 10_000)
-    st.caption(f"Lines: a logistic regression on the frozen codes of n labelled digits (n/10 per class) of the {n_train:,} "
-               f"training digits, scored on {n_test:,} test digits; the last point uses every label. Error bars: the spread "
-               f"(standard deviation) over {few_label_draws(1000, n_train)} random labelled subsets up to 1,000 labels, "
-               f"{few_label_draws(3000, n_train)} at 3,000, {few_label_draws(10_000, n_train)} at 10,000. "
-               "Stars: the SdA, whose whole network was fine-tuned with the labels its recipe keeps (accuracy on the same test digits).")
+    st.caption(t("few.caption", train=f"{n_train:,}", test=f"{n_test:,}", d1=few_label_draws(1000, n_train),
+                 d3=few_label_draws(3000, n_train), d10=few_label_draws(10_000, n_train)))
 
-    st.subheader("Re-run it yourself")
+    st.subheader(t("few.rerun_title"))
     options = [RAW] + [n for n in ENCODERS if ui.is_available(n)]
     c1, c2, c3 = st.columns([3, 3, 1])
     with c1:
-        reps = links.multiselect("Representations", options, default=[r for r in (RAW, *latent.FEW_LABEL_DEFAULTS) if r in options],
+        reps = links.multiselect(t("few.reps"), options, default=[r for r in (RAW, *latent.FEW_LABEL_DEFAULTS) if r in options],
                                  format_func=_title, key="few_reps", param="reps")
     with c2:
-        counts = links.multiselect("Label counts", LIVE_COUNTS, default=[10, 50, 100, 500], key="few_counts", param="counts")
+        counts = links.multiselect(t("few.counts"), LIVE_COUNTS, default=[10, 50, 100, 500], key="few_counts", param="counts")
     with c3:
-        draws = links.number_input("Draws", 1, 5, 3, key="few_draws", param="draws", help="Random labelled subsets per count")
-    st.caption(f"Your re-runs draw their labelled digits from the {N_POOL:,} training digits that come with the app "
-               f"({N_POOL // 10:,} of each digit), so the label counts stop at {max(LIVE_COUNTS):,}: half of them, so that "
-               "each draw is a different subset. The curves above were measured by the evaluation on the full training set.")
-    method = links.radio("Classifier", list(FEW_LABEL_METHODS), format_func=FEW_LABEL_METHODS.get, horizontal=True,
-                         key="few_method", param="classifier", help="Spreading uses the unlabelled digits too: each label flows to its neighbours' "
-                      "neighbours, so it works where the classes are connected clusters rather than linearly separable.")
+        draws = links.number_input(t("few.draws"), 1, 5, 3, key="few_draws", param="draws", help=t("few.draws_help"))
+    st.caption(t("few.pool", pool=f"{N_POOL:,}", each=f"{N_POOL // 10:,}", top=f"{max(LIVE_COUNTS):,}"))
+    method = links.radio(t("few.classifier"), list(FEW_LABEL_METHODS), format_func=lambda m: t(f"few.method.{m}"), horizontal=True,
+                         key="few_method", param="classifier", help=t("few.classifier_help"))
     seed = st.session_state.get("few_seed", 100)
-    if st.button("Run with new random labelled subsets", icon=":material/play_arrow:", key="few_run", disabled=not (reps and counts)):
-        bar = st.progress(0.0, text="Encoding digits…")
+    if st.button(t("few.run"), icon=":material/play_arrow:", key="few_run", disabled=not (reps and counts)):
+        bar = st.progress(0.0, text=t("few.encoding"))
         results = {}
         for i, rep in enumerate(reps):
-            bar.progress(i / len(reps), text=f"{_title(rep)}: encoding {N_POOL:,} + {N_TEST:,} digits, then fitting…")
+            bar.progress(i / len(reps), text=t("few.encoding_rep", rep=_title(rep), pool=f"{N_POOL:,}", test=f"{N_TEST:,}"))
             results[rep] = few_label_curve(*_codes(rep), sorted(counts), draws=int(draws), seed=seed, method=method)
-        bar.progress(1.0, text="Done")
+        bar.progress(1.0, text=t("few.done"))
         st.session_state["few_live"] = results
         st.session_state["few_live_method"] = method
         st.session_state["few_seed"] = seed + 10
         st.rerun()
     if live:
-        rows = [{"representation": _title(r), **{f"{n} labels": f"{100 * a:.1f} ± {100 * s:.1f} %" for n, a, s in v}} for r, v in live.items()]
+        rows = [{t("map.representation_col"): _title(r), **{t("few.n_labels", n=n): f"{100 * a:.1f} ± {100 * s:.1f} %" for n, a, s in v}}
+                for r, v in live.items()]
         st.dataframe(rows, hide_index=True)

@@ -2,7 +2,7 @@
 
 No ``LATENT_LAB_MNIST``, an empty cache and home, ``../shared`` hidden, and every network connection refused:
 each page must render from the shipped files alone, without an exception or an error box. Then the shipped
-digits are damaged or removed, and the pages that read them must say so in plain words (ui.common.MSG_DATA),
+digits are damaged or removed, and the pages that read them must say so in plain words (common.failure.data in ui/strings),
 never with an exception's name.
 """
 from __future__ import annotations
@@ -17,6 +17,7 @@ from streamlit.testing.v1 import AppTest
 
 from rep_models import data
 from ui import nav
+from ui.strings import en
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -91,8 +92,6 @@ def damaged_data(offline, monkeypatch):
 # rep_models.precomputed, and opens at the origin).
 @pytest.mark.parametrize("url_path", ["denoise", "linear_pca"])
 def test_damaged_shipped_data_gives_the_promised_message(damaged_data, damage, url_path):
-    from ui import common as ui
-
     sample = damaged_data / data.SAMPLE_FILE
     if damage == "flipped bytes":
         raw = bytearray(sample.read_bytes())
@@ -105,5 +104,5 @@ def test_damaged_shipped_data_gives_the_promised_message(damaged_data, damage, u
     at = _run(url_path)
     assert not at.exception, [e.value for e in at.exception]
     errors = _texts(at, "error")
-    assert ui.MSG_DATA in errors, errors
+    assert en.STRINGS["common.failure.data"] in errors, errors
     assert not any("Error" in e or "Exception" in e for e in errors), errors  # no exception class names

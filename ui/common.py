@@ -75,7 +75,8 @@ from rep_models.anomaly import ANOMALY_MODEL
 from rep_models.device import describe, pick_device
 from rep_models.images import png_bytes
 from rep_models.preprocess import EmptyImageError, ImageError, Steps, decode_data_url, decode_image, to_mnist
-from ui import links, live, nav
+from ui import i18n, links, live, nav
+from ui.i18n import t
 
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("latent_lab")
@@ -105,29 +106,21 @@ def page_header(title: str, what: str, try_: str | None = None) -> None:
         links.share_button()
     st.markdown(what)
     if try_:
-        st.caption(f"**Try:** {try_}")
-
-
-MSG_DATA = ("The MNIST digits that come with the app could not be read: **data/mnist_sample.npz** is missing or damaged. "
-            "Whoever runs this app can restore it from the repository (`git checkout -- data/`) and restart the server.")
-MSG_MODEL = ("A model file could not be loaded: it is missing, damaged or does not match **pretrained/manifest.json**. "
-             "Whoever runs this app can restore the pretrained models from the repository (`git checkout -- pretrained/`).")
-MSG_MEMORY = "The server ran out of memory for this. Try a smaller setting, or try again when fewer people are using the app."
-MSG_UNEXPECTED = ("This part of the page stopped because of an unexpected problem on the server. Reload the page to try "
-                  "again; if it keeps happening, tell whoever runs the app (the details are in the server log).")
+        st.caption(t("common.try", what=try_))
 
 
 def failure_message(e: Exception) -> str:
-    """What a page says about an error it did not expect: what is wrong and what to do, in plain words."""
+    """What a page says about an error it did not expect: what is wrong and what to do, in plain words, in the
+    session's language (``common.failure.*``)."""
     from rep_models.data import DatasetError
 
     if isinstance(e, DatasetError):
-        return MSG_DATA
+        return t("common.failure.data")
     if isinstance(e, checkpoint.CheckpointError):
-        return MSG_MODEL
+        return t("common.failure.model")
     if isinstance(e, MemoryError):
-        return MSG_MEMORY
-    return MSG_UNEXPECTED
+        return t("common.failure.memory")
+    return t("common.failure.unexpected")
 
 
 @contextlib.contextmanager
@@ -179,7 +172,7 @@ def device_label() -> str:
     d = device()
     if d.type == "cpu":
         n = torch.get_num_threads()
-        return f"CPU ({n} thread{'s' if n != 1 else ''})"
+        return t("common.cpu_one" if n == 1 else "common.cpu", n=n)
     return describe(d)
 
 
@@ -208,17 +201,15 @@ def load_model(name: str):
 
 def require_model(name: str, purpose: str | None = None):
     """The shipped model, or None after telling the user it is not available yet. Never raises."""
-    title = MODEL_INFO[name].title if name in MODEL_INFO else name
+    title = i18n.model(name) if name in MODEL_INFO else name
     if not is_available(name):
-        st.info(f"The **{title}** model is not available yet (the model zoo may still be training). "
-                f"{purpose or 'This part of the page'} will appear once it is installed.", icon=":material/hourglass_top:")
+        st.info(t("common.not_available", model=title, part=purpose or t("common.this_part")), icon=":material/hourglass_top:")
         return None
     try:
         return load_model(name)
     except checkpoint.CheckpointError as e:
         log.warning("cannot load %s: %s", name, e)
-        st.warning(f"The **{title}** model file could not be loaded (it may be corrupt or still being written).",
-                   icon=":material/error:")
+        st.warning(t("common.cannot_load", model=title), icon=":material/error:")
         return None
 
 
@@ -301,14 +292,14 @@ def last_source(key: str) -> str | None:
 
 
 def _draw(key: str, size: int):
-    brush = st.slider("Brush size", 6, 40, 22, key=f"{key}_brush")
+    brush = st.slider(t("input.brush"), 6, 40, 22, key=f"{key}_brush")
     url = live.digit_canvas(size, brush, key=canvas_key(key))
-    st.caption("Draw one digit, large, in the middle; Undo takes back the last stroke.")
+    st.caption(t("input.draw_hint"))
     return None if url is None else decode_data_url(url)
 
 
 def _upload(key: str):
-    f = st.file_uploader("Upload a picture of one digit (PNG, JPEG, WebP, BMP or GIF)", type=UPLOAD_TYPES, key=f"{key}_upload")
+    f = st.file_uploader(t("input.upload_label"), type=UPLOAD_TYPES, key=f"{key}_upload")
     if f is None:
         return None
     return decode_image(f.getvalue())
@@ -318,14 +309,19 @@ def _test_digit(key: str):
     x, y = test_set()
     k = f"{key}_test_index"
     c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
-    c2.button("Random", key=f"{key}_random", icon=":material/casino:",
+    c2.button(t("input.random"), key=f"{key}_random", icon=":material/casino:",
               on_click=lambda: st.session_state.__setitem__(k, random.randrange(len(x))))
     with c1:
-        i = links.number_input("MNIST test digit #", 0, len(x) - 1, 0, key=k, param="index")
+        i = links.number_input(t("input.test_index"), 0, len(x) - 1, 0, key=k, param="index")
     return x[int(i), 0].numpy()
 
 
 SOURCE_NAMES = {"Draw": "draw", "Upload": "upload", "Test digit": "test"}  # the inputs' names in a link (?input=test)
+
+
+def source_label(source: str) -> str:
+    """An input source ("Draw", "Upload", "Test digit") in the session's language."""
+    return t(f"input.src.{SOURCE_NAMES.get(source, source)}")
 
 
 def digit_input(key: str, sources: tuple[str, ...] = ("Draw", "Upload"), test_digits: bool = False, canvas_size: int = 280,
@@ -333,8 +329,8 @@ def digit_input(key: str, sources: tuple[str, ...] = ("Draw", "Upload"), test_di
     """A digit from the user, preprocessed like MNIST: (28, 28) float32 in [0, 1], or None (with a message).
     ``keep_noise``: an upload that is already noisy, for the denoiser (``to_mnist(keep_noise=True)``)."""
     options = list(sources) + (["Test digit"] if test_digits and "Test digit" not in sources else [])
-    src = options[0] if len(options) == 1 else links.segmented_control("Input", options, default=options[0], key=f"{key}_src",
-                                                                          param="input", name=SOURCE_NAMES.get)
+    src = options[0] if len(options) == 1 else links.segmented_control(t("input.source"), options, default=options[0], key=f"{key}_src",
+                                                                          param="input", name=SOURCE_NAMES.get, format_func=source_label)
     src = src or options[0]
     st.session_state[f"{key}_source"] = src
     st.session_state[f"{key}_steps"] = None
@@ -342,22 +338,21 @@ def digit_input(key: str, sources: tuple[str, ...] = ("Draw", "Upload"), test_di
         if src == "Draw":
             raw = _draw(key, canvas_size)
             if raw is None:
-                st.info("Draw a digit on the black canvas with your mouse or finger.", icon=":material/draw:")
+                st.info(t("input.draw_empty"), icon=":material/draw:")
                 return None
         elif src == "Upload":
             raw = _upload(key)
             if raw is None:
-                st.info("Upload a photo or scan of one handwritten digit: dark ink on light paper works, and so does light on dark.",
-                        icon=":material/upload:")
+                st.info(t("input.upload_empty"), icon=":material/upload:")
                 return None
         else:
             raw = _test_digit(key)
         steps = to_mnist(raw, keep_noise=keep_noise and src == "Upload")
     except EmptyImageError as e:
-        st.info(str(e), icon=":material/draw:")
+        st.info(i18n.tr(str(e)), icon=":material/draw:")
         return None
     except ImageError as e:
-        st.warning(str(e), icon=":material/broken_image:")
+        st.warning(i18n.tr(str(e)), icon=":material/broken_image:")
         return None
     st.session_state[f"{key}_steps"] = steps
     return steps.final

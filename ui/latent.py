@@ -25,6 +25,7 @@ from rep_models.sampling import class_histogram, gan_samples
 from rep_models.training.live import TrainSlot
 from ui import common as ui
 from ui.background import yield_to_pages
+from ui.i18n import t
 
 N_CODES = precomputed.N_CODES  # test digits encoded for directions and class means: 200 per class is plenty
 
@@ -158,7 +159,7 @@ def predict(image: np.ndarray) -> tuple[int, float] | None:
 
 def prediction_caption(image: np.ndarray) -> str:
     p = predict(image)
-    return "" if p is None else f"classifier: **{p[0]}** ({100 * p[1]:.0f} %)"
+    return "" if p is None else t("common.prediction", d=p[0], pct=f"{100 * p[1]:.0f}")
 
 
 show_image = ui.show_image  # one implementation (PNG at its exact integer scale)

@@ -122,11 +122,21 @@ def _choice_parser(options: Sequence, name: Callable[[Any], str] = str) -> Calla
     return parse
 
 
+def _labels(kwargs: dict, options: list) -> None:
+    """Each option's label, made now: a widget's ``format_func`` can be called again later, outside this script run
+    (AppTest does), where the session's language is not known."""
+    fmt = kwargs.get("format_func")
+    if fmt is not None:
+        made = {o: fmt(o) for o in options}
+        kwargs["format_func"] = lambda o: made.get(o, str(o))
+
+
 def _choice(widget: Callable, label: str, options: Sequence, default: Any, key: str, param: str, index_arg: str | None,
             name: Callable[[Any], str] | None = None, **kwargs) -> Any:
     """An option widget whose URL value is ``name(option)`` (default ``str``: options are short names, and
     ``format_func`` shows them in the user's language)."""
     options = list(options)
+    _labels(kwargs, options)
     name = name or str
     note = restore(key, param, _choice_parser(options, name))
     if key in st.session_state and st.session_state[key] not in options:  # options changed since (another model)
@@ -165,6 +175,7 @@ def select_slider(label: str, options: Sequence, *, key: str, param: str, value:
 def multiselect(label: str, options: Sequence, *, key: str, param: str, default: Sequence = (), **kwargs) -> list:
     """A multiselect whose URL value is its options' names joined by commas (``reps=pixels,conv_ae``)."""
     options = list(options)
+    _labels(kwargs, options)
     one = _choice_parser(options)
 
     def parse(raw: str) -> list:

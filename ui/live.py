@@ -22,6 +22,7 @@ from rep_models import catalogue, checkpoint
 from rep_models import webexport as wx
 from rep_models.directions import Directions
 from rep_models.images import png_bytes
+from ui.i18n import t
 
 JS = Path(__file__).resolve().parent / "js"
 
@@ -81,6 +82,8 @@ def latent_sliders(name: str, z0: np.ndarray, dirs: Directions, labels: list[str
         "vectors": np.asarray(dirs.vectors, dtype=np.float64).round(6).tolist(),
         "scales": np.asarray(dirs.scales, dtype=np.float64).round(6).tolist(),
         "labels": list(labels), "min": lo, "max": hi, "step": step, "px": px, "state_key": key,
+        "text": {"reset": t("js.sliders.reset"), "loading": t("js.sliders.loading"), "classifier": t("js.sliders.classifier"),
+                 "decoded": t("js.sliders.decoded")},
     }
     _latent_sliders(data=data, key=key)
 
@@ -94,14 +97,16 @@ def frame_player(frames: np.ndarray, start: int, fps: float, playing: bool, walk
     sheet = np.concatenate(list(frames), axis=1)  # (H, F*W): one PNG per chunk, cut up in the page
     data = {"sheet": "data:image/png;base64," + base64.b64encode(png_bytes(sheet, 1)).decode("ascii"), "n": int(n),
             "start": int(start), "fw": int(w), "fh": int(h), "fps": float(fps), "px": int(px), "playing": bool(playing),
-            "walk": walk, "note": note}
+            "walk": walk, "note": note,
+            "text": {"frame": t("js.player.frame"), "shown": t("js.player.shown"), "paused": t("js.player.paused")}}
     _frame_player(data=data, key=key)
 
 
 def digit_canvas(size: int, brush: int, key: str) -> str | None:
     """A black ``size``-pixel square canvas drawn on in white with a ``brush``-pixel round brush, with Undo and
     Clear. Returns the drawing as a PNG ``data:`` URL, or None while it is empty."""
-    res = _digit_canvas(data={"size": int(size), "brush": int(brush)}, key=key, default={"drawing": None},
+    res = _digit_canvas(data={"size": int(size), "brush": int(brush), "text": {"undo": t("js.canvas.undo"), "clear": t("js.canvas.clear")}},
+                        key=key, default={"drawing": None},
                         on_drawing_change=lambda: None)
     drawing = _state(res, "drawing")
     return drawing.get("data") if isinstance(drawing, dict) else None
@@ -114,7 +119,8 @@ def scatter_map(coords: np.ndarray, labels: np.ndarray, ids: np.ndarray, colours
     c = np.asarray(coords, dtype=np.float64)
     data = {"x": c[:, 0].round(3).tolist(), "y": c[:, 1].round(3).tolist(), "labels": np.asarray(labels).astype(int).tolist(),
             "ids": np.asarray(ids).astype(int).tolist(), "colour": colours is not None, "colours": list(colours or ["#4c78a8"] * 10),
-            "mark": None if mark is None else [float(mark[0]), float(mark[1])], "height": int(height)}
+            "mark": None if mark is None else [float(mark[0]), float(mark[1])], "height": int(height),
+            "text": {"tip": t("js.map.tip"), "reset": t("js.map.reset")}}
     res = _scatter_map(data=data, key=key, default={"selection": None}, on_selection_change=lambda: None)
     sel = _state(res, "selection")
     return [int(i) for i in sel.get("ids", [])] if isinstance(sel, dict) else []

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import streamlit as st
 
+from ui import i18n, links
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -55,19 +57,26 @@ def leave_legacy_mode() -> None:
         st.rerun()
 
 
+def title(spec: PageSpec) -> str:
+    """A page's title in the session's language (``nav.URL_PATH`` in the strings tables; English: ``spec.title``)."""
+    return i18n.t(f"nav.{spec.url_path}")
+
+
 def navigation(home: Callable[[], None]):
     """``st.navigation`` over Home (the callable ``home``) and :data:`PAGES`, grouped by section; returns
     ``{url_path: st.Page}`` and the page to run. The built-in menu is hidden (config), see :func:`sidebar`."""
-    pages = {HOME.url_path: st.Page(home, title=HOME.title, icon=HOME.icon, url_path=HOME.url_path, default=True)}
+    pages = {HOME.url_path: st.Page(home, title=title(HOME), icon=HOME.icon, url_path=HOME.url_path, default=True)}
     sections: dict[str, list] = {"": [pages[HOME.url_path]]}
     for spec in PAGES:
-        pages[spec.url_path] = st.Page(spec.path, title=spec.title, icon=spec.icon, url_path=spec.url_path)
+        pages[spec.url_path] = st.Page(spec.path, title=title(spec), icon=spec.icon, url_path=spec.url_path)
         sections.setdefault(spec.section, []).append(pages[spec.url_path])
     return pages, st.navigation(sections, position="sidebar")
 
 
 def sidebar(pages: dict) -> None:
-    """The app's own page menu in the sidebar: Home, then each section's pages (the current one highlighted)."""
+    """The language picker, then the app's own page menu: Home, then each section's pages (the current one
+    highlighted)."""
+    language_picker()
     specs = {HOME.url_path: HOME, **{p.url_path: p for p in PAGES}}
     section = None
     for url_path, page in pages.items():
@@ -75,5 +84,11 @@ def sidebar(pages: dict) -> None:
         if spec.section != section:
             section = spec.section
             if section:
-                st.caption(f"**{section}**")
-        st.page_link(page, label=spec.title, icon=spec.icon)
+                st.caption(f"**{i18n.t('nav.section.' + section)}**")
+        st.page_link(page, label=title(spec), icon=spec.icon)
+
+
+def language_picker() -> str:
+    """English or 简体中文, kept in the URL as ``lang`` (a link in Chinese opens in Chinese)."""
+    return links.segmented_control(i18n.t("lang.label"), list(i18n.LANGS), key=i18n.KEY, param=i18n.KEY, default=i18n.DEFAULT,
+                                   format_func=i18n.LANGS.get)

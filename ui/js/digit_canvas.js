@@ -82,6 +82,8 @@ export default function (component) {
   const c = (root.__dc ??= setup(root));
   c.d = d;
   c.setStateValue = setStateValue;
+  c.undo.textContent = tx(d, "undo", "↶ Undo");
+  c.clear.textContent = tx(d, "clear", "Clear");
   if (c.size !== d.size) {
     c.size = c.canvas.width = c.canvas.height = d.size;
     c.canvas.style.width = d.size + "px";

@@ -16,3 +16,10 @@ function mount(root, css, ...children) {
   root.innerHTML = "";
   root.append(h("style", { textContent: css }), ...children);
 }
+
+// The component's words in the page's language: d.text[key] from Python (ui/live.py), with {name} fields filled
+// from `values`; `fallback` (English) when Python sent none.
+function tx(d, key, fallback, values = {}) {
+  const s = (d && d.text && d.text[key]) || fallback;
+  return s.replace(/\{(\w+)\}/g, (_, k) => (k in values ? values[k] : `{${k}}`));
+}

@@ -35,7 +35,8 @@ function draw(p, f) {
 
 function caption(p, index, fps) {
   const d = p.d;
-  p.cap.replaceChildren(`frame ${index} · `, h("b", { textContent: d.playing ? `${fps.toFixed(1)} frames/s shown` : "paused" }),
+  p.cap.replaceChildren(tx(d, "frame", "frame {i}", { i: index }) + " · ",
+                       h("b", { textContent: d.playing ? tx(d, "shown", "{fps} frames/s shown", { fps: fps.toFixed(1) }) : tx(d, "paused", "paused") }),
                        d.note ? ` · ${d.note}` : "");
 }
 

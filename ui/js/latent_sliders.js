@@ -35,9 +35,10 @@ export default function (component) {
     ui.reset.addEventListener("click", () => { ui.inputs.forEach(({ input }) => (input.value = 0)); redraw(); });
   }
   ui.d = d;
+  ui.reset.textContent = tx(d, "reset", "↺ Reset sliders");
   const saved = LL.state.get(d.state_key);
   if (saved) ui.inputs.forEach(({ input }, i) => (input.value = saved[i] ?? 0));
-  ui.sub.textContent = "loading the decoder…";
+  ui.sub.textContent = tx(d, "loading", "loading the decoder…");
   Promise.all([LL.whenNet(d.net), d.classifier ? LL.whenNet(d.classifier) : null]).then(() => ui.redraw());
 }
 
@@ -66,12 +67,13 @@ function render(ui) {
     const p = runNet(clf, img);
     let best = 0;
     for (let i = 1; i < p.length; i++) if (p[i] > p[best]) best = i;
-    ui.cap.replaceChildren("classifier: ", h("b", { textContent: String(best) }), ` (${Math.round(100 * p[best])} %)`);
+    ui.cap.replaceChildren(tx(d, "classifier", "classifier: "), h("b", { textContent: String(best) }), ` (${Math.round(100 * p[best])} %)`);
   }
   let norm = 0;
   for (let j = 0; j < z.length; j++) norm += z[j] * z[j];
   const ms = performance.now() - t0;
-  ui.sub.textContent = `code norm ${Math.sqrt(norm).toFixed(2)} · decoded in your browser in ${ms.toFixed(1)} ms`;
+  ui.sub.textContent = tx(d, "decoded", "code norm {norm} · decoded in your browser in {ms} ms",
+                          { norm: Math.sqrt(norm).toFixed(2), ms: ms.toFixed(1) });
   ui.canvas.dataset.renders = String(Number(ui.canvas.dataset.renders) + 1);
   ui.canvas.dataset.ms = ms.toFixed(2);
 }

@@ -221,7 +221,7 @@ function events(m) {
     if (m.lasso) { m.lasso.push([x, y]); drawOverlay(m); return; }
     const i = nearest(m, x, y);
     if (i < 0) { m.tip.style.display = "none"; return; }
-    m.tip.textContent = `digit ${m.d.labels[i]} · test #${m.d.ids[i]}`;
+    m.tip.textContent = tx(m.d, "tip", "digit {d} · test #{id}", { d: m.d.labels[i], id: m.d.ids[i] });
     Object.assign(m.tip.style, { display: "block", left: x + 12 + "px", top: y + 12 + "px" });
   });
   o.addEventListener("pointerup", () => {
@@ -260,6 +260,7 @@ export default function (component) {
   const sig = d.x.length + ":" + d.x[0] + ":" + d.y[d.y.length - 1] + ":" + d.colour;
   const fresh = m.sig !== sig;
   m.d = d;
+  m.reset.textContent = tx(d, "reset", "Reset view");
   if (fresh) {
     m.sig = sig;
     m.view = fullView(d);
