@@ -562,7 +562,7 @@ FROM_ENGLISH: dict[str, str] = {
     "loss": "损失",
     "mse": "均方误差",
     "accuracy": "准确率",
-    # rep_models.explore: latent directions, the classical filters, Train live
+    # rep_models.directions, rep_models.noise (the classical filters), rep_models.training.live (Train live)
     "PC {n}": "主成分 {n}",
     "median {k}": "中值滤波 {k}",
     "gaussian {s}": "高斯模糊 {s}",
