@@ -11,11 +11,12 @@ import sys
 
 import streamlit as st
 
-from ui import i18n, nav
+from ui import i18n, layout, nav
 from ui.i18n import t
 
 nav.leave_legacy_mode()
-st.set_page_config(page_title="Latent Lab", page_icon=":material/blur_on:", layout="wide")
+st.set_page_config(page_title="Latent Lab", page_icon=":material/blur_on:", layout="wide", initial_sidebar_state=layout.sidebar_state())
+layout.apply()  # images that fit the window; the presentation mode (ui/layout.py)
 
 
 

@@ -171,7 +171,7 @@ def interpolation_panel(name: str, z_user: np.ndarray | None) -> None:
         latent.show_image(tile(frames[method], ncols=steps), scale=3,
                       caption=t("vae.mid_norm", method=t(f"gan.path.{method}"), norm=f"{np.linalg.norm(path[steps // 2]):.2f}"))
     st.caption(t("vae.interp_caption", typical=f"{typical:.1f}"))
-    for col, method in zip(st.columns(4), ("linear", "spherical"), strict=False):
+    for col, method in zip(st.columns(2), ("linear", "spherical"), strict=True):
         with col:
             downloads.button(t("vae.dl_interp", method=t(f"gan.path.{method}")), lambda f=frames[method]: exports.gif(f, fps=6, bounce=True, hold=2),
                              f"{name}_{method}_interpolation.gif", key=f"vae_dl_interp_{method}")

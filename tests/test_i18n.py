@@ -152,6 +152,7 @@ def english_words(text: str) -> list[str]:
     t = re.sub(r"[\w.-]+(/[\w.-]+)+", " ", t)  # paths (pretrained/metrics.json)
     t = re.sub(r"\b[\w.-]+\.(py|npz|json|safetensors|zip|png|gif|csv)\b", " ", t)
     t = re.sub(r"\b\w+\.\w+(\.\w+)+\b", " ", t)  # dotted names (rep_models.checkpoint.load)
+    t = re.sub(r"\b\w+=\w+\b", " ", t)  # a link's parameter (present=1)
     return [w for w in re.findall(r"[A-Za-zéÉ][A-Za-zéÉ'’]{2,}", t) if w.lower() not in ALLOWED]
 
 

@@ -75,7 +75,7 @@ from rep_models.anomaly import ANOMALY_MODEL
 from rep_models.device import describe, pick_device
 from rep_models.images import png_bytes
 from rep_models.preprocess import EmptyImageError, ImageError, Steps, decode_data_url, decode_image, to_mnist
-from ui import i18n, links, live, nav
+from ui import i18n, layout, links, live, nav
 from ui.i18n import t
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,14 +99,16 @@ MODEL_INFO: dict[str, ModelInfo] = {n: ModelInfo(e.title, e.group, e.what) for n
 
 
 def page_header(title: str, what: str, try_: str | None = None) -> None:
-    """The page title (with the "Share this view" button), what the model is (one line) and what to try (one line)."""
+    """The page title (with the "Share this view" button), what the model is (one line) and what to try (one line);
+    in presentation mode (``ui.layout``) the two lines are folded, so the projector shows the models first."""
     c_title, c_share = st.columns([5, 1], vertical_alignment="center")
     c_title.title(title)
     with c_share:
         links.share_button()
-    st.markdown(what)
-    if try_:
-        st.caption(t("common.try", what=try_))
+    with st.expander(t("present.about"), expanded=False) if layout.active() else contextlib.nullcontext():
+        st.markdown(what)
+        if try_:
+            st.caption(t("common.try", what=try_))
 
 
 def failure_message(e: Exception) -> str:

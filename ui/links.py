@@ -29,7 +29,7 @@ import streamlit as st
 
 from ui import i18n
 
-GLOBAL = ("lang", "present")  # app-wide parameters: kept on every page, never pruned
+GLOBAL = ("lang", "present")  # app-wide parameters (ui.i18n, ui.layout): kept on every page, never pruned
 _DRAWN = "_links_drawn"  # session-state: the parameters drawn in the current script run
 _RUN = "_links_run"  # ... and which run that was
 

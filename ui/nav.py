@@ -19,7 +19,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui import i18n, links
+from ui import i18n, layout, links
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -74,9 +74,10 @@ def navigation(home: Callable[[], None]):
 
 
 def sidebar(pages: dict) -> None:
-    """The language picker, then the app's own page menu: Home, then each section's pages (the current one
-    highlighted)."""
+    """The language picker and the presentation mode, then the app's own page menu: Home, then each section's
+    pages (the current one highlighted)."""
     language_picker()
+    layout.toggle()
     specs = {HOME.url_path: HOME, **{p.url_path: p for p in PAGES}}
     section = None
     for url_path, page in pages.items():

@@ -383,6 +383,10 @@ STRINGS: dict[str, str] = {
     'js.canvas.clear': 'Clear',
     'js.map.tip': 'digit {d} · test #{id}',
     'js.map.reset': 'Reset view',
+    # ui/layout.py: presentation mode
+    'present.label': 'Presentation mode',
+    'present.help': 'For a projector: larger type and images, the sidebar folded away, the explanations folded. Kept in the link (present=1).',
+    'present.about': 'About this page',
 }
 
 # The catalogue's words: every shipped model's names and one line, every home-page group and its blurb, Train live's recipes.

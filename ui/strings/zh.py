@@ -473,6 +473,10 @@ STRINGS: dict[str, str] = {
     'model.stylegan.short': 'StyleGAN',
     'model.stylegan.picker': 'StyleGAN（基于风格）',
     'model.stylegan.what': '映射网络先把噪声变成风格；生成器的每一层都有自己的风格，从数字的整体布局（粗粒度，7×7）到笔画（细粒度，28×28），因此可以把两个数字的风格混合在一起。',
+    # ui/layout.py: presentation mode
+    'present.label': '演示模式',
+    'present.help': '适合投影：文字和图像更大，侧边栏收起，说明文字折叠。会保存在链接中（present=1）。',
+    'present.about': '关于本页',
 }
 
 # Sentences that rep_models makes in English (ui.i18n.tr): exact, or with {fields} for what varies (translated in turn).
