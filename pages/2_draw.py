@@ -26,10 +26,11 @@ with ui.page_guard("Draw & reconstruct"):
             st.markdown(f":gray[{t('draw.waiting')}]")
         else:
             steps = ui.last_steps("draw")
-            st.markdown(f"##### {t('draw.how_seen')}")
-            st.caption(t("draw.prepared"))
-            stages = steps.stages()
-            ui.show_images([img for _, img in stages], [i18n.tr(cap) for cap, _ in stages], width=96, square=True)
+            with st.container(key="draw_steps"):  # on a phone it goes below the results (ui/layout.py), under the canvas
+                st.markdown(f"##### {t('draw.how_seen')}")
+                st.caption(t("draw.prepared"))
+                stages = steps.stages()
+                ui.show_images([img for _, img in stages], [i18n.tr(cap) for cap, _ in stages], width=96, square=True)
 
             # Every autoencoder once; the anomaly score reuses the conv AE's reconstruction from these.
             models = {n: m for n in RECONSTRUCTORS if ui.is_available(n) and (m := ui.require_model(n)) is not None}

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 pytest.register_assert_rewrite("browser_support")
-from browser_support import assert_no_error, screenshot, wait_idle  # noqa: E402
+from browser_support import CANVAS, assert_no_error, needs, screenshot, wait_idle  # noqa: E402
 
 from ui import nav  # noqa: E402
 
@@ -82,3 +82,41 @@ def test_presentation_mode_folds_the_sidebar_and_the_explanations(sized):
     assert title > 1.2 * plain  # larger type on the projector
     assert "present=1" in page.url
     screenshot(page, "present_gan")
+
+
+def test_a_finger_draws_on_a_phone_and_the_results_come_right_under_the_canvas(st_server, browser):
+    """Touch events (not a mouse) on a 390-px phone: the stroke reaches Python, and the prediction and the
+    reconstructions stand between the canvas and the preprocessing steps."""
+    needs("classifier", "conv_ae")
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True, device_scale_factor=2)
+    try:
+        page = ctx.new_page()
+        page.set_default_timeout(120_000)
+        page.goto(f"{st_server}/draw", wait_until="commit")
+        canvas = page.locator(CANVAS)
+        canvas.wait_for()
+        wait_idle(page)
+        canvas.scroll_into_view_if_needed()
+        box = canvas.bounding_box()
+        cdp = ctx.new_cdp_session(page)
+        points = [(0.25, 0.22), (0.5, 0.22), (0.75, 0.22), (0.6, 0.5), (0.42, 0.85)]  # a 7
+        xy = [{"x": box["x"] + fx * box["width"], "y": box["y"] + fy * box["height"]} for fx, fy in points]
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [xy[0]]})
+        for p in xy[1:]:
+            cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [p]})
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+        page.get_by_text("The classifier says").first.wait_for()
+        page.get_by_text("Reconstructions", exact=True).first.wait_for()
+        wait_idle(page)
+        assert_no_error(page)
+        assert int(canvas.get_attribute("data-strokes")) == 1
+        top = {name: page.get_by_text(name, exact=True).first.evaluate("e => e.getBoundingClientRect().top + window.scrollY")
+               for name in ("The classifier says", "Reconstructions", "How the models see it")}
+        canvas_bottom = canvas.evaluate("e => e.getBoundingClientRect().bottom + window.scrollY")
+        assert canvas_bottom < top["The classifier says"] < top["Reconstructions"] < top["How the models see it"], top
+        assert page.evaluate(OVERFLOW) == []
+        screenshot(page, "draw_phone_touch")
+        page.get_by_text("The classifier says").first.scroll_into_view_if_needed()
+        screenshot(page, "draw_phone_touch_results")
+    finally:
+        ctx.close()

@@ -3,6 +3,8 @@
 - **Every window size.** A strip of digits is drawn at a whole-pixel scale (``ui.common.show_image``) and was cut off
   at the right edge of a narrow column (the VAE explorer's 9-step interpolation at 1400 px). Images now shrink to
   their column (``max-width: 100%``, pixels kept sharp), and nothing on a page is wider than the window.
+- **Phones.** Below 640 px Streamlit stacks the columns; the Draw page's preprocessing steps then move below its
+  prediction and reconstructions, so those come right under the canvas.
 - **Presentation mode** (``?present=1`` or the sidebar's toggle, kept in the link): larger type and images (the
   main column zoomed), the sidebar folded away when the page opens, the explanations folded (``page_header``).
 
@@ -42,6 +44,9 @@ def apply() -> None:
 [data-testid="stImage"] img, [data-testid="stImageContainer"] { max-width: 100%; height: auto; }
 [data-testid="stImage"] img { image-rendering: pixelated; }
 [data-testid="stMainBlockContainer"] { overflow-wrap: anywhere; }
+@media (max-width: 640px) {
+  .st-key-draw_steps, [data-testid="stVerticalBlock"] > :has(> .st-key-draw_steps) { order: 1; }
+}
 </style>""")
     if active():  # the main column 1.3x: type and images 30 % larger on a projector
         st.html("""<style>
