@@ -9,6 +9,7 @@ import streamlit as st
 from rep_models import exports
 from rep_models.codes import as_batch
 from rep_models.images import tile
+from rep_models.neighbours import METRICS, nearest
 from ui import common as ui
 from ui import downloads, i18n, latent, links, live
 from ui.i18n import t
@@ -45,6 +46,44 @@ def load_map(rep: str, method: str) -> dict[str, np.ndarray]:
     m = dict(P.load_projection(rep, method))
     m["coords"] = m["coords"].astype(np.float32)  # stored as float16, which plotly cannot send as a typed array
     return m
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def reference_codes(rep: str) -> tuple[np.ndarray, dict[int, int]] | None:
+    """The codes of the map's digits in the representation's own space, and test-set index -> row: the shipped
+    reference (the encoder's code; raw pixels reduced to their top 50 principal components), or None."""
+    try:
+        ref = P.load_reference(rep)
+    except (FileNotFoundError, OSError, ValueError, KeyError):
+        return None
+    return ref["ref"].astype(np.float32), {int(i): r for r, i in enumerate(np.asarray(ref["indices"]).tolist())}
+
+
+def neighbours_panel(rep: str, picked: int) -> None:
+    """The picked digit's nearest neighbours in the code space, as thumbnails with their distances."""
+    x, y = ui.test_set()
+    st.markdown(f"##### {t('map.nb_title', id=picked)}")
+    c_k, c_metric = st.columns(2)
+    with c_k:
+        k = links.slider(t("map.nb_k"), 4, 24, 8, key="map_nb_k", param="k")
+    with c_metric:
+        metric = links.radio(t("map.nb_metric"), list(METRICS), key="map_nb_metric", param="metric", horizontal=True,
+                             format_func=lambda m: t(f"map.nb_metric.{m}"))
+    ref = reference_codes(rep)
+    if ref is None and rep == "pixels":  # no shipped reference: the pixels themselves are the space
+        ref = x.reshape(len(x), -1).numpy(), {i: i for i in range(len(x))}
+    if ref is None or picked not in ref[1]:
+        st.caption(t("map.nb_missing"))
+        return
+    codes, row_of = ref
+    index_of = {r: i for i, r in row_of.items()}
+    rows, dist = nearest(codes, row_of[picked], k, metric)
+    ids = [index_of[int(r)] for r in rows]
+    ui.show_images([x[picked, 0].numpy()] + [x[i, 0].numpy() for i in ids],
+                   [t("map.nb_picked", d=int(y[picked]))] + [f"#{i}: {d:.3g}" for i, d in zip(ids, dist, strict=True)],
+                   width=56, columns=4)
+    same = sum(int(y[i]) == int(y[picked]) for i in ids)
+    st.caption(t("map.nb_caption", same=same, k=len(ids), d=int(y[picked])))
 
 
 @st.cache_resource(show_spinner="Preparing to place new digits in this map (once per server)…", max_entries=32)
@@ -98,6 +137,8 @@ def map_panel(rep: str, method: str, colour: bool, image: np.ndarray | None) -> 
         if len(rows) > MAX_SHOWN:
             st.caption(t("map.first", k=MAX_SHOWN, n=f"{len(rows):,}"))
         st.bar_chart({t("map.digits"): counts}, height=160, x_label=t("map.digit"), y_label=t("map.selected_axis"))
+        if len(rows) == 1:
+            neighbours_panel(rep, rows[0])
         c_csv, c_png = st.columns(2)
         with c_csv:
             downloads.button(t("map.dl_csv"), lambda: exports.map_selection_csv(rows, m["indices"], m["labels"], m["coords"]),

@@ -134,7 +134,7 @@ def page_texts(at: AppTest) -> list[str]:
 
     walk(at.main)
     walk(at.sidebar)
-    return [s for s in out if s.strip() and not re.fullmatch(r"[0-9a-f]{12,}", s) and not _is_json(s)]  # not hashes, not settings
+    return [s for s in out if s.strip() and not re.fullmatch(r"[0-9a-f]{12,}|\w+_\d+", s) and not _is_json(s)]  # not ids, settings
 
 
 def _is_json(s: str) -> bool:

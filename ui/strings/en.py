@@ -387,6 +387,15 @@ STRINGS: dict[str, str] = {
     'present.label': 'Presentation mode',
     'present.help': 'For a projector: larger type and images, the sidebar folded away, the explanations folded. Kept in the link (present=1).',
     'present.about': 'About this page',
+    # pages/5_latent_map.py: the inspector
+    'map.nb_title': 'Nearest neighbours of test digit #{id}',
+    'map.nb_k': 'Neighbours (k)',
+    'map.nb_metric': 'Distance',
+    'map.nb_metric.euclidean': 'euclidean',
+    'map.nb_metric.cosine': 'cosine',
+    'map.nb_missing': "This representation's codes are not installed, so its neighbours cannot be shown.",
+    'map.nb_picked': 'picked · {d}',
+    'map.nb_caption': 'Under each: its index in the test set and its distance, measured in the code space itself (not on the map, whose distances t-SNE and UMAP do not keep). {same} of the {k} nearest are {d}s too.',
 }
 
 # The catalogue's words: every shipped model's names and one line, every home-page group and its blurb, Train live's recipes.

@@ -477,6 +477,15 @@ STRINGS: dict[str, str] = {
     'present.label': '演示模式',
     'present.help': '适合投影：文字和图像更大，侧边栏收起，说明文字折叠。会保存在链接中（present=1）。',
     'present.about': '关于本页',
+    # pages/5_latent_map.py: the inspector
+    'map.nb_title': '测试集数字 #{id} 的最近邻',
+    'map.nb_k': '近邻个数（k）',
+    'map.nb_metric': '距离',
+    'map.nb_metric.euclidean': '欧氏距离',
+    'map.nb_metric.cosine': '余弦距离',
+    'map.nb_missing': '这种表示的编码尚未安装，因此无法显示它的近邻。',
+    'map.nb_picked': '选中的 · {d}',
+    'map.nb_caption': '每张图下方：它在测试集中的编号和距离。距离是在编码空间本身中测量的（而不是在地图上，t-SNE 和 UMAP 并不保留地图上的距离）。最近的 {k} 个里有 {same} 个也是 {d}。',
 }
 
 # Sentences that rep_models makes in English (ui.i18n.tr): exact, or with {fields} for what varies (translated in turn).
