@@ -130,11 +130,19 @@ def test_training_is_repeatable():
 
 
 @pytest.mark.parametrize("over", [{"progressive": True, "grow_steps": 1}, {"equalized_lr": False}, {"pixel_norm": False},
-                                  {"minibatch_std": False}, {"mixing_prob": 0.0}, {"ema": 0.0}, {"r1_gamma": 0.0}, {"noise": False}])
+                                  {"minibatch_std": False}, {"mixing_prob": 0.0}, {"ema": 0.0}, {"r1_gamma": 0.0}, {"noise": False},
+                                  {"style": "demod"}, {"skip": True}, {"d_arch": "dcgan", "ndf": 4}, {"clusters": 3}])
 def test_every_trick_can_be_left_out(over):
     m = _train(over, 5)
     m.finish_training()
     assert m.sample(2, seed=0).shape == (2, 1, 28, 28)
+
+
+def test_the_generator_learns_at_its_own_rate():
+    m = build("stylegan", **SMALL, g_lr_scale=5.0)
+    opt = make_optimisers(m, Phase("stylegan", 1, "t"), 64, TrainOptions(batch_size=16, lr=2e-4))
+    assert [o.param_groups[0]["lr"] for o in opt.opts] == [2e-4, pytest.approx(1e-3)]
+    assert [o.param_groups[0]["betas"] for o in opt.opts] == [m.adam_betas] * 2
 
 
 def test_progressive_growing_fades_in_each_resolution():
@@ -150,3 +158,4 @@ def test_progressive_growing_fades_in_each_resolution():
     m.steps.fill_(40)
     assert m.fade() == (1.0, 1.0) and torch.equal(m.seen_resolution(x), x)
     assert build("stylegan", **SMALL).fade() == (1.0, 1.0)
+

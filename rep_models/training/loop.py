@@ -70,7 +70,8 @@ def make_optimisers(model, phase: Phase, n: int, opts: TrainOptions) -> Optimise
     """The phase's optimisers, with a schedule over its ``epochs`` of ``n`` images."""
     steps = len(epoch_batches(n, opts.batch_size, 0, opts.seed, opts.min_steps_per_epoch))
     return Optimisers(param_groups(model, phase.kind, phase.layer), opts.lr, steps * phase.epochs, phase.kind in GAN_KINDS, opts.schedule,
-                      getattr(model, "adam_betas", None) if phase.kind != "layerwise" else None)
+                      getattr(model, "adam_betas", None) if phase.kind != "layerwise" else None,
+                      getattr(model, "lr_scales", None) if phase.kind in GAN_KINDS else None)
 
 
 def _mean_dicts(dicts: list[dict]) -> dict[str, float]:

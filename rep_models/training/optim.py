@@ -11,9 +11,10 @@ class Optimisers:
     """Adam per parameter group; a cosine decay over ``total_steps`` unless ``schedule`` is "constant" or it is a GAN."""
 
     def __init__(self, params_groups: list, lr: float, total_steps: int, gan: bool, schedule: str,
-                 betas: tuple[float, float] | None = None):
+                 betas: tuple[float, float] | None = None, lr_scales: tuple[float, ...] | None = None):
         betas = betas or ((0.5, 0.999) if gan else (0.9, 0.999))  # a model may name its own (``adam_betas``)
-        self.opts = [torch.optim.Adam(p, lr=lr, betas=betas) for p in params_groups]
+        scales = lr_scales or (1.0,) * len(params_groups)  # and its own lr per group (``lr_scales``: the GANs' D, G)
+        self.opts = [torch.optim.Adam(p, lr=lr * k, betas=betas) for p, k in zip(params_groups, scales, strict=True)]
         if schedule == "cosine" and not gan:
             self.scheds = [torch.optim.lr_scheduler.LambdaLR(o, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total_steps) / max(1, total_steps)))) for o in self.opts]
         else:
