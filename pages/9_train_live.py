@@ -9,6 +9,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from rep_models import exports
+from rep_models.images import tile
+from rep_models.training import gan_stepper
 from rep_models.training.live import MAX_EPOCHS, MAX_SAMPLES, TRAINABLE, TrainJob, TrainState
 from ui import charts, downloads, i18n, latent, links
 from ui import common as ui
@@ -16,6 +18,8 @@ from ui.i18n import t
 
 TITLES = {name: f"live.{name}.title" for name in TRAINABLE}  # keys of the strings tables
 POLL = 0.5  # seconds between progress updates in the page
+SLOW_MOTION = 0.5  # seconds between steps in the GAN's slow motion
+GAN_DIGITS = 5000  # the training digits a stepped GAN draws its batches from
 
 ui.page_header(t("nav.train_live"), t("train.what"), t("train.try"))
 
@@ -93,7 +97,101 @@ def _start(name: str, samples: int, epochs: int) -> None:
         st.session_state["train_busy"] = True
 
 
-with ui.page_guard("Train live"):
+def _gan_scores_figure(g: gan_stepper.GanStepper) -> go.Figure:
+    h = g.history
+    steps = [r.step for r in h]
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=steps, y=[r.d_real for r in h], mode="lines", name=t("gan_lab.d_real"), line=dict(color=charts.BLUE, width=2.5)))
+    fig.add_trace(go.Scatter(x=steps, y=[r.d_fake for r in h], mode="lines", name=t("gan_lab.d_fake"), line=dict(color=charts.ORANGE, width=2.5)))
+    marks = {"discriminator": t("gan_lab.d"), "generator": t("gan_lab.g"), "both": t("gan_lab.both")}
+    fig.add_trace(go.Scatter(x=steps, y=[-0.04] * len(h), mode="markers", name=t("gan_lab.moved"), hovertext=[marks[r.player] for r in h],
+                             marker=dict(size=5, symbol="square", color=[{"discriminator": charts.BLUE, "generator": charts.ORANGE}.get(r.player, "#888") for r in h])))
+    fig.add_hline(y=0.5, line_dash="dot", line_color="#999")
+    return charts.styled(fig, 280, title=t("gan_lab.scores"), xaxis_title=t("gan_lab.step"), yaxis_title=t("gan_lab.prob"),
+                         yaxis_range=[-0.08, 1.02], legend=dict(orientation="h", y=-0.3))
+
+
+def _gan_histogram_figure(shares) -> go.Figure:
+    fig = go.Figure(go.Bar(x=[str(d) for d in range(10)], y=shares, marker_color=charts.BLUE))
+    fig.add_hline(y=0.1, line_dash="dot", line_color="#999")
+    return charts.styled(fig, 240, title=t("gan_lab.hist"), xaxis_title=t("gan_lab.digit"), yaxis_title=t("gan_lab.share"), yaxis_range=[0, 1])
+
+
+def _gan_kl_figure(kl: list[tuple[int, float]]) -> go.Figure:
+    fig = go.Figure(go.Scatter(x=[s for s, _ in kl], y=[v for _, v in kl], mode="lines+markers", line=dict(color=charts.RED)))
+    return charts.styled(fig, 200, title=t("gan_lab.kl_curve"), xaxis_title=t("gan_lab.step"), yaxis_title=t("gan_lab.nats"))
+
+
+def _gan_move(player: str, n: int) -> None:
+    """Move ``player`` ``n`` steps, if no other session on the server is stepping (a button's callback)."""
+    g = st.session_state["gan_lab"]
+    # Wait out a step in progress (this session's last click, or another's: each is bounded in time), not more.
+    if not gan_stepper.SERVER_SLOT.acquire(timeout=2 * gan_stepper.MAX_SECONDS_PER_CALL + 1):
+        st.session_state["gan_lab_busy"] = True
+        return
+    try:
+        g.step(player, n)
+    finally:
+        gan_stepper.SERVER_SLOT.release()
+
+
+def _gan_reset(name: str) -> None:
+    st.session_state["gan_lab"] = gan_stepper.GanStepper(name, latent.train_images(GAN_DIGITS)[0], device=ui.device())
+    st.session_state["gan_lab_kl"] = []
+
+
+def show_gan(slow: bool) -> None:
+    """The stepped GAN's samples, the judge's scores, the digits it draws; in slow motion, one more step first."""
+    g = st.session_state["gan_lab"]
+    if slow and g.steps < gan_stepper.MAX_STEPS:
+        _gan_move("both", 1)
+    if st.session_state.pop("gan_lab_busy", False):
+        st.warning(t("gan_lab.busy"), icon=":material/hourglass_top:")
+    if g.steps >= gan_stepper.MAX_STEPS:
+        st.info(t("gan_lab.limit", n=f"{gan_stepper.MAX_STEPS:,}"))
+    c_img, c_charts = st.columns([2, 3], gap="large")
+    with c_img:
+        latent.show_image(tile(g.samples(32), ncols=8), caption=t("gan_lab.samples", n=g.steps), width=380)
+        if not g.steps:
+            st.caption(t("gan_lab.start"))
+    with c_charts:
+        if g.steps:
+            charts.show(_gan_scores_figure(g), key="gan_lab_scores")
+        if ui.is_available("classifier"):
+            h = g.histogram(ui.load_model("classifier"))
+            kl = st.session_state.setdefault("gan_lab_kl", [])
+            if not kl or kl[-1][0] != g.steps:
+                kl.append((g.steps, h["kl_to_uniform"]))
+            charts.show(_gan_histogram_figure(h["shares"]), key="gan_lab_hist")
+            st.markdown(t("gan_lab.kl", kl=f"{h['kl_to_uniform']:.2f}", p=f"{h['mean_top_prob']:.2f}"))
+            if len(kl) > 1:
+                charts.show(_gan_kl_figure(kl), key="gan_lab_kl_chart")
+        else:
+            st.caption(t("gan_lab.no_classifier"))
+
+
+def step_a_gan() -> None:
+    st.markdown(t("gan_lab.what"))
+    left, right = st.columns([1, 3], gap="large")
+    with left:
+        names = gan_stepper.gan_recipes()
+        name = links.selectbox(t("vae.model"), names, format_func=_title, key="gan_lab_model", param="gan")
+        g = st.session_state.get("gan_lab")
+        if g is None or g.name != name:
+            _gan_reset(name)
+        n = links.segmented_control(t("gan_lab.steps"), [1, 5, 20], key="gan_lab_n", param="steps", default=1)
+        for player, label, icon in (("discriminator", "gan_lab.d", ":material/gavel:"), ("generator", "gan_lab.g", ":material/brush:"),
+                                    ("both", "gan_lab.both", ":material/sync:")):
+            st.button(t(label), icon=icon, on_click=_gan_move, args=(player, int(n)), key=f"gan_lab_{player}", width="stretch")
+        st.button(t("gan_lab.reset"), icon=":material/restart_alt:", on_click=_gan_reset, args=(name,), key="gan_lab_reset",
+                  width="stretch")
+        slow = st.toggle(t("gan_lab.slow"), key="gan_lab_slow")
+        st.caption(t("gan_lab.limits", per=gan_stepper.MAX_STEPS_PER_CALL, n=f"{gan_stepper.MAX_STEPS:,}"))
+    with right:
+        ui.fragment(show_gan, run_every=SLOW_MOTION if slow else None)(slow)
+
+
+def train_a_model() -> None:
     slot = latent.train_slot()
     job = slot.current()
     running = job is not None and job.running
@@ -120,3 +218,12 @@ with ui.page_guard("Train live"):
             ui.fragment(show_job, run_every=POLL if running else None)(job, mine)
         else:
             st.markdown(f":gray[{t('train.waiting')}]")
+
+
+with ui.page_guard("Train live"):
+    section = links.segmented_control(t("train.section"), ["train", "gan"], key="train_section", param="section", default="train",
+                                      format_func=lambda v: t(f"train.section_{v}"), label_visibility="collapsed")
+    if section == "gan":
+        step_a_gan()
+    else:
+        train_a_model()

@@ -13,6 +13,12 @@ from rep_models.training import gan_stepper
 from rep_models.training.gan_stepper import GanStepper, kl_to_uniform
 
 
+@pytest.fixture(autouse=True)
+def no_time_limit(monkeypatch):
+    """The tests count steps: a busy CI machine must not cut a call short."""
+    monkeypatch.setattr(gan_stepper, "MAX_SECONDS_PER_CALL", 1e9)
+
+
 @pytest.fixture(scope="module")
 def digits() -> torch.Tensor:
     x, _ = load_tensors("mnist", "full_train", source="sample")
@@ -35,7 +41,7 @@ def test_refuses_what_it_cannot_step(digits):
     g = GanStepper("dcgan", digits)
     with pytest.raises(ValueError, match="'referee'"):
         g.step("referee")
-    with pytest.raises(ValueError, match="got 51"):
+    with pytest.raises(ValueError, match="got 21"):
         g.step("both", gan_stepper.MAX_STEPS_PER_CALL + 1)
 
 
@@ -46,7 +52,7 @@ def test_the_discriminator_alone_learns_to_tell_real_from_generated(digits):
     recs = g.step("discriminator", 20)
     assert [r.step for r in recs] == list(range(1, 21)) and all(r.g_loss is None and r.d_loss is not None for r in recs)
     assert same(gen_before, params(g.model.generator_net)), "a discriminator step moved the generator"
-    # Measured: the gap D(real) - D(fake) goes from about 0 to 0.86-0.88 in 20 steps (seeds 0, 1, 2).
+    # Measured: the gap D(real) - D(fake) goes from -0.06..0.13 to 0.86-0.87 in 20 steps (seeds 0, 1, 2).
     assert recs[-1].d_real - recs[-1].d_fake > (real0 - fake0) + 0.5, (real0, fake0, recs[-1])
 
 
@@ -58,10 +64,16 @@ def test_the_generator_alone_learns_to_fool_a_fixed_judge(digits):
     recs = g.step("generator", 20)
     assert all(r.d_loss is None and r.g_loss is not None for r in recs)
     assert same(disc_before, params(g.model.discriminator_net)), "a generator step moved the discriminator"
-    # Measured: D's score on generated digits rises by 0.36-0.41 in 20 steps (from about 0.02; seeds 0, 1, 2),
+    # Measured: D's score on generated digits rises by 0.20-0.29 in 20 steps (from about 0.015; seeds 0, 1, 2),
     # while its score on the real probe does not move at all (the judge is fixed).
-    assert recs[-1].d_fake > fake_before + 0.2, (fake_before, recs[-1])
+    assert recs[-1].d_fake > fake_before + 0.1, (fake_before, recs[-1])
     assert {r.d_real for r in recs} == {g.history[19].d_real}
+
+
+def test_a_call_stops_after_its_time(digits, monkeypatch):
+    monkeypatch.setattr(gan_stepper, "MAX_SECONDS_PER_CALL", 0.0)
+    g = GanStepper("dcgan", digits)
+    assert len(g.step("both", 20)) == 1 and g.steps == 1
 
 
 def test_stepping_leaves_the_global_random_stream_alone_and_is_bounded(digits, monkeypatch):

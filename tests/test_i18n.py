@@ -195,7 +195,8 @@ def test_the_sidebar_picker_and_the_link_switch_the_language():
 def test_a_page_in_chinese_shows_no_english_of_its_own(url_path):
     at = _open_zh(url_path, STATES.get(url_path))
     sections = {"vae": ("vae_section", ["sliders", "map", "interpolate", "beta", "cvae"]),
-                "gan": ("gan_section", ["samples", "walk", "interpolate", "collapse"])}.get(url_path)
+                "gan": ("gan_section", ["samples", "walk", "interpolate", "collapse"]),
+                "train_live": ("train_section", ["train", "gan"])}.get(url_path)
     views = [None] + (sections[1][1:] if sections else [])
     found = {}
     for view in views:

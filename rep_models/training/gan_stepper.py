@@ -9,8 +9,8 @@
 The update is the zoo's own (``discriminator_loss`` then ``generator_loss`` of the GAN family, Adam with
 β1 = 0.5 as in pytorch/examples' dcgan), split so either player can move alone: step the discriminator only
 and its scores on real and generated digits pull apart; step the generator only and it fools a fixed judge;
-both, and the game goes on. D's scores are measured after each step on a fixed probe (the same 256 real digits
-and 256 latents), so the curve moves because the players moved, not because the batch changed. The model's
+both, and the game goes on. D's scores are measured after each step on a fixed probe (the same 64 real digits
+and 64 latents), so the curve moves because the players moved, not because the batch changed. The model's
 noise comes from a generator of its own (``noise_generator``): stepping never touches the process's random
 stream. Bounded: :data:`MAX_STEPS_PER_CALL` per call, :data:`MAX_STEPS` in all; :data:`SERVER_SLOT` lets one
 session step at a time on a server.
@@ -18,6 +18,7 @@ session step at a time on a server.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,9 +30,10 @@ from ..models.base import noise_generator, seeded_normal
 from ..sampling import class_histogram
 
 PLAYERS = ("discriminator", "generator", "both")
-MAX_STEPS_PER_CALL = 50
+MAX_STEPS_PER_CALL = 20
+MAX_SECONDS_PER_CALL = 3.0  # a click returns within about this long, however busy the CPU (fewer steps then)
 MAX_STEPS = 5000
-PROBE = 256  # real digits and latents D's scores are measured on
+PROBE = 64  # real digits and latents D's scores are measured on (a step costs about twice a bare one)
 SAMPLE_SEED = 1234  # the latents of the sample grid and of the histogram
 SERVER_SLOT = threading.BoundedSemaphore(1)  # one session steps at a time per server process
 
@@ -61,7 +63,7 @@ class GanStepper:
     ``seed`` fixes the batches and the model's noise (the initial weights come from the process's generator, which
     is not reseeded)."""
 
-    def __init__(self, name: str, x: torch.Tensor, seed: int = 0, batch_size: int = 64, device: str | torch.device = "cpu"):
+    def __init__(self, name: str, x: torch.Tensor, seed: int = 0, batch_size: int = 32, device: str | torch.device = "cpu"):
         if name not in gan_recipes():
             raise ValueError(f"cannot step {name!r}: expected one of the GAN recipes {gan_recipes()}")
         x = torch.as_tensor(x, dtype=torch.float32)
@@ -88,7 +90,8 @@ class GanStepper:
 
     def step(self, player: str = "both", n: int = 1) -> list[StepRecord]:
         """Move ``player`` ("discriminator", "generator" or "both": D then G, as in training) ``n`` times
-        (1..:data:`MAX_STEPS_PER_CALL`, no more than :data:`MAX_STEPS` in all): the new records."""
+        (1..:data:`MAX_STEPS_PER_CALL`, no more than :data:`MAX_STEPS` in all), stopping early after
+        :data:`MAX_SECONDS_PER_CALL`: the new records."""
         if player not in PLAYERS:
             raise ValueError(f"player must be one of {PLAYERS}, got {player!r}")
         if not 1 <= n <= MAX_STEPS_PER_CALL:
@@ -96,9 +99,12 @@ class GanStepper:
         with self._lock:
             n = min(n, MAX_STEPS - self.steps)
             out = []
+            t0 = time.monotonic()
             with noise_generator(self._noise):
                 for i in range(n):
                     out.append(self._one(player, self.steps + i + 1))
+                    if time.monotonic() - t0 > MAX_SECONDS_PER_CALL:
+                        break
             self.history.extend(out)
             return out
 
