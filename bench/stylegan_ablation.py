@@ -4,7 +4,8 @@
     python bench/stylegan_ablation.py --variants full no_mbstd --steps 1000
     python bench/stylegan_ablation.py --only-config '{"lr_scale": 0.5}' --steps 800   # one ad-hoc variant (prototyping)
 
-Every variant trains the shipped recipe's generator (``rep_models.zoo.ZOO["stylegan"]``) with the project's
+Every variant trains the recipe's generator (``rep_models.zoo.ZOO["stylegan"]``; the model's defaults while no recipe
+ships) with the project's
 training step (``rep_models.training.steps.stylegan_step``) for the same number of steps from the same seed on one
 CPU thread, then draws 10,000 samples from its averaged generator (the raw one where the moving average is the
 trick left out) and measures what ``rep_models.evaluate`` measures: the Frechet distance in the shipped classifier's
@@ -52,8 +53,8 @@ VARIANTS: dict[str, dict] = {
 
 def train_variant(config: dict, steps: int, seed: int = 0, batch_size: int = 64, lr: float = 2e-3, x=None,
                   check_every: int = 0, check=None) -> tuple[torch.nn.Module, float]:
-    """A fresh ``stylegan`` with ``config`` trained ``steps`` steps; returns (the model, its averaged generator in
-    place, training seconds). ``check(model, step)`` is called every ``check_every`` steps (on a copy's weights)."""
+    """A fresh ``stylegan`` with ``config`` trained ``steps`` steps on ``x (N, 1, 28, 28)``; returns (the model with
+    its averaged generator in place, training seconds). ``check(model, step, seconds)`` every ``check_every`` steps."""
     torch.manual_seed(seed)
     model = build("stylegan", **config)
     opts = TrainOptions(batch_size=batch_size, lr=lr, seed=seed)
@@ -109,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default=str(OUT / "stylegan_ablation"))
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
-    recipe = ZOO["stylegan"]
+    recipe = ZOO.get("stylegan", {"train": {"lr": 1e-3, "batch_size": 64}})  # no shipped recipe yet: the defaults
     base = dict(recipe.get("config", {}))
     lr = args.lr or recipe.get("train", {}).get("lr", 2e-3)
     bs = args.batch_size or recipe.get("train", {}).get("batch_size", 64)

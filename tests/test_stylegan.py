@@ -131,7 +131,8 @@ def test_training_is_repeatable():
 
 @pytest.mark.parametrize("over", [{"progressive": True, "grow_steps": 1}, {"equalized_lr": False}, {"pixel_norm": False},
                                   {"minibatch_std": False}, {"mixing_prob": 0.0}, {"ema": 0.0}, {"r1_gamma": 0.0}, {"noise": False},
-                                  {"style": "demod"}, {"skip": True}, {"d_arch": "dcgan", "ndf": 4}, {"clusters": 3}])
+                                  {"style": "demod"}, {"skip": True}, {"d_arch": "dcgan", "ndf": 4}, {"clusters": 3},
+                                  {"dense_input": True}])
 def test_every_trick_can_be_left_out(over):
     m = _train(over, 5)
     m.finish_training()
