@@ -28,6 +28,8 @@ from .. import catalogue
 from ..models import REGISTRY, build
 from ..models.base import noise_generator, seeded_normal
 from ..sampling import class_histogram
+from .optim import Optimisers
+from .steps import param_groups
 
 PLAYERS = ("discriminator", "generator", "both")
 MAX_STEPS_PER_CALL = 20
@@ -73,9 +75,8 @@ class GanStepper:
         self.name, self.batch_size, self.device = name, batch_size, torch.device(device)
         self.x = x
         self.model = build(recipe.model, **recipe.config).to(self.device).train()
-        betas = (0.5, 0.999)
-        self.opt_d = torch.optim.Adam(self.model.discriminator_parameters(), lr=recipe.lr, betas=betas)
-        self.opt_g = torch.optim.Adam(self.model.generator_parameters(), lr=recipe.lr, betas=betas)
+        # The trainer's own optimisers for a GAN: Adam with beta1 = 0.5, the discriminator's first, no schedule.
+        self.optim = Optimisers(param_groups(self.model, "gan"), recipe.lr, total_steps=0, gan=True, schedule="constant")
         self._rng = np.random.default_rng(seed)
         self._noise = torch.Generator().manual_seed(seed)
         probe = self._rng.choice(len(x), size=min(PROBE, len(x)), replace=False)
@@ -116,15 +117,11 @@ class GanStepper:
         d_loss = g_loss = None
         if player in ("discriminator", "both"):
             d = m.discriminator_loss(batch)
-            self.opt_d.zero_grad(set_to_none=True)
-            d["loss"].backward()
-            self.opt_d.step()
+            self.optim.step(d["loss"], 0)
             d_loss = float(d["d_loss"])
         if player in ("generator", "both"):
             g = m.generator_loss(batch)
-            self.opt_g.zero_grad(set_to_none=True)
-            g["loss"].backward()
-            self.opt_g.step()
+            self.optim.step(g["loss"], 1)
             g_loss = float(g["g_loss"])
         d_real, d_fake = self.scores()
         return StepRecord(number, player, d_loss, g_loss, d_real, d_fake)
