@@ -175,6 +175,8 @@ with ui.page_guard("the latent map"):
             c2.metric(t("map.trust"), f"{tw:.3f}" if isinstance(tw, (int, float)) else "—", help=t("map.trust_help"))
             c3.metric(t("map.points"), f"{len(load_map(rep, method)['coords']):,}")
             map_panel(rep, method, colour, image)
-        with st.expander(t("map.compare"), expanded=False):
-            st.dataframe(quality_table(report, avail), hide_index=True)
-            st.caption(t("map.compare_caption"))
+        compare = st.expander(t("map.compare"), expanded=False, key="map_compare", on_change="rerun")
+        if compare.open:  # drawn only when opened: the grid is a large share of a first load's work in the browser
+            with compare:
+                st.dataframe(quality_table(report, avail), hide_index=True)
+                st.caption(t("map.compare_caption"))

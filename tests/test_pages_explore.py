@@ -392,6 +392,15 @@ def test_latent_map_selection_shows_digits_and_places_a_test_digit(zoo):
     assert component_data(components(at, "latent_lab.scatter_map")[0])["mark"] is not None  # the digit placed as a star
 
 
+def test_latent_map_comparison_table_is_drawn_only_when_opened(zoo):
+    at = run("5_latent_map.py")
+    assert len(at.dataframe) == 0  # closed: nothing for the browser to lay out on a first load
+    at.session_state["map_compare"] = True  # what opening the expander sends
+    at.run()
+    ok(at)
+    assert len(at.dataframe) == 1
+
+
 def test_pages_degrade_without_models(tmp_path, monkeypatch):
     from rep_models import projections
 
