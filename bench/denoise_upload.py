@@ -18,7 +18,7 @@ fit, centre), so resampling is not counted as noise; PSNR of the result against 
 ``in-app``: the denoiser on the same noisy arrays directly (the Denoise page's "Test digit" path); ``worse``:
 the share of digits whose result is further from the clean one than the noisy input was; ``picture``: PSNR
 at the uploaded file's size, of the noisy file and of the denoised result put back into it
-(``preprocess.restore``) against the clean file.
+(``framing.restore``) against the clean file.
 
 The cases, scores and bars are ``rep_models.upload_denoising``. Bars: 28x28 uploads within 1 dB of the in-app figure; enlarged scans within 2 dB; every case closer to the
 clean digit than the noisy input was. Writes bench/results/denoise_upload.{md,json} and bench/RESULTS.md.

@@ -13,8 +13,8 @@ import torch
 
 from . import noise
 from .codes import as_batch, device_of
+from .framing import Frame, Steps, restore
 from .images import png_bytes
-from .preprocess import Frame, Steps, restore
 
 
 @dataclass
@@ -54,7 +54,7 @@ VIEW_PIXELS = 320 * 320
 
 def picture_views(steps: Steps | None, result: Denoised, max_pixels: int = VIEW_PIXELS) -> list[np.ndarray]:
     """[the uploaded picture, the denoised digit, the classical filter's result], the last two put back where the
-    digit was in the picture (``preprocess.restore``), all at the picture's framing and (display) size. Needs the
+    digit was in the picture (``framing.restore``), all at the picture's framing and (display) size. Needs the
     ``steps`` of ``to_mnist(keep_noise=True)``; other steps give the 28x28 images themselves."""
     if steps is None or steps.frame is None:
         return [result.noisy, result.denoised, result.classical]

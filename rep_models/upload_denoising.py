@@ -14,7 +14,7 @@ import torch
 
 from . import checkpoint, fast, noise, uploads
 from .denoising import denoise_direct
-from .preprocess import restore
+from .framing import restore
 
 NOISES = [("gaussian", 0.1), ("gaussian", 0.3), ("gaussian", 0.5), ("salt_pepper", 0.1), ("salt_pepper", 0.2)]
 PHOTOS = [("photo", 0.08, False), ("photo_grainy", 0.2, False), ("photo_dim", 0.1, True)]  # name, sensor noise, dim light
@@ -82,7 +82,7 @@ def score(case: Case, model, x: torch.Tensor) -> dict:
         noisy.append(steps.final)
         den.append(r.denoised)
         ref.append(np.clip(steps.frame.apply(clean_geom), 0, 1))
-        seen = steps.gray  # the file as decoded (at most preprocess.WORK_SIDE a side: every benchmark file but the photos)
+        seen = steps.gray  # the file as decoded (at most image_decode.WORK_SIDE a side: every benchmark file but the photos)
         if clean_file is not None and seen.shape == clean_file.shape:
             back = restore(steps.frame, r.denoised, max_pixels=seen.size)
             if back.shape == clean_file.shape:

@@ -20,7 +20,9 @@ import torch
 from PIL import Image
 
 from . import noise
-from .preprocess import Steps, decode_image, to_mnist
+from .framing import Steps
+from .image_decode import decode_image
+from .preprocess import to_mnist
 
 
 def through_path(data: bytes) -> Steps:

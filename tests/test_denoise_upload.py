@@ -17,15 +17,9 @@ from PIL import Image, ImageDraw
 
 from rep_models import checkpoint, data, noise, uploads
 from rep_models import upload_denoising as scoring
-from rep_models.preprocess import (
-    WORK_SIDE,
-    EmptyImageError,
-    Frame,
-    ImageError,
-    decode_image,
-    restore,
-    to_mnist,
-)
+from rep_models.framing import Frame, restore
+from rep_models.image_decode import WORK_SIDE, EmptyImageError, ImageError, decode_image
+from rep_models.preprocess import to_mnist
 
 N = 40  # test digits per case for the bars
 

@@ -27,7 +27,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from rep_models.preprocess import ImageError, decode_data_url, decode_image, to_mnist
+from rep_models.image_decode import ImageError, decode_data_url, decode_image
+from rep_models.preprocess import to_mnist
 
 CASES = {"valid": 2200, "mutated": 5000, "random": 1500, "foreign": 1500, "canvas": 1000}
 MAX_CPU_SECONDS = 5.0  # per case; the slowest legal file (24 megapixels claimed in a tiny header) takes ~1-2 s

@@ -15,10 +15,11 @@ from rep_models import checkpoint, noise
 from rep_models.anomaly import ANOMALY_MODEL, anomaly_score, reconstruction_error, reference_errors
 from rep_models.codes import as_batch
 from rep_models.denoising import denoise_compare, denoise_direct
+from rep_models.image_decode import decode_data_url
 from rep_models.images import png_bytes
 from rep_models.models import build
 from rep_models.predict import reconstruct_all, top_k
-from rep_models.preprocess import decode_data_url, to_mnist
+from rep_models.preprocess import to_mnist
 
 
 def shipped(name: str):

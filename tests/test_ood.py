@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from rep_models import checkpoint, ood, ood_sets
-from rep_models.preprocess import decode_data_url, decode_image, to_mnist
+from rep_models.image_decode import decode_data_url, decode_image
+from rep_models.preprocess import to_mnist
 
 
 @pytest.fixture(scope="module")

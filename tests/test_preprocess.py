@@ -11,15 +11,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from rep_models.preprocess import (
-    WORK_SIDE,
-    EmptyImageError,
-    ImageError,
-    centre_of_mass,
-    decode_data_url,
-    decode_image,
-    to_mnist,
-)
+from rep_models.image_decode import WORK_SIDE, EmptyImageError, ImageError, decode_data_url, decode_image
+from rep_models.ink import centre_of_mass
+from rep_models.preprocess import to_mnist
 
 
 def encode(img: Image.Image, fmt: str = "PNG", **kw) -> bytes:

@@ -73,8 +73,10 @@ from PIL import Image
 from rep_models import catalogue, checkpoint, fast
 from rep_models.anomaly import ANOMALY_MODEL
 from rep_models.device import describe, pick_device
+from rep_models.framing import Steps
+from rep_models.image_decode import EmptyImageError, ImageError, decode_data_url, decode_image
 from rep_models.images import png_bytes
-from rep_models.preprocess import EmptyImageError, ImageError, Steps, decode_data_url, decode_image, to_mnist
+from rep_models.preprocess import to_mnist
 from ui import i18n, layout, links, live, nav
 from ui.i18n import t
 
