@@ -138,7 +138,7 @@ def app_model(name: str, directory=None):
     model = checkpoint.load_pretrained(name, "cpu", directory)
     try:
         return fast.optimize(model)
-    except Exception:  # noqa: BLE001 - the same fallback as ui.common.load_model
+    except Exception:  # noqa: BLE001 - the same fallback as ui.resources.load_model
         log.exception("fast path failed for %s; using the plain model", name)
         return model
 
@@ -194,7 +194,7 @@ def load(name: str, directory=None) -> dict[str, np.ndarray] | None:
 
 def compute(name: str, model: Callable[[str], object] | None = None, directory=None) -> dict[str, np.ndarray]:
     """Compute item ``name`` now, over the shipped data sample; ``model(name)`` gives each model (default
-    :func:`app_model`; the app passes its cached ``ui.common.load_model``)."""
+    :func:`app_model`; the app passes its cached ``ui.resources.load_model``)."""
     from .data import load_tensors
 
     item = ITEMS[name]

@@ -34,10 +34,10 @@ TINY = {  # name -> (registered model, config): small and untrained, only the me
 
 
 def _clear_ui_caches():
-    from ui import common as ui
+    from ui import resources
 
-    ui.load_model.clear()
-    ui._anomaly_reference.clear()
+    resources.load_model.clear()
+    resources._anomaly_reference.clear()
 
 
 @pytest.fixture(scope="module")

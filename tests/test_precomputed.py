@@ -206,8 +206,7 @@ def test_yield_to_pages_waits_only_in_the_warmup_thread_while_a_script_runs():
 def test_warmup_fills_the_caches_the_pages_read(monkeypatch):
     """The warm-up's steps fill the pages' own st.cache_resource entries (a page then computes nothing), and the
     shipped files are only read."""
-    from ui import common as ui
-    from ui import latent, warmup
+    from ui import latent, resources, warmup
 
     def never(*a, **k):
         raise AssertionError("computed although shipped")
@@ -216,13 +215,13 @@ def test_warmup_fills_the_caches_the_pages_read(monkeypatch):
     grid = latent.manifold_grid
     monkeypatch.setattr(precomputed, "compute", never)
     monkeypatch.setattr(latent, "manifold_grid", lambda *a, **k: calls.append(a[1:]) or grid(*a, **k))
-    for fn in (latent.manifold, latent.test_codes, latent._shipped_pca, latent.gan_histogram, ui._anomaly_reference):
+    for fn in (latent.manifold, latent.test_codes, latent._shipped_pca, latent.gan_histogram, resources._anomaly_reference):
         fn.clear()
     steps = dict(warmup.steps())
     _in_warmup_thread(lambda: (steps["shipped files"](), steps["manifold grids"]()))
     assert sorted(calls) == sorted((n,) for n in latent.MANIFOLD_SIZES)
     assert latent.manifold("vae_2d", 15).n == 15 and len(calls) == len(latent.MANIFOLD_SIZES)  # from the cache
-    assert len(ui.anomaly_reference()) == 10_000
+    assert len(resources.anomaly_reference()) == 10_000
     assert latent.test_codes("vae")[0].shape == (precomputed.N_CODES, 32)
     assert latent.gan_histogram("dcgan")[0].sum() == precomputed.N_GAN
     assert latent.train_pca(32).components.shape[0] >= 32

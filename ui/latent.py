@@ -1,7 +1,7 @@
 """Cached, per-process computations shared by the latent-space pages (4-9), over ``rep_models`` (codes,
 directions, the 2-D manifold, GAN samples, the PCA, Train live's slot).
 
-Each function is keyed by model *name* (a string), loads the model through ``ui.common.load_model`` and
+Each function is keyed by model *name* (a string), loads the model through ``ui.resources.load_model`` and
 caches its result with ``st.cache_resource``, so the first visitor pays once and every slider move after
 that is only a decode. Functions return None when a model they need is not installed yet. What they would
 compute over the data set on first use ships precomputed (``rep_models.precomputed``: test codes, GAN
@@ -23,7 +23,7 @@ from rep_models.pca import fit as fit_pca
 from rep_models.predict import top_k
 from rep_models.sampling import class_histogram, gan_samples
 from rep_models.training.live import TrainSlot
-from ui import common as ui
+from ui import display, resources
 from ui.background import yield_to_pages
 from ui.i18n import t
 
@@ -35,10 +35,10 @@ def test_codes(name: str, n: int = N_CODES) -> tuple[np.ndarray, np.ndarray]:
     """Posterior means ``(n, d)`` of the first ``n`` MNIST test digits under model ``name``, and their labels
     (shipped for the VAEs: ``rep_models.precomputed``)."""
     if n == N_CODES and f"test_codes_{name}" in precomputed.ITEMS:
-        a = precomputed.get(f"test_codes_{name}", ui.load_model)
+        a = precomputed.get(f"test_codes_{name}", resources.load_model)
         return a["codes"], a["labels"].astype(np.int64)
-    x, y = ui.test_set()
-    model = ui.load_model(name)
+    x, y = resources.test_set()
+    model = resources.load_model(name)
     yy = y[:n] if getattr(model.config, "n_classes", 0) else None
     return encode_all(model, x[:n], yy), y[:n].numpy()
 
@@ -60,7 +60,7 @@ MANIFOLD_SIZES = (7, 11, 15, 21)  # the 2-D map's grid sizes (the VAE page's cho
 
 @st.cache_resource(show_spinner="Decoding the 2-D map…", max_entries=8)
 def manifold(name: str, n: int) -> Manifold:
-    return manifold_grid(ui.load_model(name), n)
+    return manifold_grid(resources.load_model(name), n)
 
 
 @st.cache_resource(show_spinner="Classifying 2,000 samples (once per server)…", max_entries=8)
@@ -68,10 +68,10 @@ def gan_histogram(name: str, n: int = precomputed.N_GAN, seed: int = precomputed
     """The classifier's digit counts ``(10,)`` over ``n`` samples of GAN ``name``, and its mean confidence
     (shipped for the default ``n`` and ``seed``: ``rep_models.precomputed``)."""
     if (n, seed) == (precomputed.N_GAN, precomputed.GAN_SEED) and f"gan_histogram_{name}" in precomputed.ITEMS:
-        a = precomputed.get(f"gan_histogram_{name}", ui.load_model)
+        a = precomputed.get(f"gan_histogram_{name}", resources.load_model)
         return a["counts"], float(a["mean_top_prob"])
-    images = gan_samples(ui.load_model(name), n, seed)
-    return class_histogram(ui.load_model("classifier"), images)
+    images = gan_samples(resources.load_model(name), n, seed)
+    return class_histogram(resources.load_model("classifier"), images)
 
 
 N_PCA = precomputed.N_PCA  # training digits for the PCA: its top components are stable well before 55,000
@@ -85,7 +85,7 @@ def train_pca(components: int = precomputed.PCA_COMPONENTS) -> PCA:
 
 @st.cache_resource(show_spinner="Computing PCA of 10,000 training digits (once per server)…")
 def _shipped_pca() -> PCA:
-    a = precomputed.get("train_pca", ui.load_model)
+    a = precomputed.get("train_pca", resources.load_model)
     return PCA(a["mean"], a["components"], a["eigenvalues"])
 
 
@@ -105,11 +105,11 @@ def few_label_codes(rep: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nd
     the Few labels page: ``FEW_POOL`` training and ``FEW_TEST`` test digits. Too big to ship (10,000 codes per
     encoder); ``ui.warmup`` computes them after a start."""
     x, y = train_images(FEW_POOL)
-    xt, yt = ui.test_set()
+    xt, yt = resources.test_set()
     xt, yt = xt[:FEW_TEST], yt[:FEW_TEST]
     if rep == "pixels":
         return x.reshape(len(x), -1).numpy(), y.numpy(), xt.reshape(len(xt), -1).numpy(), yt.numpy()
-    model = ui.load_model(rep)
+    model = resources.load_model(rep)
     return _encode_giving_way(model, x), y.numpy(), _encode_giving_way(model, xt), yt.numpy()
 
 
@@ -143,7 +143,7 @@ def encode_one(name: str, image: np.ndarray | None, digit: int | None = None) ->
     """The code ``(d,)`` of one ``(28, 28)`` image under model ``name`` (posterior mean), or None without an image."""
     if image is None:
         return None
-    model = ui.load_model(name)
+    model = resources.load_model(name)
     x = as_batch(image).to(next(model.parameters()).device)
     with torch.inference_mode():
         z = model.encode(x) if digit is None else model.encode(x, torch.tensor([int(digit)], device=x.device))
@@ -152,9 +152,9 @@ def encode_one(name: str, image: np.ndarray | None, digit: int | None = None) ->
 
 def predict(image: np.ndarray) -> tuple[int, float] | None:
     """The classifier's top digit and probability for one image, or None while it is not installed."""
-    if not ui.is_available("classifier"):
+    if not resources.is_available("classifier"):
         return None
-    return top_k(ui.load_model("classifier"), image, k=1)[0]
+    return top_k(resources.load_model("classifier"), image, k=1)[0]
 
 
 def prediction_caption(image: np.ndarray) -> str:
@@ -162,7 +162,7 @@ def prediction_caption(image: np.ndarray) -> str:
     return "" if p is None else t("common.prediction", d=p[0], pct=f"{100 * p[1]:.0f}")
 
 
-show_image = ui.show_image  # one implementation (PNG at its exact integer scale)
+show_image = display.show_image  # one implementation (PNG at its exact integer scale)
 
 
 def show_rgb(rgb: np.ndarray, caption: str | None = None) -> None:

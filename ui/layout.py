@@ -1,6 +1,6 @@
 """The app's page-wide style: images that fit any window, and the presentation mode for a projector.
 
-- **Every window size.** A strip of digits is drawn at a whole-pixel scale (``ui.common.show_image``) and was cut off
+- **Every window size.** A strip of digits is drawn at a whole-pixel scale (``ui.display.show_image``) and was cut off
   at the right edge of a narrow column (the VAE explorer's 9-step interpolation at 1400 px). Images now shrink to
   their column (``max-width: 100%``, pixels kept sharp), and nothing on a page is wider than the window.
 - **Phones.** Below 640 px Streamlit stacks the columns; the Draw page's preprocessing steps then move below its

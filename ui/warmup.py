@@ -3,7 +3,7 @@ of a page waits no longer than the hundredth.
 
 What the pages would compute over the data set ships precomputed (``rep_models.precomputed``); what cannot ship
 is done here, once per server process, in a daemon thread at the lowest CPU priority: the imports the pages
-need later (plotly, scikit-learn), every shipped model (``ui.common.load_model``), the shipped data and
+need later (plotly, scikit-learn), every shipped model (``ui.resources.load_model``), the shipped data and
 precomputed files, the VAE decoders sent to the browser, the 2-D VAE's manifold grids, and the Few labels
 page's codes (5,000 + 5,000 digits per encoder: too big to ship, a few seconds each to compute). It fills the
 same ``st.cache_resource`` caches the pages read, so a page that asks for something still being warmed waits
@@ -83,8 +83,7 @@ def steps() -> list[tuple[str, object]]:
 
     from rep_models import catalogue, precomputed
     from rep_models.catalogue import ENCODERS
-    from ui import common as ui
-    from ui import latent, live
+    from ui import latent, live, resources
 
     def imports():
         import plotly.graph_objects  # noqa: F401 - pages 4-9
@@ -95,33 +94,33 @@ def steps() -> list[tuple[str, object]]:
         import rep_models.semi  # noqa: F401
 
     def models():
-        for name in ui.MODEL_INFO:
-            if ui.is_available(name):
+        for name in resources.MODEL_INFO:
+            if resources.is_available(name):
                 yield_to_pages()
-                ui.load_model(name)
+                resources.load_model(name)
 
     def shipped():
-        ui.anomaly_reference()
+        resources.anomaly_reference()
         latent.train_pca()
         for name in precomputed.CODE_VAES:
-            if ui.is_available(name):
+            if resources.is_available(name):
                 latent.test_codes(name)
         for name in precomputed.HISTOGRAM_GANS:
-            if ui.is_available(name) and ui.is_available("classifier"):
+            if resources.is_available(name) and resources.is_available("classifier"):
                 latent.gan_histogram(name)
 
     def data():
-        ui.test_set()
+        resources.test_set()
         latent.train_images(latent.FEW_POOL)
 
     def browser_nets():
         for name in [*catalogue.with_role("browser_decodable"), "classifier"]:
-            if ui.is_available(name):
+            if resources.is_available(name):
                 yield_to_pages()
                 live.net_blob(name)
 
     def manifold():
-        if ui.is_available("vae_2d"):
+        if resources.is_available("vae_2d"):
             for n in latent.MANIFOLD_SIZES:
                 yield_to_pages()
                 latent.manifold("vae_2d", n)
@@ -129,9 +128,9 @@ def steps() -> list[tuple[str, object]]:
     def few_label_codes():
         first = [r for r in latent.FEW_LABEL_DEFAULTS if r in ENCODERS]
         for rep in first + [r for r in ENCODERS if r not in first]:
-            if ui.is_available(rep):
+            if resources.is_available(rep):
                 latent.few_label_codes(rep)
-        gc.freeze()  # long-lived from now on (ui.common.load_model says why)
+        gc.freeze()  # long-lived from now on (ui.resources.load_model says why)
 
     return [("imports", imports), ("models", models), ("shipped files", shipped), ("data", data), ("browser nets", browser_nets),
             ("manifold grids", manifold), ("few-label codes", few_label_codes)]

@@ -1,0 +1,146 @@
+"""The app's shared models and data, loaded once per process (``st.cache_resource``) and shared by every
+session: the compute device, the shipped models, their cards and metrics, the MNIST test digits, and the Draw
+page's references (the anomaly model's errors on the test set, the not-a-digit detectors).
+
+    model = require_model("dcgan")      # the model, or None after an st.info "not available yet" (never raises)
+    x, y = test_set()                   # (10000, 1, 28, 28) float in [0, 1], (10000,) int64
+"""
+from __future__ import annotations
+
+import gc
+import json
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+import torch
+
+from rep_models import catalogue, checkpoint, fast
+from rep_models.anomaly import ANOMALY_MODEL
+from rep_models.device import describe, pick_device
+from ui import i18n
+from ui.i18n import t
+
+log = logging.getLogger("latent_lab")
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    title: str
+    family: str  # the home page group: one of rep_models.catalogue.GROUPS
+    what: str
+
+
+MODEL_INFO: dict[str, ModelInfo] = {n: ModelInfo(e.title, e.group, e.what) for n, e in catalogue.CATALOGUE.items() if e.shown}
+
+
+@st.cache_resource(show_spinner=False)
+def device() -> torch.device:
+    return pick_device("auto")
+
+
+def device_label() -> str:
+    d = device()
+    if d.type == "cpu":
+        n = torch.get_num_threads()
+        return t("common.cpu_one" if n == 1 else "common.cpu", n=n)
+    return describe(d)
+
+
+def is_available(name: str) -> bool:
+    return checkpoint.is_shipped(name)
+
+
+@st.cache_resource(show_spinner="Loading the model…", max_entries=32)
+def load_model(name: str):
+    """The shipped model ``name`` in eval mode on :func:`device`, shared by every session.
+
+    Raises ``CheckpointError`` if it is missing or corrupt (errors are not cached: it loads once the file appears).
+    The model comes through ``rep_models.fast.optimize`` (batch norm folded, sub-pixel deconvolutions): the same
+    class and methods, the same outputs, faster on a CPU (bench/RESULTS.md); it is for inference only.
+    """
+    model = checkpoint.load_pretrained(name, device())
+    try:
+        model = fast.optimize(model)
+    except Exception:  # noqa: BLE001 - a rewrite that does not apply must not cost the page its model
+        log.exception("fast path failed for %s; serving the plain model", name)
+    # Everything alive now (torch, the models, the imports) lives as long as the server: out of the garbage
+    # collector's sight, so its automatic full collections stay cheap (.streamlit/config.toml: postScriptGC).
+    gc.freeze()
+    return model
+
+
+def require_model(name: str, purpose: str | None = None):
+    """The shipped model, or None after telling the user it is not available yet. Never raises."""
+    title = i18n.model(name) if name in MODEL_INFO else name
+    if not is_available(name):
+        st.info(t("common.not_available", model=title, part=purpose or t("common.this_part")), icon=":material/hourglass_top:")
+        return None
+    try:
+        return load_model(name)
+    except checkpoint.CheckpointError as e:
+        log.warning("cannot load %s: %s", name, e)
+        st.warning(t("common.cannot_load", model=title), icon=":material/error:")
+        return None
+
+
+def card(name: str) -> dict | None:
+    try:
+        return checkpoint.read_card(checkpoint.PRETRAINED_DIR / name)
+    except checkpoint.CheckpointError:
+        return None
+
+
+def metrics() -> dict:
+    path = checkpoint.PRETRAINED_DIR / "metrics.json"
+    try:
+        return json.loads(path.read_text()) if path.is_file() else {}
+    except (OSError, json.JSONDecodeError):
+        return {}
+
+
+@st.cache_resource(show_spinner="Loading MNIST test digits…")
+def test_set() -> tuple[torch.Tensor, torch.Tensor]:
+    """The 10,000 MNIST test digits that ship with the app (data/mnist_sample.npz). Raises DatasetError."""
+    from rep_models.data import load_tensors
+
+    return load_tensors("mnist", "test", source="sample")
+
+
+@st.cache_resource(show_spinner="Measuring how well the autoencoder reconstructs MNIST test digits (once)…")
+def _anomaly_reference(_model_id: int) -> np.ndarray:
+    from rep_models import precomputed  # shipped (pretrained/precomputed_anomaly_*.npz); computed if stale
+
+    return precomputed.get(f"anomaly_{ANOMALY_MODEL}", load_model)["errors"]
+
+
+def anomaly_reference() -> np.ndarray | None:
+    """Sorted per-image reconstruction errors of the anomaly model on the MNIST test set, or None if unavailable."""
+    if not is_available(ANOMALY_MODEL):
+        return None
+    try:
+        return _anomaly_reference(id(load_model(ANOMALY_MODEL)))
+    except Exception as e:  # noqa: BLE001 - the data set or model is missing: the page shows the rest
+        log.warning("no anomaly reference: %s", e)
+        return None
+
+
+@st.cache_resource(show_spinner=False)
+def _not_a_digit_detectors(_model_id: int) -> dict | None:
+    from rep_models import ood, precomputed  # shipped: pretrained/precomputed_not_a_digit.npz
+
+    arrays = precomputed.load(ood.ITEM)  # missing or stale: None (logged); fitting it here would take minutes
+    return None if arrays is None else ood.detectors(arrays)
+
+
+def not_a_digit_detectors() -> dict | None:
+    """The Draw page's not-a-digit detectors, one per input channel (``rep_models.ood``), or None if unavailable (the
+    shipped file missing or made from another classifier: the page then gives the autoencoder's verdict)."""
+    if not is_available("classifier"):
+        return None
+    try:
+        return _not_a_digit_detectors(id(load_model("classifier")))
+    except Exception as e:  # noqa: BLE001 - the data or the model is missing: the page shows the rest
+        log.warning("no not-a-digit detector: %s", e)
+        return None
