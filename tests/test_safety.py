@@ -79,11 +79,13 @@ def test_streamlit_config_names_are_real_options():
     """A misspelt option is silently ignored by Streamlit; every key must be one it knows."""
     from streamlit import config as st_config
 
-    cfg = streamlit_config()
+    def keys(table: dict, prefix: str = ""):  # nested tables ([theme.light], [theme.dark]) as dotted names
+        for name, value in table.items():
+            yield from keys(value, f"{prefix}{name}.") if isinstance(value, dict) else [f"{prefix}{name}"]
+
     known = set(st_config._config_options_template)
-    for section, options in cfg.items():
-        for name in options:
-            assert f"{section}.{name}" in known, f"{section}.{name} is not a Streamlit {st_config.__name__} option"
+    for key in keys(streamlit_config()):
+        assert key in known, f"{key} is not a Streamlit {st_config.__name__} option"
 
 
 def test_message_limit_bounds_what_the_app_sends_and_takes():

@@ -38,11 +38,11 @@ def _asset(*names: str) -> str:
 
 
 _net_loader = st.components.v2.component("latent_lab.net_loader", js=_asset("netrun.js", "net_loader.js"))
-_digit_canvas = st.components.v2.component("latent_lab.digit_canvas", js=_asset("dom.js", "digit_canvas.js"))
-_scatter_map = st.components.v2.component("latent_lab.scatter_map", js=_asset("dom.js", "scatter_map.js"))
-_frame_player = st.components.v2.component("latent_lab.frame_player", js=_asset("dom.js", "frame_player.js"))
+_digit_canvas = st.components.v2.component("latent_lab.digit_canvas", js=_asset("dom.js", "theme.js", "digit_canvas.js"))
+_scatter_map = st.components.v2.component("latent_lab.scatter_map", js=_asset("dom.js", "theme.js", "scatter_map.js"))
+_frame_player = st.components.v2.component("latent_lab.frame_player", js=_asset("dom.js", "theme.js", "frame_player.js"))
 _latent_sliders = st.components.v2.component("latent_lab.latent_sliders",
-                                             js=_asset("dom.js", "netrun.js", "latent_sliders.css", "latent_sliders.js"))
+                                             js=_asset("dom.js", "theme.js", "netrun.js", "latent_sliders.css", "latent_sliders.js"))
 
 
 def _state(result, name: str):
@@ -120,7 +120,7 @@ def scatter_map(coords: np.ndarray, labels: np.ndarray, ids: np.ndarray, colours
     data = {"x": c[:, 0].round(3).tolist(), "y": c[:, 1].round(3).tolist(), "labels": np.asarray(labels).astype(int).tolist(),
             "ids": np.asarray(ids).astype(int).tolist(), "colour": colours is not None, "colours": list(colours or ["#4c78a8"] * 10),
             "mark": None if mark is None else [float(mark[0]), float(mark[1])], "height": int(height),
-            "text": {"tip": t("js.map.tip"), "reset": t("js.map.reset")}}
+            "text": {"tip": t("js.map.tip"), "reset": t("js.map.reset"), "mark": t("js.map.mark")}}
     res = _scatter_map(data=data, key=key, default={"selection": None}, on_selection_change=lambda: None)
     sel = _state(res, "selection")
     return [int(i) for i in sel.get("ids", [])] if isinstance(sel, dict) else []

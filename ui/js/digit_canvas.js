@@ -1,10 +1,15 @@
 // A drawing canvas for one digit: white ink on black, round brush, Undo and Clear.
 // The drawing goes to Python the moment a stroke ends (pointerup): no debounce, so the results follow the pen.
 // data: {size, brush}; state "drawing": {data: PNG data URL} or {data: null} when empty.
+// The drawing itself is white on black in either theme (it is the digit the models read, MNIST's way); the mat
+// around it and the buttons take the page's theme from the --st-* properties (theme.js), so they follow a change.
 const STYLE = `
-.dc { display: flex; flex-direction: column; gap: 0.4rem; font-family: var(--st-font, sans-serif); }
-.dc canvas { background: #000; border-radius: 0.5rem; touch-action: none; cursor: crosshair; max-width: 100%;
-  height: auto; aspect-ratio: 1 / 1; }
+.dc { position: relative; display: flex; flex-direction: column; gap: 0.4rem; font-family: var(--st-font, sans-serif); }
+.dc .mat { align-self: flex-start; max-width: 100%; box-sizing: border-box; padding: 0.375rem; line-height: 0;
+  border-radius: 0.75rem; background: var(--st-secondary-background-color, #f0f2f6);
+  border: 1px solid var(--st-border-color, rgba(49, 51, 63, 0.2)); }
+.dc canvas { display: block; background: #000; border-radius: 0.5rem; touch-action: none; cursor: crosshair;
+  max-width: 100%; height: auto; aspect-ratio: 1 / 1; }
 .dc .bar { display: flex; gap: 0.5rem; }
 .dc button { padding: 0.3rem 0.8rem; border-radius: 0.5rem; cursor: pointer; font: inherit; font-size: 0.875rem;
   border: 1px solid var(--st-border-color, rgba(49, 51, 63, 0.2)); background: var(--st-background-color, transparent);
@@ -15,8 +20,9 @@ function setup(root) {
   const canvas = h("canvas", { attrs: { "aria-label": "drawing canvas" }, data: { strokes: "0" } });
   const undo = h("button", { type: "button", textContent: "↶ Undo" });
   const clear = h("button", { type: "button", textContent: "Clear" });
-  mount(root, STYLE, h("div", { className: "dc" }, canvas, h("div", { className: "bar" }, undo, clear)));
-  const c = { canvas, ctx: canvas.getContext("2d"), undo, clear, strokes: [], current: null, size: 0 };
+  const wrap = h("div", { className: "dc" }, h("div", { className: "mat" }, canvas), h("div", { className: "bar" }, undo, clear));
+  mount(root, STYLE, wrap);
+  const c = { wrap, canvas, ctx: canvas.getContext("2d"), undo, clear, strokes: [], current: null, size: 0 };
 
   const point = (e) => {
     const r = canvas.getBoundingClientRect();
@@ -82,6 +88,7 @@ export default function (component) {
   const c = (root.__dc ??= setup(root));
   c.d = d;
   c.setStateValue = setStateValue;
+  followTheme(c, c.wrap, null);  // CSS does the restyling; the drawing stays white on black
   c.undo.textContent = tx(d, "undo", "↶ Undo");
   c.clear.textContent = tx(d, "clear", "Clear");
   if (c.size !== d.size) {

@@ -1,15 +1,21 @@
 // Plays frames at a steady rate in the page while the server sends them in chunks (one fragment run per chunk).
 // data: {sheet (PNG data URL, frames side by side), n, start, fw, fh, fps, px, playing, walk, note}
 // Frames carry a global index: a chunk that overlaps what is queued only adds the frames after it.
-const STYLE = `canvas { image-rendering: pixelated; background: #000; border-radius: 0.25rem; display: block; }
+// The frames are digits (white on black in either theme); the mat around them and the caption follow the page's
+// theme through the --st-* properties (theme.js).
+const STYLE = `.fp { position: relative; }
+  .fp-mat { display: inline-block; max-width: 100%; box-sizing: border-box; padding: 0.3rem; border-radius: 0.5rem;
+    background: var(--st-secondary-background-color, #f0f2f6); border: 1px solid var(--st-border-color, rgba(49, 51, 63, 0.2)); }
+  canvas { image-rendering: pixelated; background: #000; border-radius: 0.25rem; display: block; }
   .fp-cap { font-family: var(--st-font, sans-serif); font-size: 0.875rem; color: var(--st-text-color, inherit); margin-top: 0.35rem; }
   .fp-cap b { font-variant-numeric: tabular-nums; }`;
 
 function setup(root) {
   const canvas = h("canvas", { attrs: { role: "img", "aria-label": "latent walk" }, data: { shown: "0" } });
   const cap = h("div", { className: "fp-cap" });
-  mount(root, STYLE, canvas, cap);
-  return { canvas, cap, ctx: canvas.getContext("2d"), queue: [], next: -1, walk: null, times: [], timer: null, shown: 0, stalls: 0 };
+  const wrap = h("div", { className: "fp" }, h("div", { className: "fp-mat" }, canvas), cap);
+  mount(root, STYLE, wrap);
+  return { wrap, canvas, cap, ctx: canvas.getContext("2d"), queue: [], next: -1, walk: null, times: [], timer: null, shown: 0, stalls: 0 };
 }
 
 function draw(p, f) {
@@ -52,6 +58,7 @@ export default function (component) {
   const { data: d, parentElement: root } = component;
   const p = (root.__fp ??= setup(root));
   p.d = d;
+  followTheme(p, p.wrap, null);  // CSS restyles the mat and the caption
   if (p.walk !== d.walk) { p.walk = d.walk; p.queue = []; p.next = -1; }
   const wasPlaying = p.playing;
   p.playing = d.playing;

@@ -1,6 +1,8 @@
 // Sliders over latent directions, decoded in the browser on every move (no server round trip).
 // data: {net, classifier|null, z0[d], vectors[k][d], scales[k], labels[k], min, max, step, px, state_key}
-// The decoded digit is a 28x28 canvas scaled up without smoothing; data-renders counts the decodes (tests).
+// The decoded digit is a 28x28 canvas scaled up without smoothing; data-renders counts the decodes (tests). It is
+// white on black in either theme (a digit); the mat around it, the sliders and the words follow the page's theme
+// through the --st-* properties (latent_sliders.css, theme.js).
 function fmt(v) { return (v >= 0 ? "+" : "−") + Math.abs(v).toFixed(1); }
 
 function build(root, d) {
@@ -15,8 +17,8 @@ function build(root, d) {
   const rows = d.labels.map((label, i) =>
     h("label", { className: "ll-row" }, h("div", { className: "ll-top" }, h("span", { textContent: label }), inputs[i].val), inputs[i].input));
   mount(root, CSS, h("div", { className: "ll-wrap" }, h("div", { className: "ll-sliders" }, ...rows, reset),
-                     h("div", { className: "ll-out" }, canvas, cap, sub)));
-  return { inputs, reset, canvas, cap, sub, ctx: canvas.getContext("2d"), image: new ImageData(28, 28) };
+                     h("div", { className: "ll-out" }, h("div", { className: "ll-mat" }, canvas), cap, sub)));
+  return { wrap: root.querySelector(".ll-wrap"), inputs, reset, canvas, cap, sub, ctx: canvas.getContext("2d"), image: new ImageData(28, 28) };
 }
 
 export default function (component) {
@@ -35,6 +37,7 @@ export default function (component) {
     ui.reset.addEventListener("click", () => { ui.inputs.forEach(({ input }) => (input.value = 0)); redraw(); });
   }
   ui.d = d;
+  followTheme(ui, ui.wrap, null);  // CSS restyles what is around the digit
   ui.reset.textContent = tx(d, "reset", "↺ Reset sliders");
   const saved = LL.state.get(d.state_key);
   if (saved) ui.inputs.forEach(({ input }, i) => (input.value = saved[i] ?? 0));

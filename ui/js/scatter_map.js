@@ -2,18 +2,22 @@
 // a drag draws a lasso, a click picks the nearest point, a double click clears; the wheel zooms.
 // data: {x[], y[], labels[], ids[], colour, colours[10], mark: [x, y] | null, height}
 // state "selection": {ids: [...]} (test-set indices), sent when a lasso or click ends.
+// The page's theme (theme.js): the background (WebGL's clear colour, or the 2-D canvas's fill), the star's outline
+// and label, and the lasso (the theme's primary colour) are painted in its colours and repainted when it changes;
+// the legend, the tip and the button follow it in CSS. The digits' colours are the same in both themes.
 const STYLE = `
 .sm { position: relative; font-family: var(--st-font, sans-serif); font-size: 0.8rem; color: var(--st-text-color, #31333f); }
 .sm canvas { position: absolute; left: 0; top: 0; }
 .sm .overlay { cursor: crosshair; touch-action: none; }
-.sm .tip { position: absolute; pointer-events: none; background: rgba(38, 39, 48, 0.9); color: #fff; padding: 2px 6px;
-  border-radius: 4px; white-space: nowrap; display: none; }
+.sm .tip { position: absolute; pointer-events: none; background: var(--st-text-color, #262730);
+  color: var(--st-background-color, #fff); opacity: 0.92; padding: 2px 6px; border-radius: 4px; white-space: nowrap; display: none; }
 .sm .bar { position: absolute; right: 6px; top: 6px; display: flex; gap: 6px; align-items: center; }
 .sm .legend { display: flex; gap: 8px; flex-wrap: wrap; }
 .sm .legend span::before { content: ""; display: inline-block; width: 9px; height: 9px; border-radius: 50%;
   background: var(--c); margin-right: 3px; }
-.sm button { font: inherit; padding: 1px 8px; border-radius: 6px; cursor: pointer; background: rgba(255, 255, 255, 0.85);
-  border: 1px solid rgba(49, 51, 63, 0.25); color: inherit; }`;
+.sm button { font: inherit; padding: 1px 8px; border-radius: 6px; cursor: pointer;
+  background: var(--st-secondary-background-color, rgba(255, 255, 255, 0.85));
+  border: 1px solid var(--st-border-color, rgba(49, 51, 63, 0.25)); color: inherit; }`;
 
 const VS = `attribute vec2 p; attribute float c; attribute float s; uniform vec4 b; uniform float size; varying float vc; varying float vs;
 void main() { gl_Position = vec4((p.x - b.x) / (b.y - b.x) * 2.0 - 1.0, (p.y - b.z) / (b.w - b.z) * 2.0 - 1.0, 0.0, 1.0);
@@ -119,11 +123,12 @@ function uploadSel(m) {
 
 function draw(m) {
   if (!m.d || !m.view) return;
-  const d = m.d, pal = [hex("#4c78a8"), ...d.colours.map(hex)];
+  const d = m.d, pal = [hex("#4c78a8"), ...d.colours.map(hex)], bg = m.theme ? m.theme.bg : "#ffffff";
+  m.base.dataset.bg = bg;
   if (m.gl) {
-    const gl = m.gl;
+    const gl = m.gl, [r, g, b] = rgba(bg);
     gl.viewport(0, 0, m.base.width, m.base.height);
-    gl.clearColor(1, 1, 1, 1);
+    gl.clearColor(r / 255, g / 255, b / 255, 1);
     gl.clear(gl.COLOR_BUFFER_BIT);
     gl.enable(gl.BLEND);
     gl.blendFunc(gl.ONE, gl.ONE_MINUS_SRC_ALPHA);
@@ -142,7 +147,7 @@ function draw(m) {
   } else {
     const ctx = m.ctx2d;
     ctx.setTransform(m.r, 0, 0, m.r, 0, 0);
-    ctx.fillStyle = "#fff";
+    ctx.fillStyle = bg;
     ctx.fillRect(0, 0, m.w, m.h);
     for (let i = 0; i < m.n; i++) {
       const [px, py] = toPx(m, d.x[i], d.y[i]), rgb = pal[d.colour ? d.labels[i] + 1 : 0];
@@ -158,7 +163,7 @@ function draw(m) {
 }
 
 function drawOverlay(m) {
-  const ctx = m.octx;
+  const ctx = m.octx, th = m.theme || { text: "#111", primary: "#ff4b4b", font: "sans-serif" };
   ctx.setTransform(m.r, 0, 0, m.r, 0, 0);
   ctx.clearRect(0, 0, m.w, m.h);
   if (m.d.mark) {  // the user's digit: a star
@@ -169,16 +174,17 @@ function drawOverlay(m) {
       ctx.lineTo(cx + r * Math.cos(a), cy + r * Math.sin(a));
     }
     ctx.closePath();
-    ctx.fillStyle = "#ffd60a"; ctx.strokeStyle = "#111"; ctx.lineWidth = 2;
+    ctx.fillStyle = "#ffd60a"; ctx.strokeStyle = th.text; ctx.lineWidth = 2;
     ctx.fill(); ctx.stroke();
-    ctx.fillStyle = "#111"; ctx.font = "600 13px sans-serif"; ctx.textAlign = "center";
-    ctx.fillText("your digit", cx, cy - 18);
+    ctx.fillStyle = th.text; ctx.font = `600 13px ${th.font}`; ctx.textAlign = "center";
+    ctx.fillText(tx(m.d, "mark", "your digit"), cx, cy - 18);
   }
   if (m.lasso && m.lasso.length > 1) {
     ctx.beginPath();
     m.lasso.forEach(([x, y], i) => (i ? ctx.lineTo(x, y) : ctx.moveTo(x, y)));
     ctx.closePath();
-    ctx.fillStyle = "rgba(255, 75, 75, 0.08)"; ctx.strokeStyle = "#ff4b4b"; ctx.lineWidth = 1.5;
+    const [r, g, b] = rgba(th.primary);
+    ctx.fillStyle = `rgba(${r}, ${g}, ${b}, ${th.dark ? 0.16 : 0.08})`; ctx.strokeStyle = th.primary; ctx.lineWidth = 1.5;
     ctx.fill(); ctx.stroke();
   }
 }
@@ -260,6 +266,7 @@ export default function (component) {
   const sig = d.x.length + ":" + d.x[0] + ":" + d.y[d.y.length - 1] + ":" + d.colour;
   const fresh = m.sig !== sig;
   m.d = d;
+  followTheme(m, m.wrap, () => draw(m));  // a new theme: repaint with its colours
   m.reset.textContent = tx(d, "reset", "Reset view");
   if (fresh) {
     m.sig = sig;

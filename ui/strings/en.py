@@ -411,6 +411,7 @@ STRINGS: dict[str, str] = {
     'js.canvas.clear': 'Clear',
     'js.map.tip': 'digit {d} · test #{id}',
     'js.map.reset': 'Reset view',
+    'js.map.mark': 'your digit',
     # ui/layout.py: presentation mode
     'present.label': 'Presentation mode',
     'present.help': 'For a projector: larger type and images, the sidebar folded away, the explanations folded. Kept in the link (present=1).',

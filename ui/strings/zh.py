@@ -496,6 +496,7 @@ STRINGS: dict[str, str] = {
     'js.canvas.clear': '清空',
     'js.map.tip': '数字 {d} · 测试集 #{id}',
     'js.map.reset': '重置视图',
+    'js.map.mark': '你的数字',
     # a model being added (rep_models/models/stylegan.py): ready before its catalogue entry
     'model.stylegan.title': '基于风格的 GAN',
     'model.stylegan.short': 'StyleGAN',
