@@ -8,8 +8,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from rep_models.catalogue import ENCODERS, FINE_TUNED
-from rep_models.evaluate import few_label_draws
 from rep_models.few_label_curves import FEW_LABEL_METHODS, few_label_curve, few_label_results
+from rep_models.model_measures import few_label_draws
 from ui import charts, i18n, latent, links
 from ui import common as ui
 from ui.i18n import t

@@ -8,7 +8,7 @@ cards, the evaluation's families, the quality bars and the tests' bar table. A m
 - ``needs``: other shipped models it cannot be trained or measured without,
 - ``title`` / ``short`` / ``what`` / ``group``: how the app names and describes it,
 - ``roles``: what the app does with it (:data:`ROLES`),
-- ``bars``: its quality bars as data (:class:`Bar`), checked by ``rep_models.evaluate.check_bars``.
+- ``bars``: its quality bars as data (:class:`Bar`), checked by ``rep_models.bars.check_bars``.
 
 Adding a model: a model file in ``rep_models/models/`` (and its registry line), a recipe in ``zoo.py``, an entry
 here (DEVELOPERS.md has the checklist).
@@ -176,7 +176,7 @@ LIVE_RECIPES: dict[str, LiveRecipe] = {
     "dcgan": LiveRecipe("DCGAN", "dcgan", {"ngf": 32, "ndf": 32}, 2e-4),
 }
 
-# Bars on the zoo as a whole (the best of several models), checked by rep_models.evaluate.check_bars.
+# Bars on the zoo as a whole (the best of several models), checked by rep_models.bars.check_bars.
 BEST_ENCODER_FEW_LABELS = Bar("few_label_100_error", "best encoder: frozen codes + logistic regression, 100 labels, test error", "<=", 0.10)
 BEST_ANOMALY_AUROC = Bar("anomaly_auroc_fashion", "best anomaly AUROC, MNIST vs Fashion-MNIST test", ">=", 0.99)
 MAP_BARS = {"conv_ae": (Bar("knn10_accuracy", "UMAP 10-NN accuracy (2-D)", ">=", 0.95), Bar("trustworthiness", "UMAP trustworthiness (k=10)", ">=", 0.95))}

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from rep_models import catalogue, evaluate
+from rep_models import catalogue
+from rep_models.bars import check_bars
 from rep_models.models import REGISTRY
 from rep_models.zoo import ZOO
 
@@ -44,11 +45,11 @@ def test_bars_as_data():
     assert bar.passes(0.5) and not bar.passes(0.49) and not bar.passes(None) and not bar.passes(float("nan"))
     assert catalogue.Bar("x", "x", within=(0.8, 1.2)).describe() == "within 0.8..1.2"
     results = {"dcgan": {"frechet_distance": 10.0}, "vae": {"frechet_distance": 12.0}, "gan": {"frechet_distance": 9.0}}
-    fd = [b for b in evaluate.check_bars(results) if b["model"] == "dcgan" and b["measure"].startswith("Frechet")]
+    fd = [b for b in check_bars(results) if b["model"] == "dcgan" and b["measure"].startswith("Frechet")]
     assert [(b["value"], b["passed"]) for b in fd] == [(-2.0, True), (1.0, False)]
     n_bars = (sum(len(e.bars) for e in catalogue.CATALOGUE.values()) + 2 + sum(map(len, catalogue.MAP_BARS.values()))
               + len(catalogue.NOT_A_DIGIT_BARS[2]))
-    assert len(evaluate.check_bars({})) == n_bars
+    assert len(check_bars({})) == n_bars
 
 
 def _listings(source: str, names: set[str]) -> list[int]:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from rep_models import catalogue, checkpoint, evaluate
+from rep_models import catalogue, checkpoint, evaluate, model_measures
 from rep_models.few_label_curves import few_label_curve, few_label_results
 from rep_models.models import build
 from rep_models.zoo import ZOO
@@ -28,21 +28,21 @@ def tiny(tmp_path_factory, mnist_train, mnist_test):
     return d, (x[:N_TRAIN], y[:N_TRAIN]), (xt[:N_TEST], yt[:N_TEST])
 
 
-def _context(tiny) -> evaluate.Context:
+def _context(tiny) -> model_measures.Context:
     d, (x, y), (xt, yt) = tiny
-    return evaluate.Context(xt, yt, x, y, None, d, fast=False, n_samples=0, n_iwae=0, n_jacobian=0)
+    return model_measures.Context(xt, yt, x, y, None, d, fast=False, n_samples=0, n_iwae=0, n_jacobian=0)
 
 
 def test_budgets_and_draws_on_the_full_training_split():
-    assert evaluate.few_label_budgets(55_000) == [10, 20, 50, 100, 300, 1000, 3000, 10_000, 55_000]
-    assert [evaluate.few_label_draws(n, 55_000) for n in evaluate.few_label_budgets(55_000)] == [5] * 6 + [3, 2, 1]
-    assert evaluate.few_label_budgets(N_TRAIN) == [10, 20, 50, 100, 300, N_TRAIN]  # budgets past the pool: all of it
-    assert evaluate.trained_labels("sda_100", 55_000) == 100 and evaluate.trained_labels("sda", 55_000) == 55_000
+    assert model_measures.few_label_budgets(55_000) == [10, 20, 50, 100, 300, 1000, 3000, 10_000, 55_000]
+    assert [model_measures.few_label_draws(n, 55_000) for n in model_measures.few_label_budgets(55_000)] == [5] * 6 + [3, 2, 1]
+    assert model_measures.few_label_budgets(N_TRAIN) == [10, 20, 50, 100, 300, N_TRAIN]  # budgets past the pool: all of it
+    assert model_measures.trained_labels("sda_100", 55_000) == 100 and model_measures.trained_labels("sda", 55_000) == 55_000
 
 
 def test_curves_cover_every_budget_of_every_representation_and_read_back(tiny, monkeypatch):
     d, (x, y), (xt, yt) = tiny
-    monkeypatch.setattr(evaluate, "load_tensors", lambda dataset, split, **k: (xt, yt) if split == "test" else (x, y))
+    monkeypatch.setattr(model_measures, "load_tensors", lambda dataset, split, **k: (xt, yt) if split == "test" else (x, y))
     out = d / "metrics.json"
     out.write_text(json.dumps({"conv_ae": {"test_mse": 0.004}, "bars": [], "meta": {"runs": [{"command": "earlier"}]}}))
     assert evaluate.main(["--few-label-curves", "--dir", str(d), "--threads", "1"]) == 0
@@ -77,11 +77,11 @@ def test_the_curve_holds_the_bars_100_label_figure(tiny):
     ctx = _context(tiny)
     ctx.few_label_curves = True
     model = checkpoint.load(ctx.directory / "linear_ae")
-    r = evaluate.eval_codes("linear_ae", model, ctx)
+    r = model_measures.eval_codes("linear_ae", model, ctx)
     [at_100] = [row for row in r["few_label_curve"] if row["labels"] == 100]
     assert (at_100["accuracy"], at_100["std"], at_100["draws"]) == (r["few_label_100_accuracy"], r["few_label_100_std"], 5)
     ctx.few_label_curves = False  # the shipped-zoo tests' context: the bars' figure only
-    assert "few_label_curve" not in evaluate.eval_codes("linear_ae", model, ctx)
+    assert "few_label_curve" not in model_measures.eval_codes("linear_ae", model, ctx)
     with pytest.raises(ValueError, match="no few-label curve"):
         evaluate.few_label_curves(ctx, ["classifier"])
 

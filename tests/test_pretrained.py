@@ -1,7 +1,7 @@
 """Every shipped model file: its card matches its weights, and it still reaches its quality bar on a
 fixed subset of the test set (2,000 images), so a change that breaks a model or its weights fails CI.
 
-The bars are the catalogue's (``rep_models.catalogue``), checked by ``rep_models.evaluate.check_bars`` (one definition for the report and the
+The bars are the catalogue's (``rep_models.catalogue``), checked by ``rep_models.bars.check_bars`` (one definition for the report and the
 tests); the measures are computed on the subset with the same functions as the full report. A model of the
 zoo whose file is missing fails its tests: a checkout without pretrained/ is not green.
 """
@@ -14,7 +14,8 @@ import pytest
 import torch
 from safetensors import safe_open
 
-from rep_models import checkpoint, evaluate
+from rep_models import checkpoint, evaluate, model_measures
+from rep_models.bars import check_bars
 from rep_models.catalogue import CATALOGUE, ENCODERS
 from rep_models.checkpoint import PRETRAINED_DIR, sha256_file
 from rep_models.zoo import ZOO
@@ -66,9 +67,9 @@ def ctx():
     x_fashion = load_tensors("fashion_mnist", "test", root=fashion)[0][:N_TEST] if fashion else None
     g = torch.Generator().manual_seed(0)
     te = torch.randperm(len(x_test), generator=g)[:N_TEST].sort().values
-    c = evaluate.Context(x_test[te], y_test[te], x_train, y_train, x_fashion, PRETRAINED_DIR, fast=True,
+    c = model_measures.Context(x_test[te], y_test[te], x_train, y_train, x_fashion, PRETRAINED_DIR, fast=True,
                          n_samples=2000, n_iwae=100, n_jacobian=300, n_code_train=10000)
-    return evaluate.prepare(c)
+    return model_measures.prepare(c)
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +109,7 @@ def _bar_param(model: str):
 NEEDS_FULL_TRAIN = "largest principal angle to PCA(32) subspace (deg)"
 
 # The measures on the subset, with the shipped data (``ctx``), 2026-12-01 on this project's 2-core CPU; every
-# bar is the catalogue's (rep_models.evaluate.check_bars). All are computed with fixed seeds on fixed
+# bar is the catalogue's (rep_models.bars.check_bars). All are computed with fixed seeds on fixed
 # images: the small margins (vae_2d, cdcgan, classifier) are over 15 images or 1 nat, far beyond float noise.
 #   classifier acc 0.9950 (>= 0.993) | linear_ae MSE/PCA 0.996 (<= 1.02) | stacked_ae 0.275 (<= 0.6)
 #   conv_ae 0.242 (<= 0.3) | recurrent_ae 0.499 (<= 0.6) | vae -ELBO 93.49 (<= 95) | vae_2d -ELBO 143.88 (<= 145)
@@ -125,7 +126,7 @@ NEEDS_FULL_TRAIN = "largest principal angle to PCA(32) subspace (deg)"
 def test_bar_on_subset(model, results):
     needs = BAR_NEEDS[model]
     _require(*needs)
-    bars = [b for b in evaluate.check_bars(results(*needs)) if b["model"] == model and "UMAP" not in b["measure"]
+    bars = [b for b in check_bars(results(*needs)) if b["model"] == model and "UMAP" not in b["measure"]
             and not b["measure"].startswith("best ")  # the best-of-all-encoders bars have their own tests
             and b["measure"] != NEEDS_FULL_TRAIN]
     assert bars, f"no bar found for {model}"
@@ -141,15 +142,15 @@ def test_linear_ae_spans_the_pca_subspace_of_the_training_set(full_mnist):
     from rep_models.data import load_tensors
 
     x_train, _ = load_tensors("mnist", "train", root=full_mnist)
-    basis = metrics.pca_basis(x_train, evaluate.PCA_K)[1]
+    basis = metrics.pca_basis(x_train, model_measures.PCA_K)[1]
     model = checkpoint.load(PRETRAINED_DIR / "linear_ae")
     angle = metrics.largest_angle_to_pca(model.decoder.weight.detach(), x_train, basis=basis)
-    [bar] = [b for b in evaluate.check_bars({"linear_ae": {"largest_angle_to_pca_deg": angle}}) if b["measure"] == NEEDS_FULL_TRAIN]
+    [bar] = [b for b in check_bars({"linear_ae": {"largest_angle_to_pca_deg": angle}}) if b["measure"] == NEEDS_FULL_TRAIN]
     assert bar["passed"], f"{bar['measure']}: {bar['value']} (bar {bar['bar']})"
 
 
 def _best_bar(results, prefix: str) -> None:
-    bars = [b for b in evaluate.check_bars(results(*ENCODERS, "denoising_ae")) if b["measure"].startswith(prefix)]
+    bars = [b for b in check_bars(results(*ENCODERS, "denoising_ae")) if b["measure"].startswith(prefix)]
     assert bars, f"no {prefix!r} bar"
     for b in bars:
         assert b["passed"], f"{b['measure']}: {b['value']} ({b['model']}), bar {b['bar']}"
@@ -199,12 +200,12 @@ def test_check_bars_passes_fails_and_marks_missing():
         "contractive_ae_lambda0": {"jacobian_frobenius_mean": 3.0},
         "dcgan": {"frechet_distance": 1.0}, "vae": {"frechet_distance": 2.0},
     }
-    bars = {(b["model"], b["measure"]): b for b in evaluate.check_bars(good)}
+    bars = {(b["model"], b["measure"]): b for b in check_bars(good)}
     assert bars[("classifier", "test accuracy")]["passed"]
     assert bars[("contractive_ae", "mean Jacobian Frobenius norm / unpenalised twin's")]["value"] == pytest.approx(1 / 3)
     assert bars[("contractive_ae", "mean Jacobian Frobenius norm / unpenalised twin's")]["passed"]
     fd = [b for (m, k), b in bars.items() if m == "dcgan" and k.startswith("Frechet")]
     assert [b["passed"] for b in fd] == [True, False]  # beats the VAE; the MLP GAN is missing, so that bar fails
-    bad = evaluate.check_bars({"classifier": {"test_accuracy": 0.99}, "linear_ae": {"largest_angle_to_pca_deg": 12.0}})
+    bad = check_bars({"classifier": {"test_accuracy": 0.99}, "linear_ae": {"largest_angle_to_pca_deg": 12.0}})
     assert not any(b["passed"] for b in bad)
     assert all(b["value"] is None for b in bad if b["model"] not in ("classifier", "linear_ae"))
