@@ -43,7 +43,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from .preprocess import EmptyImageError, decode_data_url, decode_image, to_mnist
+from .image_decode import EmptyImageError, decode_data_url, decode_image
+from .preprocess import to_mnist
 
 CANVAS = 280  # the Draw page's canvas (ui.common.digit_input's canvas_size)
 RENDERINGS = ("drawn", "image", "photo")

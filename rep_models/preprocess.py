@@ -24,17 +24,9 @@ import torch
 from PIL import Image, ImageFilter
 
 from .framing import Steps
-from .image_decode import MAX_BYTES as MAX_BYTES
-from .image_decode import MAX_PIXELS as MAX_PIXELS
 from .image_decode import WORK_SIDE, EmptyImageError, gray_array
-from .image_decode import decode_data_url as decode_data_url
-from .image_decode import decode_image as decode_image
 from .ink import MIN_CONTRAST, background_surface, centre_of_mass, resize
 from .noisy_framing import to_mnist_keep_noise
-
-# ``X as X`` above: MAX_BYTES, MAX_PIXELS, decode_image and decode_data_url live in rep_models.image_decode and are
-# re-exported only for rep_models/ood_sets.py and tests/test_safety.py, which import them from here; the rest of the
-# project imports them from their home.
 
 INK_THRESHOLD = 0.2  # after the contrast stretch, values below this are background (noise, paper grain)
 

@@ -93,7 +93,7 @@ def test_message_limit_bounds_what_the_app_sends_and_takes():
     the largest network sent to the page (measured 3.5 MB, the VAE's decoder) and a drawing up to the page's own
     limit (so the page, not the socket, says a drawing is too large)."""
     from rep_models import catalogue, checkpoint, webexport
-    from rep_models.preprocess import MAX_BYTES
+    from rep_models.image_decode import MAX_BYTES
 
     limit = streamlit_config()["server"].get("maxMessageSize", 200) * 1_000_000
     assert limit <= 32_000_000, "bound the websocket message size to what the app needs"
@@ -107,7 +107,7 @@ def test_message_limit_bounds_what_the_app_sends_and_takes():
 
 def test_upload_limit_is_within_the_decoder_limit():
     """Streamlit refuses files above maxUploadSize; decode_image's own byte limit must not be the smaller one."""
-    from rep_models.preprocess import MAX_BYTES
+    from rep_models.image_decode import MAX_BYTES
 
     cfg = streamlit_config()
     assert cfg["server"]["maxUploadSize"] * 1024 * 1024 <= MAX_BYTES
@@ -386,7 +386,7 @@ arr = np.load("a.npz", allow_pickle=True)
 """
 GOOD_CODE = """
 import streamlit as st
-from rep_models.preprocess import decode_image
+from rep_models.image_decode import decode_image
 f = st.file_uploader("x", type=["png"])
 img = decode_image(f.getvalue()) if f else None
 st.markdown("<hr/>", unsafe_allow_html=True)
@@ -510,7 +510,8 @@ def test_train_live_widgets_stay_within_the_limits():
 WORST_UPLOAD = r"""
 import resource, sys, time
 from pathlib import Path
-from rep_models.preprocess import decode_image, to_mnist
+from rep_models.image_decode import decode_image
+from rep_models.preprocess import to_mnist
 
 data = Path(sys.argv[1]).read_bytes()
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -534,7 +535,7 @@ def test_the_costliest_legal_upload_is_cheap(mode, tmp_path):
     import numpy as np
     from PIL import Image
 
-    from rep_models.preprocess import MAX_PIXELS
+    from rep_models.image_decode import MAX_PIXELS
 
     side = int(MAX_PIXELS**0.5) - 1  # just under the pixel limit: accepted
     a = np.full((side, side), 255, np.uint8)
