@@ -108,10 +108,26 @@ def quality_table(report: dict, avail: dict[str, list[str]]) -> list[dict]:
     return rows
 
 
+def _picked_in_map() -> None:
+    st.session_state["map_pick_from"] = "map"
+
+
+def _found() -> None:
+    st.session_state["map_pick_from"] = "find"
+
+
 @ui.fragment
-def map_panel(rep: str, method: str, colour: bool, image: np.ndarray | None) -> None:
-    """The scatter and what is selected in it: a selection reruns only this fragment."""
+def map_panel(rep: str, method: str, colour: bool, image: np.ndarray | None, visible: list[int] | None) -> None:
+    """The scatter and what is selected in it: a selection (or the map's ask for thumbnails) reruns only this fragment."""
     m = load_map(rep, method)
+    key = f"map_chart_{rep}_{method}"
+    x, y = ui.test_set()
+    found = st.session_state.get("map_find") if st.session_state.get("map_pick_from", "find") == "find" else None
+    if found is not None and found not in set(m["indices"].tolist()):
+        st.caption(t("map.find_missing", id=found))
+        found = None
+    want = live.map_asks(key)  # zoomed in: the thumbnails the map asked for, sent now (never on a first load)
+    thumbs = live.thumb_sheet(x[want[:live.THUMB_BATCH], 0].numpy(), want) if want else None
     mark = None
     if image is not None:
         try:
@@ -121,14 +137,14 @@ def map_panel(rep: str, method: str, colour: bool, image: np.ndarray | None) -> 
             st.caption(t("map.cannot_place", why=i18n.tr(str(e))))
     c_map, c_sel = st.columns([3, 2], gap="medium")
     with c_map:
-        rows = sorted(set(live.scatter_map(m["coords"], m["labels"], m["indices"], COLOURS if colour else None, mark,
-                                           key=f"map_chart_{rep}_{method}")))
+        state = live.scatter_map(m["coords"], m["labels"], m["indices"], COLOURS if colour else None, mark, key=key,
+                                 visible=visible, focus=found, thumbs=thumbs, on_select=_picked_in_map)
+        rows = [found] if found is not None else sorted(set(state.selection))
         st.caption(t("map.how"))
     with c_sel:
         if not rows:
             st.info(t("map.empty"), icon=":material/gesture_select:")
             return
-        x, y = ui.test_set()
         labels = y[rows].numpy()
         counts = np.bincount(labels, minlength=10)
         st.markdown(t("map.selected", n=f"{len(rows):,}", d=counts.argmax(), pct=f"{100 * counts.max() / len(rows):.0f}"))
@@ -162,6 +178,10 @@ with ui.page_guard("the latent map"):
             method = links.segmented_control(t("map.method"), methods, format_func=METHODS.get, key=f"map_method_{rep}", param="method",
                                              default="umap" if "umap" in methods else methods[0]) or methods[0]
             colour = links.toggle(t("map.colour"), value=True, key="map_colour", param="colour")
+            shown = links.multiselect(t("map.labels"), list(range(10)), key="map_labels", param="labels",
+                                      placeholder=t("map.labels_all"), help=t("map.labels_help"))
+            links.number_input(t("map.find"), 0, 9999, None, key="map_find", param="find", step=1,
+                               placeholder=t("map.find_placeholder"), help=t("map.find_help"), on_change=_found)
             st.markdown(f"##### {t('vae.your_digit_title')}")
             src = links.radio(t("map.place"), list(PLACES), key="map_src", param="place", horizontal=True,
                               format_func=lambda p: t("map.none") if p == "none" else ui.source_label(PLACES[p]))
@@ -174,7 +194,7 @@ with ui.page_guard("the latent map"):
             c1.metric(t("map.knn"), f"{100 * knn:.1f} %" if isinstance(knn, (int, float)) else "—", help=t("map.knn_help"))
             c2.metric(t("map.trust"), f"{tw:.3f}" if isinstance(tw, (int, float)) else "—", help=t("map.trust_help"))
             c3.metric(t("map.points"), f"{len(load_map(rep, method)['coords']):,}")
-            map_panel(rep, method, colour, image)
+            map_panel(rep, method, colour, image, sorted(shown) or None)
         compare = st.expander(t("map.compare"), expanded=False, key="map_compare", on_change="rerun")
         if compare.open:  # drawn only when opened: the grid is a large share of a first load's work in the browser
             with compare:

@@ -381,8 +381,10 @@ def test_latent_map_selection_shows_digits_and_places_a_test_digit(zoo):
     assert "10,000" in [m.value for m in at.metric]
     assert "Drag a lasso" in texts(at, "info")
     (chart,) = components(at, "latent_lab.scatter_map")
-    d = component_data(chart)
-    assert len(d["x"]) == len(d["ids"]) == 10_000 and d["colour"] and d["mark"] is None
+    (points,) = components(at, "latent_lab.map_points")
+    d, p = component_data(chart), component_data(points)
+    assert len(p["x"]) == len(p["ids"]) == 10_000 and d["points"] == p["id"] and d["colour"] and d["mark"] is None
+    assert d["thumbs"] is None and d["visible"] is None  # a first load: every label, no thumbnails
     at.session_state["map_chart_pixels_pca"] = {"selection": {"ids": [3, 7, 11]}}  # what a lasso sends
     at.run()
     ok(at)

@@ -213,11 +213,11 @@ def _number_parser(lo: float | int, hi: float | int, whole: bool) -> Callable[[s
 
 
 def _number(widget: Callable, label: str, lo, hi, value, key: str, param: str, **kwargs):
-    whole = isinstance(value, int) and isinstance(lo, int) and isinstance(hi, int)
+    whole = (value is None or isinstance(value, int)) and isinstance(lo, int) and isinstance(hi, int)  # None: left empty
     note = restore(key, param, _number_parser(lo, hi, whole))
     out = widget(label, lo, hi, None if key in st.session_state else value, key=key, **kwargs)
     _note(note)
-    publish(param, out, value, _number_text(out))
+    publish(param, out, value, "" if out is None else _number_text(out))
     return out
 
 

@@ -3,7 +3,8 @@
 - :func:`send_net` ships one exported network (``rep_models.webexport``) to the page, once per session:
   Streamlit caches large, unchanged messages in the browser and afterwards sends only their hash.
 - :func:`digit_canvas` is the drawing canvas: it sends the drawing the moment a stroke ends.
-- :func:`scatter_map` draws the latent map with WebGL in the page, with hover, lasso, click and zoom.
+- :func:`scatter_map` draws the latent map with WebGL in the page, with hover, lasso, click and zoom, a label
+  filter, a found digit, isolating the selection and, zoomed in, each point as its digit (sent when asked for).
 - :func:`frame_player` plays frames at a steady rate in the page while the server sends them in chunks.
 - :func:`latent_sliders` draws sliders over latent directions whose decoded digit (and the classifier's
   reading of it) is recomputed in the browser on every move.
@@ -13,6 +14,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +23,7 @@ import streamlit as st
 from rep_models import catalogue, checkpoint
 from rep_models import webexport as wx
 from rep_models.directions import Directions
-from rep_models.images import png_bytes
+from rep_models.images import png_bytes, tile
 from ui.i18n import t
 
 JS = Path(__file__).resolve().parent / "js"
@@ -39,7 +41,8 @@ def _asset(*names: str) -> str:
 
 _net_loader = st.components.v2.component("latent_lab.net_loader", js=_asset("netrun.js", "net_loader.js"))
 _digit_canvas = st.components.v2.component("latent_lab.digit_canvas", js=_asset("dom.js", "theme.js", "digit_canvas.js"))
-_scatter_map = st.components.v2.component("latent_lab.scatter_map", js=_asset("dom.js", "theme.js", "scatter_map.js"))
+_scatter_map = st.components.v2.component("latent_lab.scatter_map", js=_asset("dom.js", "theme.js", "map_points.js", "scatter_map.js"))
+_map_points = st.components.v2.component("latent_lab.map_points", js=_asset("map_points.js", "map_points_loader.js"))
 _frame_player = st.components.v2.component("latent_lab.frame_player", js=_asset("dom.js", "theme.js", "frame_player.js"))
 _latent_sliders = st.components.v2.component("latent_lab.latent_sliders",
                                              js=_asset("dom.js", "theme.js", "netrun.js", "latent_sliders.css", "latent_sliders.js"))
@@ -112,15 +115,61 @@ def digit_canvas(size: int, brush: int, key: str) -> str | None:
     return drawing.get("data") if isinstance(drawing, dict) else None
 
 
+@dataclass
+class MapState:
+    """What the map sent back: the selected test-set ids, and the ids whose thumbnails it asks for (zoomed in)."""
+    selection: list[int]
+    want: list[int]
+
+
+THUMB_BATCH = 400  # at most this many thumbnails per answer (the map asks for at most 300 at a time)
+THUMB_COLS = 20
+
+
+def thumb_sheet(images: np.ndarray, ids) -> dict:
+    """``{ids, sheet, cols}``: the 28x28 digits ``images (K, 28, 28)`` of test ids ``ids`` as one grey PNG data URL,
+    :data:`THUMB_COLS` a row without gaps, as the map cuts it up."""
+    ids = [int(i) for i in ids][:THUMB_BATCH]
+    imgs = np.asarray(images, dtype=np.float32)[: len(ids)]
+    cols = min(THUMB_COLS, max(1, len(ids)))
+    sheet = tile(imgs, ncols=cols, pad=0) if len(ids) else np.zeros((28, 28), np.float32)
+    return {"ids": ids, "cols": cols, "sheet": "data:image/png;base64," + base64.b64encode(png_bytes(sheet, 1)).decode("ascii")}
+
+
+def map_points(coords: np.ndarray, labels: np.ndarray, ids: np.ndarray, key: str) -> str:
+    """Ship the points to the page in an element of their own and return the id the map knows them by: an unchanged
+    element is sent once, then by its hash, so the map's small changes (filter, search, thumbnails) do not resend it."""
+    c = np.asarray(coords, dtype=np.float64).round(3)
+    labels, ids = np.asarray(labels).astype(int), np.asarray(ids).astype(int)
+    pid = hashlib.sha256(c.tobytes() + labels.tobytes() + ids.tobytes()).hexdigest()[:16]
+    _map_points(data={"id": pid, "x": c[:, 0].tolist(), "y": c[:, 1].tolist(), "labels": labels.tolist(), "ids": ids.tolist()},
+                key=key, height=0)
+    return pid
+
+
+def map_asks(key: str) -> list[int]:
+    """The test ids whose thumbnails the map under ``key`` asked for last (its ``want`` state), read before it is drawn."""
+    want = _state(st.session_state.get(key), "want") if key in st.session_state else None
+    return [int(i) for i in want.get("ids", [])] if isinstance(want, dict) else []
+
+
 def scatter_map(coords: np.ndarray, labels: np.ndarray, ids: np.ndarray, colours: list[str] | None, mark, key: str,
-                height: int = 620) -> list[int]:
+                height: int = 620, visible=None, focus: int | None = None, thumbs: dict | None = None,
+                on_select=None, live_run: bool = False) -> MapState:
     """Points ``coords (N, 2)`` with ``labels (N,)`` and test-set ``ids (N,)``, coloured by label when ``colours``
-    (10 CSS colours) is given, the user's digit as a star at ``mark (2,)``. Returns the ids selected (lasso or click)."""
-    c = np.asarray(coords, dtype=np.float64)
-    data = {"x": c[:, 0].round(3).tolist(), "y": c[:, 1].round(3).tolist(), "labels": np.asarray(labels).astype(int).tolist(),
-            "ids": np.asarray(ids).astype(int).tolist(), "colour": colours is not None, "colours": list(colours or ["#4c78a8"] * 10),
+    (10 CSS colours) is given, the user's digit as a star at ``mark (2,)``. ``visible``: the labels shown (None: all);
+    ``focus``: a test id found by search (selected, ringed and zoomed to); ``thumbs``: a :func:`thumb_sheet` answering
+    the map's last ask; ``on_select``: called when the user selects in the map; ``live_run``: a layout redrawn as it
+    iterates (the view is kept). Returns the selection (lasso or click) and the thumbnails asked for."""
+    pid = map_points(coords, labels, ids, key=f"{key}_points")
+    data = {"points": pid, "colour": colours is not None, "colours": list(colours or ["#4c78a8"] * 10),
             "mark": None if mark is None else [float(mark[0]), float(mark[1])], "height": int(height),
-            "text": {"tip": t("js.map.tip"), "reset": t("js.map.reset"), "mark": t("js.map.mark")}}
-    res = _scatter_map(data=data, key=key, default={"selection": None}, on_selection_change=lambda: None)
-    sel = _state(res, "selection")
-    return [int(i) for i in sel.get("ids", [])] if isinstance(sel, dict) else []
+            "visible": None if visible is None else sorted(int(v) for v in visible),
+            "focus": None if focus is None else int(focus), "thumbs": thumbs, "live": bool(live_run),
+            "text": {"tip": t("js.map.tip"), "reset": t("js.map.reset"), "mark": t("js.map.mark"),
+                     "isolate": t("js.map.isolate"), "show_all": t("js.map.show_all")}}
+    res = _scatter_map(data=data, key=key, default={"selection": None, "want": None},
+                       on_selection_change=on_select or (lambda: None), on_want_change=lambda: None)
+    sel, want = _state(res, "selection"), _state(res, "want")
+    return MapState([int(i) for i in sel.get("ids", [])] if isinstance(sel, dict) else [],
+                    [int(i) for i in want.get("ids", [])] if isinstance(want, dict) else [])

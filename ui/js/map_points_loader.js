@@ -1,0 +1,4 @@
+export default function (component) {
+  registerPoints(component.data);
+  component.parentElement.innerHTML = "";
+}
