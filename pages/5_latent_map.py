@@ -7,6 +7,7 @@ import numpy as np
 import streamlit as st
 
 from rep_models import exports
+from rep_models import live_projection as LP
 from rep_models.codes import as_batch
 from rep_models.images import tile
 from rep_models.neighbours import METRICS, nearest
@@ -165,6 +166,99 @@ def map_panel(rep: str, method: str, colour: bool, image: np.ndarray | None, vis
                              key="map_dl_png", help=t("map.dl_png_help", k=MAX_SHOWN))
 
 
+POLL = 0.75  # seconds between two looks at a live layout
+LIVE_PARAMS = ("live", "subset", "perplexity", "n_neighbors", "min_dist")  # the live run's link parameters
+
+
+def _start_layout(rep: str) -> None:
+    """Start a run with the controls' values as they are at the click (read here: a callback's arguments are those
+    of the run before, which a slider moved just before the click has not had)."""
+    ss = st.session_state
+    method, n = ss.get("map_live_method") or "tsne", int(ss.get("map_live_n", 3000))
+    perplexity, n_neighbors = float(ss.get("map_live_perplexity", P.TSNE_PERPLEXITY)), int(ss.get("map_live_k", P.UMAP_K))
+    min_dist = float(ss.get("map_live_min_dist", 0.1))
+    ref = reference_codes(rep)
+    if ref is None:
+        return
+    codes, row_of = ref
+    index_of = np.array(sorted(row_of, key=row_of.get))  # row -> test-set index
+    rows = LP.subset(len(codes), min(n, len(codes)))
+    _, y = ui.test_set()
+    ids = index_of[rows]
+    job = LP.LayoutJob(codes[rows], method, perplexity=perplexity, n_neighbors=n_neighbors, min_dist=min_dist,
+                       labels=y[ids].numpy(), ids=ids, rep=rep)
+    if latent.layout_slot().claim(job):
+        st.session_state["map_live_job"] = job
+        st.session_state["map_live_polling"] = True
+    else:
+        st.session_state["map_live_busy"] = True
+
+
+def show_layout(job: LP.LayoutJob, colour: bool) -> None:
+    """The live layout as it iterates (a fragment polling the job while it runs)."""
+    job.heartbeat()
+    s = job.snapshot()
+    what = t(f"map.live.phase.{s.phase}")
+    st.markdown(t("map.live.progress", method=METHODS[job.method], n=f"{len(job.ids):,}", step=s.step, total=s.total,
+                  what=what, s=f"{s.seconds:.1f}"))
+    st.progress(min(1.0, s.step / max(1, s.total)))
+    if s.coords is not None:
+        want = live.map_asks("map_live_chart")
+        x, _ = ui.test_set()
+        thumbs = live.thumb_sheet(x[want[:live.THUMB_BATCH], 0].numpy(), want) if want else None
+        live.scatter_map(s.coords, job.labels, job.ids, COLOURS if colour else None, None, key="map_live_chart",
+                         height=480, live_run=True, thumbs=thumbs)
+    else:
+        st.caption(t("map.live.neighbours"))
+    if s.error:
+        st.error(t("map.live.error"))
+    elif s.stopped:
+        st.caption(t(f"map.live.stopped.{s.stopped}", s=f"{LP.MAX_SECONDS:.0f}"))
+    if not s.running and st.session_state.get("map_live_polling"):
+        st.session_state["map_live_polling"] = False
+        st.rerun(scope="app")  # stop polling
+
+
+def live_layout(rep: str, colour: bool) -> None:
+    """Re-run t-SNE or UMAP on a subset of this representation's digits, drawn as it iterates; one run per server."""
+    slot = latent.layout_slot()
+    job = slot.current()
+    running = job is not None and job.running
+    mine = job is not None and st.session_state.get("map_live_job") is job
+    if reference_codes(rep) is None:
+        st.caption(t("map.nb_missing"))
+        return
+    c_set, c_show = st.columns([1, 2.4], gap="large")
+    with c_set:
+        method = links.segmented_control(t("map.method"), list(LP.METHODS), format_func=METHODS.get, key="map_live_method",
+                                         param="live", default="tsne", disabled=running)
+        links.slider(t("map.live.n"), LP.MIN_POINTS, LP.MAX_POINTS, 3000, 1000, key="map_live_n", param="subset",
+                         disabled=running, help=t("map.live.n_help"))
+        if method == "tsne":
+            links.slider(t("map.live.perplexity"), 5.0, 100.0, 30.0, 1.0, key="map_live_perplexity",
+                                      param="perplexity", disabled=running, help=t("map.live.perplexity_help"), format="%.0f")
+        else:
+            links.slider(t("map.live.n_neighbors"), 2, 100, 15, 1, key="map_live_k", param="n_neighbors",
+                                       disabled=running, help=t("map.live.n_neighbors_help"))
+            links.slider(t("map.live.min_dist"), 0.0, 0.99, 0.1, 0.01, key="map_live_min_dist", param="min_dist",
+                                    disabled=running, help=t("map.live.min_dist_help"))
+        if running and mine:
+            st.button(t("map.live.stop"), icon=":material/stop:", on_click=job.cancel, key="map_live_stop", type="primary")
+        else:
+            st.button(t("map.live.start"), icon=":material/play_arrow:", key="map_live_start", type="primary", disabled=running,
+                      on_click=_start_layout, args=(rep,))
+        st.caption(t("map.live.limits", lo=f"{LP.MIN_POINTS:,}", hi=f"{LP.MAX_POINTS:,}", s=f"{LP.MAX_SECONDS:.0f}"))
+    with c_show:
+        if running and not mine:
+            st.info(t("map.live.someone"), icon=":material/hourglass_top:")
+        elif st.session_state.pop("map_live_busy", False):
+            st.warning(t("map.live.busy"), icon=":material/hourglass_top:")
+        elif job is not None and mine:
+            ui.fragment(show_layout, run_every=POLL if running else None)(job, colour)
+        else:
+            st.markdown(f":gray[{t('map.live.waiting')}]")
+
+
 with ui.page_guard("the latent map"):
     avail = available_maps() if P is not None else {}
     if not avail:
@@ -195,6 +289,12 @@ with ui.page_guard("the latent map"):
             c2.metric(t("map.trust"), f"{tw:.3f}" if isinstance(tw, (int, float)) else "—", help=t("map.trust_help"))
             c3.metric(t("map.points"), f"{len(load_map(rep, method)['coords']):,}")
             map_panel(rep, method, colour, image, sorted(shown) or None)
+        # a link with the live run's settings opens it (else its closed section would drop them from the link)
+        rerun = st.expander(t("map.live.title"), expanded=any(p in st.query_params for p in LIVE_PARAMS), key="map_live",
+                            on_change="rerun", icon=":material/replay:")
+        if rerun.open:  # drawn only when opened, like the table below
+            with rerun:
+                live_layout(rep, colour)
         compare = st.expander(t("map.compare"), expanded=False, key="map_compare", on_change="rerun")
         if compare.open:  # drawn only when opened: the grid is a large share of a first load's work in the browser
             with compare:

@@ -78,3 +78,24 @@ def test_find_a_digit_in_chinese_on_a_phone(st_server, browser):
         page.locator(MAP_CANVAS).screenshot(path=str(screenshot(page, "map_find_zh_phone").with_name("browser_map_find_zh_phone_map.png")))
     finally:
         ctx.close()
+
+
+def test_live_tsne_is_drawn_as_it_iterates(open_page):
+    needs("conv_ae")
+    page = open_page("latent_map?subset=2000&perplexity=10", wait_for_text="Latent map")
+    page.get_by_role("button", name="Run").click()  # the link's settings opened the section
+    live = "[...document.querySelectorAll('*')].filter(e => e.shadowRoot).map(e => e.shadowRoot.querySelector(" \
+           f"{MAP_CANVAS!r})).filter(c => c && Number(c.dataset.points) === 2000)"
+    page.wait_for_function(f"() => {live}.length === 1", timeout=90_000)
+    layouts = set()
+    for _ in range(200):  # the layouts as they come: the live map is redrawn with new points while it runs
+        layouts.add(page.evaluate(f"() => {live}[0]?.getRootNode().__sm.d.points"))
+        if page.get_by_text(re.compile(r"375 / 375")).count():
+            break
+        page.wait_for_timeout(150)
+    page.get_by_text(re.compile(r"375 / 375")).wait_for(timeout=90_000)
+    assert len(layouts) >= 3, layouts
+    wait_idle(page)
+    assert_no_error(page)
+    page.locator("[data-testid='stExpander']").first.scroll_into_view_if_needed()
+    screenshot(page, "map_live_tsne")

@@ -17,6 +17,7 @@ from rep_models import precomputed
 from rep_models.codes import as_batch, encode_all
 from rep_models.directions import Directions, axis_directions, principal_directions
 from rep_models.directions import class_means as mean_codes
+from rep_models.live_projection import LayoutSlot
 from rep_models.manifold import Manifold, manifold_grid
 from rep_models.pca import PCA
 from rep_models.pca import fit as fit_pca
@@ -137,6 +138,12 @@ def train_images(n: int) -> tuple[torch.Tensor, torch.Tensor]:
 def train_slot() -> TrainSlot:
     """The one training slot of this server process (Train live runs one model at a time)."""
     return TrainSlot()
+
+
+@st.cache_resource(show_spinner=False)
+def layout_slot() -> LayoutSlot:
+    """The one live-layout slot of this server process (the latent map re-runs one t-SNE or UMAP at a time)."""
+    return LayoutSlot()
 
 
 def encode_one(name: str, image: np.ndarray | None, digit: int | None = None) -> np.ndarray | None:

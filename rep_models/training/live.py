@@ -18,6 +18,7 @@ from ..codes import device_of
 from ..images import tile
 from ..models import REGISTRY, build
 from ..sampling import gan_samples
+from ..slots import Slot
 from .loop import fit
 
 TRAINABLE = catalogue.LIVE_RECIPES  # the small models the Train-live page may train (rep_models.catalogue)
@@ -232,20 +233,5 @@ class TrainJob:
                 self._t1 = time.time()
 
 
-class TrainSlot:
+class TrainSlot(Slot[TrainJob]):
     """One training at a time per process: :meth:`claim` refuses a new job while another is running."""
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self.job: TrainJob | None = None
-
-    def claim(self, job: TrainJob) -> bool:
-        """Start ``job`` if no other job is running; False (and nothing started) otherwise."""
-        with self._lock:
-            if self.job is not None and self.job.running:
-                return False
-            self.job = job.start()
-            return True
-
-    def current(self) -> TrainJob | None:
-        return self.job

@@ -347,9 +347,10 @@ function events(m) {
     e.preventDefault();
     const [px, py] = pos(e), [cx, cy] = toData(m, px, py), f = Math.exp(e.deltaY * 0.0015), v = m.view;
     m.view = [cx + (v[0] - cx) * f, cx + (v[1] - cx) * f, cy + (v[2] - cy) * f, cy + (v[3] - cy) * f];
+    m.zoomed = true;
     draw(m);
   }, { passive: false });
-  m.reset.addEventListener("click", () => { m.view = fullView(m.P); draw(m); });
+  m.reset.addEventListener("click", () => { m.view = fullView(m.P); m.zoomed = false; draw(m); });
   m.iso.addEventListener("click", () => {
     m.isolated = m.isolated ? null : new Set(m.sel);
     uploadSel(m);
@@ -368,7 +369,7 @@ function render(m, d, P) {
   m.d = d;
   m.P = P;
   if (newPoints) {  // another map (or a new layout of a live run): thumbnails stay, the view follows the points
-    if (!m.keepView || !m.view) m.view = fullView(P);
+    if (!m.keepView || !m.zoomed || !m.view) m.view = fullView(P);  // a live layout: refitted until the reader zooms
     m.isolated = null;
   }
   m.visible = d.visible ? new Set(d.visible) : null;
@@ -387,7 +388,7 @@ export default function (component) {
   const { data: d, parentElement: root, setStateValue } = component;
   const m = (root.__sm ??= setup(root));
   m.setStateValue = setStateValue;
-  m.keepView = !!d.live;  // a live run redraws its layout as it iterates: keep the reader's zoom
+  m.keepView = !!d.live;  // a live run redraws its layout as it iterates: keep the reader's zoom, once zoomed
   followTheme(m, m.wrap, () => draw(m));  // a new theme: repaint with its colours
   m.reset.textContent = tx(d, "reset", "Reset view");
   m.want = d.points;
