@@ -351,8 +351,11 @@ function events(m) {
     draw(m);
   }, { passive: false });
   m.reset.addEventListener("click", () => { m.view = fullView(m.P); m.zoomed = false; draw(m); });
-  m.iso.addEventListener("click", () => {
+  m.iso.addEventListener("click", () => {  // isolate: the view fitted to the selection; show all: the whole map
     m.isolated = m.isolated ? null : new Set(m.sel);
+    const P = m.P, keep = (i) => !m.isolated || m.isolated.has(P.ids[i]), idx = [...P.x.keys()].filter(keep);
+    m.view = fullView({ x: idx.map((i) => P.x[i]), y: idx.map((i) => P.y[i]) });
+    m.zoomed = !!m.isolated;
     uploadSel(m);
     draw(m);
   });
