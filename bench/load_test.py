@@ -42,11 +42,12 @@ a corrupt file), a closed connection, a page-not-found or compile error, a faile
 no rerun). Server memory: VmRSS of the server process, sampled every 0.5 s, before the sessions (models warm in
 ``st.cache_resource``), at the peak, and after they close; the bound is per session.
 
-The sessions and the run live in ``harness/classroom.py`` (the protocol client in ``harness/protocol.py``), which
-tests/test_load_protocol.py also drives; this module is the command and its report. Writes
-``bench/results/load_test.{md,json}`` (through ``bench.common.write_section``,
-which rebuilds ``bench/RESULTS.md``): one section per client kind, the latest run of each, so a protocol run keeps
-the browser figures and the other way round.
+The run lives in ``harness/classroom.py``, the scenarios and a session's record in ``harness/scenarios.py``, the
+sessions in ``harness/protocol_session.py`` (over the protocol client ``harness/protocol.py``) and
+``harness/browser_session.py``; tests/test_load_protocol.py also drives them; this module is the command and its
+report. Writes ``bench/results/load_test.{md,json}`` (through ``bench.common.write_section``, which rebuilds
+``bench/RESULTS.md``): one section per client kind, the latest run of each, so a protocol run keeps the browser
+figures and the other way round.
 """
 from __future__ import annotations
 
@@ -61,7 +62,8 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path.insert(0, str(ROOT))
 from bench import common  # noqa: E402
-from harness.classroom import CLIENTS, SCENARIOS, LoadOptions, run  # noqa: E402
+from harness.classroom import CLIENTS, LoadOptions, run  # noqa: E402
+from harness.scenarios import SCENARIOS  # noqa: E402
 from harness.server import CHROMIUM  # noqa: E402
 
 RSS_BOUND_MB_PER_SESSION = 25.0  # the stated bound: what one more student may cost the server

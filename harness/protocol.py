@@ -1,5 +1,5 @@
 """A client of Streamlit's own websocket protocol, without a browser: what the load test's protocol sessions
-(``harness.classroom``) speak to the app, and what tests/test_load_protocol.py checks against a throw-away app.
+(``harness.protocol_session``) speak to the app, and what tests/test_load_protocol.py checks against a throw-away app.
 
     c = StreamlitClient(port, "", timeout_s=30)       # "" = the home page; else a page's URL path
     await c.connect()

@@ -1,5 +1,5 @@
-"""The load test's protocol clients (harness/classroom.py and harness/protocol.py, which ``python -m
-bench.load_test --clients protocol`` runs): Streamlit's websocket protocol spoken without a browser.
+"""The load test's protocol clients (harness/classroom.py, harness/protocol_session.py and harness/protocol.py,
+which ``python -m bench.load_test --clients protocol`` runs): Streamlit's websocket protocol spoken without a browser.
 
 - A short load run against the real app: two sessions per scenario (draw, upload, denoise, vae) for a few
   seconds must finish with zero errors and at least one timed interaction in every scenario.
@@ -19,6 +19,8 @@ import time
 import pytest
 
 from harness import classroom, protocol
+from harness.protocol_session import ProtocolSession
+from harness.scenarios import SCENARIOS, Session
 from harness.server import free_port, start_app, stop_app
 
 pytestmark = pytest.mark.slow
@@ -47,7 +49,7 @@ st.image("data:image/png;base64,iVBORw0KGgo=")
 
 
 def test_protocol_sessions_run_every_scenario_without_errors(tmp_path):
-    args = classroom.LoadOptions(sessions=2 * len(classroom.SCENARIOS), seconds=4, settle=0, think=[0.2, 0.8], timeout=30,
+    args = classroom.LoadOptions(sessions=2 * len(SCENARIOS), seconds=4, settle=0, think=[0.2, 0.8], timeout=30,
                           server_log=str(tmp_path / "server.log"))
     t = time.monotonic()
     r = run_async(classroom.run(args))
@@ -55,7 +57,7 @@ def test_protocol_sessions_run_every_scenario_without_errors(tmp_path):
     assert r["clients"] == "protocol" and r["server_alive"]
     assert r["error_total"] == 0, (r["errors"], r["error_details"], r["notes"])
     assert r["warmup_error_total"] == 0, r["warmup"]
-    for scen in classroom.SCENARIOS:
+    for scen in SCENARIOS:
         assert r["by_scenario"].get(scen, {}).get("interactions", 0) >= 1, (scen, r["by_scenario"], r["notes"])
     assert r["latency_ms"]["p95"] < 30_000
     assert r["rss_mb"]["warm"] > r["rss_mb"]["start"]  # the sampling saw the models load
@@ -80,8 +82,8 @@ def test_client_sees_exceptions_errors_cached_messages_and_timeouts(tmp_path):
             assert slider.fragment_id == ""
 
             def judged(run):
-                s = classroom.Session(0, "denoise")
-                classroom.ProtocolSession(port, s, random.Random(0), 30).judge(run, "image")
+                s = Session(0, "denoise")
+                ProtocolSession(port, s, random.Random(0), 30).judge(run, "image")
                 return s.errors
 
             c.set_state(wid, double_array_value=lt_double([1]))
@@ -126,8 +128,8 @@ def _run(*elements, fragment_id: str = "") -> protocol.Run:
 
 
 def _judge(run: protocol.Run, expect: str = "", corrupt: bool = False) -> dict[str, int]:
-    s = classroom.Session(0, "upload")
-    classroom.ProtocolSession(0, s, random.Random(0), 1).judge(run, expect, corrupt)
+    s = Session(0, "upload")
+    ProtocolSession(0, s, random.Random(0), 1).judge(run, expect, corrupt)
     return s.errors
 
 
@@ -144,6 +146,6 @@ def test_judging_a_run():
     assert _judge(_run(("alert", Alert.ERROR, damaged)), corrupt=True) == {}
     assert _judge(_run(("metric", "The classifier says")), corrupt=True) == {"corrupt file not reported": 1}
     # Warnings are reported, not counted.
-    s = classroom.Session(0, "draw")
-    classroom.ProtocolSession(0, s, random.Random(0), 1).judge(_run(("alert", Alert.WARNING, "model not installed"), ("metric", "x")), "metric")
+    s = Session(0, "draw")
+    ProtocolSession(0, s, random.Random(0), 1).judge(_run(("alert", Alert.WARNING, "model not installed"), ("metric", "x")), "metric")
     assert s.errors == {} and s.warnings == {"model not installed"}

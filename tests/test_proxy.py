@@ -22,6 +22,8 @@ import pytest
 import tomllib
 
 from harness import classroom, protocol, proxy
+from harness.protocol_session import run_protocol_session, visit_home
+from harness.scenarios import SCENARIOS
 from harness.server import ROOT, free_port, start_app, stop_app
 from tests.test_load_protocol import run_async
 
@@ -80,7 +82,7 @@ def test_two_replicas_share_the_sessions_and_keep_each_on_its_own(tmp_path):
     with proxy.Cluster(2, log_dir=tmp_path / "cluster", timeout_s=120) as c:
         async def scenario():
             for p in c.ports:  # each replica's first run, straight to it (the legacy-pages quirk is per server)
-                await classroom.visit_home(p, 120)
+                await visit_home(p, 120)
             clients = [protocol.StreamlitClient(c.port, "", 60) for _ in range(8)]
             for cl in clients:
                 await cl.connect()
@@ -101,17 +103,17 @@ def test_two_replicas_share_the_sessions_and_keep_each_on_its_own(tmp_path):
         assert len(cookies) == 8 and None not in cookies, cookies  # every browser got a key of its own
         assert all(n >= 1 for n in on), f"connections per replica {on}: the proxy sent every session to one replica"
 
-        args = classroom.LoadOptions(sessions=2 * len(classroom.SCENARIOS), seconds=4, settle=0, think=[0.2, 0.8], timeout=60)
+        args = classroom.LoadOptions(sessions=2 * len(SCENARIOS), seconds=4, settle=0, think=[0.2, 0.8], timeout=60)
 
         async def load():
-            return await classroom.drive(args, [p.pid for p in c.procs], lambda s, start_at, seconds: classroom.run_protocol_session(
+            return await classroom.drive(args, [p.pid for p in c.procs], lambda s, start_at, seconds: run_protocol_session(
                 c.port, s, start_at, seconds, args.timeout, tuple(args.think)))
 
         m = run_async(load())
     errors = sum(sum(s.errors.values()) for s in m["done"])
     assert m["warm_errors"] == 0, m["warm_notes"]
     assert errors == 0, [(s.scenario, dict(s.errors), s.details[:2]) for s in m["done"] if s.errors]
-    assert sum(len(s.latencies_ms) for s in m["done"]) >= len(classroom.SCENARIOS)
+    assert sum(len(s.latencies_ms) for s in m["done"]) >= len(SCENARIOS)
 
 
 def test_oversized_websocket_message_is_refused_without_taking_memory(tmp_path):
@@ -127,7 +129,7 @@ def test_oversized_websocket_message_is_refused_without_taking_memory(tmp_path):
     proc = start_app(port, log_path=tmp_path / "server.log", timeout_s=120, env={"LATENT_LAB_WARMUP": "0"})
     try:
         async def scenario():
-            await classroom.visit_home(port, 120)
+            await visit_home(port, 120)
             before = await settled_rss(proc.pid)
             c = protocol.StreamlitClient(port, "", 60)
             await c.connect()
