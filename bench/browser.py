@@ -394,7 +394,7 @@ def gan(ctx, url: str, changes: int, warmup: int, walk_s: float) -> dict:
     count = page.evaluate("([sel, ms]) => window.__bench.countCanvasFrames(sel, ms)", [WALK_CANVAS, int(walk_s * 1000)])
     f1, t1 = int(walk_canvas.get_attribute("data-frame")), time.perf_counter()
     stalls = int(walk_canvas.get_attribute("data-stalls") or 0)
-    walk_caption = walk_canvas.locator("xpath=following-sibling::div").first.inner_text()
+    walk_caption = page.locator(".fp-cap").first.inner_text()  # the player's caption, under the mat around its canvas
     shots.append(screenshot(page, "gan_walk"))
     page.get_by_text("Play", exact=True).click()  # stop the timer
     wait_idle(page)
