@@ -118,7 +118,8 @@ ITEMS: dict[str, Item] = {
     **{f"test_codes_{n}": Item((n,), "test", _test_codes(n), {"n": N_CODES}) for n in CODE_VAES},
     **{f"gan_histogram_{n}": Item((n, "classifier"), None, _gan_histogram(n), {"n": N_GAN, "seed": GAN_SEED}) for n in HISTOGRAM_GANS},
     "linear_ae_test_mse": Item(("linear_ae",), "test", _linear_mse, {"n": N_MSE}),
-    ood.ITEM: Item(("classifier",), "full_train", _not_a_digit, {"channels": list(ood.CHANNELS), "seed": ood_sets.SEED, "folds": ood.FOLDS}),
+    ood.ITEM: Item(("classifier",), "full_train", _not_a_digit, {"channels": list(ood.CHANNELS), "seed": ood_sets.SEED, "folds": ood.FOLDS,
+                                                                   "covariance": "per class", "shrink": ood.SHRINK}),
 }
 
 

@@ -35,8 +35,10 @@ def test_shipped_files_are_small_and_in_the_manifest():
     manifest = checkpoint.read_manifest()
     sizes = {n: precomputed.path_for(n).stat().st_size for n in SHIPPED}
     assert all(precomputed.path_for(n).name in manifest for n in SHIPPED)
-    assert max(sizes.values()) <= 300_000, sizes  # the largest, the 32-d VAE's 2,000 float32 codes: 242 kB
-    assert sum(sizes.values()) <= 600_000, sizes  # all of them: 470 kB
+    # The largest, the not-a-digit detector: a whitening matrix per digit class, layer and channel (float16): 805 kB.
+    # Before it had one per layer (120 kB), it let a quarter of the letters drawn on the canvas through (README).
+    assert max(sizes.values()) <= 900_000, sizes
+    assert sum(sizes.values()) <= 1_400_000, sizes  # all of them: 1.27 MB
 
 
 @pytest.mark.parametrize("name", SHIPPED)

@@ -240,7 +240,7 @@ STRINGS: dict[str, str] = {
     'draw.sure': '{pct} sure',
     'draw.says': 'The classifier says',
     'draw.ood_metric': 'Anomaly: not-a-digit percentile (0–100)',
-    'draw.ood_help': "Where your input's distance from the digits, in the classifier's own features, falls among training digits that came the same way (drawn here, or uploaded). Above 99 means not a digit.",
+    'draw.ood_help': "Where your input's distance from the digits, in the classifier's own features, falls among training digits that came the same way (drawn here, or uploaded). Above the line for that way in, about 99, means not a digit.",
     'draw.the_anomaly': 'The anomaly score',
     'draw.no_reference': 'The anomaly score needs the MNIST test set, which could not be loaded.',
     'draw.anomaly_metric': 'Anomaly percentile (0–100)',
