@@ -13,7 +13,7 @@ from rep_models.images import tile
 from rep_models.neighbours import METRICS, nearest
 from ui import common as ui
 from ui import downloads, i18n, latent, links, live
-from ui.i18n import t
+from ui.i18n import Later, t
 
 METHODS = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
 COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
@@ -42,7 +42,7 @@ def available_maps() -> dict[str, list[str]]:
     return out
 
 
-@st.cache_resource(show_spinner="Loading the map…", max_entries=64)
+@st.cache_resource(show_spinner=Later("spin.map"), max_entries=64)
 def load_map(rep: str, method: str) -> dict[str, np.ndarray]:
     m = dict(P.load_projection(rep, method))
     m["coords"] = m["coords"].astype(np.float32)  # stored as float16, which plotly cannot send as a typed array
@@ -87,7 +87,7 @@ def neighbours_panel(rep: str, picked: int) -> None:
     st.caption(t("map.nb_caption", same=same, k=len(ids), d=int(y[picked])))
 
 
-@st.cache_resource(show_spinner="Preparing to place new digits in this map (once per server)…", max_entries=32)
+@st.cache_resource(show_spinner=Later("spin.map_place"), max_entries=32)
 def placer(rep: str, method: str):
     p = P.placer(rep, method)
     dim = len(p.mean)
@@ -249,14 +249,8 @@ def live_layout(rep: str, colour: bool) -> None:
                       on_click=_start_layout, args=(rep,))
         st.caption(t("map.live.limits", lo=f"{LP.MIN_POINTS:,}", hi=f"{LP.MAX_POINTS:,}", s=f"{LP.MAX_SECONDS:.0f}"))
     with c_show:
-        if running and not mine:
-            st.info(t("map.live.someone"), icon=":material/hourglass_top:")
-        elif st.session_state.pop("map_live_busy", False):
-            st.warning(t("map.live.busy"), icon=":material/hourglass_top:")
-        elif job is not None and mine:
-            ui.fragment(show_layout, run_every=POLL if running else None)(job, colour)
-        else:
-            st.markdown(f":gray[{t('map.live.waiting')}]")
+        ui.job_panel(job, running, mine, someone=t("map.live.someone"), busy_key="map_live_busy", busy=t("map.live.busy"),
+                     waiting=t("map.live.waiting"), show=show_layout, args=(colour,), poll=POLL)
 
 
 with ui.page_guard("the latent map"):

@@ -209,15 +209,9 @@ def train_a_model() -> None:
                       type="primary", disabled=running)
         st.caption(t("train.limits", n=f"{MAX_SAMPLES:,}", epochs=MAX_EPOCHS))
     with right:
-        if running and not mine:
-            s = job.state()
-            st.info(t("train.someone", what=_title(s.name), pct=f"{100 * s.progress:.0f}"), icon=":material/hourglass_top:")
-        elif st.session_state.pop("train_busy", False):
-            st.warning(t("train.busy"), icon=":material/hourglass_top:")
-        elif job is not None and mine:
-            ui.fragment(show_job, run_every=POLL if running else None)(job, mine)
-        else:
-            st.markdown(f":gray[{t('train.waiting')}]")
+        s = job.state() if running and not mine else None
+        ui.job_panel(job, running, mine, someone=t("train.someone", what=_title(s.name), pct=f"{100 * s.progress:.0f}") if s else "",
+                     busy_key="train_busy", busy=t("train.busy"), waiting=t("train.waiting"), show=show_job, args=(mine,), poll=POLL)
 
 
 with ui.page_guard("Train live"):

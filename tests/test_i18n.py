@@ -49,7 +49,7 @@ def _asked_keys() -> set[str]:
     keys = set()
     for path in [ROOT / "app.py", *(ROOT / "ui").glob("*.py"), *(ROOT / "pages").glob("*.py")]:
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) == "t" and node.args:
+            if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) in ("t", "Later") and node.args:
                 arg = node.args[0]
                 if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
                     keys.add(arg.value)
@@ -65,6 +65,23 @@ def test_every_key_the_code_asks_for_exists():
     assert not missing, missing
     for spec in [nav.HOME, *nav.PAGES]:
         assert en.STRINGS[f"nav.{spec.url_path}"] == spec.title and f"nav.section.{spec.section}" in en.STRINGS or not spec.section
+
+
+def test_cached_work_spinners_come_from_the_table_in_the_sessions_language(monkeypatch):
+    """A cached function's spinner is set at import; ``Later`` looks its key up when Streamlit shows it (str())."""
+    from ui import i18n
+
+    literal = []
+    for path in [ROOT / "app.py", *(ROOT / "ui").glob("*.py"), *(ROOT / "pages").glob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.keyword) and node.arg == "show_spinner" and isinstance(node.value, ast.Constant) \
+                    and isinstance(node.value.value, str):
+                literal.append(f"{path.name}: {node.value.value}")
+    assert not literal, f"spinners written in English, not through ui.i18n.Later: {literal}"
+    monkeypatch.setattr(i18n, "lang", lambda: "zh")
+    assert str(i18n.Later("spin.model")) == zh.STRINGS["spin.model"] != en.STRINGS["spin.model"]
+    monkeypatch.setattr(i18n, "lang", lambda: "en")
+    assert str(i18n.Later("spin.model")) == en.STRINGS["spin.model"]
 
 
 # ------------------------------------------------------------------------------------------- the pages

@@ -85,7 +85,7 @@ from ui.resources import (
 
 # The pages' API (``from ui import common as ui``): defined here, or in ui.resources, ui.digit_input and ui.display.
 __all__ = [
-    "PAGES", "PageSpec", "MODEL_INFO", "page_header", "page_guard", "fragment", "failure_message",
+    "PAGES", "PageSpec", "MODEL_INFO", "page_header", "page_guard", "fragment", "job_panel", "failure_message",
     "device", "device_label", "is_available", "load_model", "require_model", "card", "metrics", "test_set",
     "anomaly_reference", "not_a_digit_detectors",
     "digit_input", "last_steps", "last_source", "canvas_key", "source_label",
@@ -163,3 +163,18 @@ def fragment(func=None, *, run_every=None, what: str = "this part of the page"):
         return st.fragment(guarded, run_every=run_every)
 
     return wrap if func is None else wrap(func)
+
+
+def job_panel(job, running: bool, mine: bool, *, someone: str, busy_key: str, busy: str, waiting: str, show, args=(),
+              poll: float = 1.0) -> None:
+    """The panel beside a server-bounded job's controls (Train live, the map's live re-run): someone else's run,
+    this session's refused start (``busy_key`` set in session state by the start callback), this session's job
+    (``show(job, *args)`` in a fragment redrawn every ``poll`` seconds while it runs), or a grey hint."""
+    if running and not mine:
+        st.info(someone, icon=":material/hourglass_top:")
+    elif st.session_state.pop(busy_key, False):
+        st.warning(busy, icon=":material/hourglass_top:")
+    elif job is not None and mine:
+        fragment(show, run_every=poll if running else None)(job, *args)
+    else:
+        st.markdown(f":gray[{waiting}]")

@@ -63,6 +63,19 @@ def t(key: str, **values) -> str:
     return text.format(**values) if values else text
 
 
+class Later(str):
+    """A strings-table key that becomes its text when shown, not when written: a cached function's spinner
+    (``st.cache_resource(show_spinner=Later(key))``) is set once at import, before any session has a language.
+    Streamlit shows a spinner's text through ``str()``, which looks the key up in the session's language."""
+
+    def __str__(self) -> str:
+        key = str.__str__(self)
+        try:
+            return t(key)
+        except Exception:  # no session (a warm-up thread): English
+            return tables()[DEFAULT][key]
+
+
 def tr(text: str | None) -> str | None:
     """A sentence made in ``rep_models`` (English), in the session's language when its table has it."""
     if not text or lang() == DEFAULT:

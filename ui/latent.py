@@ -26,12 +26,12 @@ from rep_models.sampling import class_histogram, gan_samples
 from rep_models.training.live import TrainSlot
 from ui import display, resources
 from ui.background import yield_to_pages
-from ui.i18n import t
+from ui.i18n import Later, t
 
 N_CODES = precomputed.N_CODES  # test digits encoded for directions and class means: 200 per class is plenty
 
 
-@st.cache_resource(show_spinner="Encoding 2,000 test digits (once per server)…", max_entries=16)
+@st.cache_resource(show_spinner=Later("spin.test_codes"), max_entries=16)
 def test_codes(name: str, n: int = N_CODES) -> tuple[np.ndarray, np.ndarray]:
     """Posterior means ``(n, d)`` of the first ``n`` MNIST test digits under model ``name``, and their labels
     (shipped for the VAEs: ``rep_models.precomputed``)."""
@@ -59,12 +59,12 @@ def class_means(name: str) -> np.ndarray:
 MANIFOLD_SIZES = (7, 11, 15, 21)  # the 2-D map's grid sizes (the VAE page's choices; warmed after a start)
 
 
-@st.cache_resource(show_spinner="Decoding the 2-D map…", max_entries=8)
+@st.cache_resource(show_spinner=Later("spin.manifold"), max_entries=8)
 def manifold(name: str, n: int) -> Manifold:
     return manifold_grid(resources.load_model(name), n)
 
 
-@st.cache_resource(show_spinner="Classifying 2,000 samples (once per server)…", max_entries=8)
+@st.cache_resource(show_spinner=Later("spin.gan_histogram"), max_entries=8)
 def gan_histogram(name: str, n: int = precomputed.N_GAN, seed: int = precomputed.GAN_SEED) -> tuple[np.ndarray, float]:
     """The classifier's digit counts ``(10,)`` over ``n`` samples of GAN ``name``, and its mean confidence
     (shipped for the default ``n`` and ``seed``: ``rep_models.precomputed``)."""
@@ -84,13 +84,13 @@ def train_pca(components: int = precomputed.PCA_COMPONENTS) -> PCA:
     return _shipped_pca() if components <= precomputed.PCA_COMPONENTS else _full_pca()
 
 
-@st.cache_resource(show_spinner="Computing PCA of 10,000 training digits (once per server)…")
+@st.cache_resource(show_spinner=Later("spin.train_pca"))
 def _shipped_pca() -> PCA:
     a = precomputed.get("train_pca", resources.load_model)
     return PCA(a["mean"], a["components"], a["eigenvalues"])
 
 
-@st.cache_resource(show_spinner="Computing PCA of 10,000 training digits (once per server)…")
+@st.cache_resource(show_spinner=Later("spin.train_pca"))
 def _full_pca() -> PCA:
     return fit_pca(train_images(N_PCA)[0])
 
@@ -124,7 +124,7 @@ def _encode_giving_way(model, x: torch.Tensor, batch: int = 1000) -> np.ndarray:
     return np.concatenate(parts) if parts else encode_all(model, x, batch_size=batch)
 
 
-@st.cache_resource(show_spinner="Loading MNIST training digits…", max_entries=4)
+@st.cache_resource(show_spinner=Later("spin.train_digits"), max_entries=4)
 def train_images(n: int) -> tuple[torch.Tensor, torch.Tensor]:
     """The first ``n`` of the 10,000 shipped training digits ``(n,1,28,28)`` and labels (drawn class-balanced
     from the split the models were trained on; data/mnist_sample.npz). ``n`` beyond 10,000 gives 10,000."""

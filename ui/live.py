@@ -85,7 +85,7 @@ def latent_sliders(name: str, z0: np.ndarray, dirs: Directions, labels: list[str
         "vectors": np.asarray(dirs.vectors, dtype=np.float64).round(6).tolist(),
         "scales": np.asarray(dirs.scales, dtype=np.float64).round(6).tolist(),
         "labels": list(labels), "min": lo, "max": hi, "step": step, "px": px, "state_key": key,
-        "text": {"reset": t("js.sliders.reset"), "loading": t("js.sliders.loading"), "classifier": t("js.sliders.classifier"),
+        "text": {"aria": t("js.sliders.aria"), "reset": t("js.sliders.reset"), "loading": t("js.sliders.loading"), "classifier": t("js.sliders.classifier"),
                  "decoded": t("js.sliders.decoded")},
     }
     _latent_sliders(data=data, key=key)
@@ -101,14 +101,14 @@ def frame_player(frames: np.ndarray, start: int, fps: float, playing: bool, walk
     data = {"sheet": "data:image/png;base64," + base64.b64encode(png_bytes(sheet, 1)).decode("ascii"), "n": int(n),
             "start": int(start), "fw": int(w), "fh": int(h), "fps": float(fps), "px": int(px), "playing": bool(playing),
             "walk": walk, "note": note,
-            "text": {"frame": t("js.player.frame"), "shown": t("js.player.shown"), "paused": t("js.player.paused")}}
+            "text": {"aria": t("js.player.aria"), "frame": t("js.player.frame"), "shown": t("js.player.shown"), "paused": t("js.player.paused")}}
     _frame_player(data=data, key=key)
 
 
 def digit_canvas(size: int, brush: int, key: str) -> str | None:
     """A black ``size``-pixel square canvas drawn on in white with a ``brush``-pixel round brush, with Undo and
     Clear. Returns the drawing as a PNG ``data:`` URL, or None while it is empty."""
-    res = _digit_canvas(data={"size": int(size), "brush": int(brush), "text": {"undo": t("js.canvas.undo"), "clear": t("js.canvas.clear")}},
+    res = _digit_canvas(data={"size": int(size), "brush": int(brush), "text": {"aria": t("js.canvas.aria"), "undo": t("js.canvas.undo"), "clear": t("js.canvas.clear")}},
                         key=key, default={"drawing": None},
                         on_drawing_change=lambda: None)
     drawing = _state(res, "drawing")
@@ -166,7 +166,7 @@ def scatter_map(coords: np.ndarray, labels: np.ndarray, ids: np.ndarray, colours
             "mark": None if mark is None else [float(mark[0]), float(mark[1])], "height": int(height),
             "visible": None if visible is None else sorted(int(v) for v in visible),
             "focus": None if focus is None else int(focus), "thumbs": thumbs, "live": bool(live_run),
-            "text": {"tip": t("js.map.tip"), "reset": t("js.map.reset"), "mark": t("js.map.mark"),
+            "text": {"aria": t("js.map.aria"), "tip": t("js.map.tip"), "reset": t("js.map.reset"), "mark": t("js.map.mark"),
                      "isolate": t("js.map.isolate"), "show_all": t("js.map.show_all")}}
     res = _scatter_map(data=data, key=key, default={"selection": None, "want": None},
                        on_selection_change=on_select or (lambda: None), on_want_change=lambda: None)

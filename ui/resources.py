@@ -20,7 +20,7 @@ from rep_models import catalogue, checkpoint, fast
 from rep_models.anomaly import ANOMALY_MODEL
 from rep_models.device import describe, pick_device
 from ui import i18n
-from ui.i18n import t
+from ui.i18n import Later, t
 
 log = logging.getLogger("latent_lab")
 
@@ -52,7 +52,7 @@ def is_available(name: str) -> bool:
     return checkpoint.is_shipped(name)
 
 
-@st.cache_resource(show_spinner="Loading the model…", max_entries=32)
+@st.cache_resource(show_spinner=Later("spin.model"), max_entries=32)
 def load_model(name: str):
     """The shipped model ``name`` in eval mode on :func:`device`, shared by every session.
 
@@ -100,7 +100,7 @@ def metrics() -> dict:
         return {}
 
 
-@st.cache_resource(show_spinner="Loading MNIST test digits…")
+@st.cache_resource(show_spinner=Later("spin.test_digits"))
 def test_set() -> tuple[torch.Tensor, torch.Tensor]:
     """The 10,000 MNIST test digits that ship with the app (data/mnist_sample.npz). Raises DatasetError."""
     from rep_models.data import load_tensors
@@ -108,7 +108,7 @@ def test_set() -> tuple[torch.Tensor, torch.Tensor]:
     return load_tensors("mnist", "test", source="sample")
 
 
-@st.cache_resource(show_spinner="Measuring how well the autoencoder reconstructs MNIST test digits (once)…")
+@st.cache_resource(show_spinner=Later("spin.anomaly"))
 def _anomaly_reference(_model_id: int) -> np.ndarray:
     from rep_models import precomputed  # shipped (pretrained/precomputed_anomaly_*.npz); computed if stale
 

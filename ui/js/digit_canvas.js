@@ -89,6 +89,7 @@ export default function (component) {
   c.d = d;
   c.setStateValue = setStateValue;
   followTheme(c, c.wrap, null);  // CSS does the restyling; the drawing stays white on black
+  c.canvas.setAttribute("aria-label", tx(d, "aria", "drawing canvas"));
   c.undo.textContent = tx(d, "undo", "↶ Undo");
   c.clear.textContent = tx(d, "clear", "Clear");
   if (c.size !== d.size) {

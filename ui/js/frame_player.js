@@ -58,6 +58,7 @@ export default function (component) {
   const { data: d, parentElement: root } = component;
   const p = (root.__fp ??= setup(root));
   p.d = d;
+  p.canvas.setAttribute("aria-label", tx(d, "aria", "latent walk"));
   followTheme(p, p.wrap, null);  // CSS restyles the mat and the caption
   if (p.walk !== d.walk) { p.walk = d.walk; p.queue = []; p.next = -1; }
   const wasPlaying = p.playing;

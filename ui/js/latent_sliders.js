@@ -38,6 +38,7 @@ export default function (component) {
   }
   ui.d = d;
   followTheme(ui, ui.wrap, null);  // CSS restyles what is around the digit
+  ui.canvas.setAttribute("aria-label", tx(d, "aria", "decoded digit"));
   ui.reset.textContent = tx(d, "reset", "↺ Reset sliders");
   const saved = LL.state.get(d.state_key);
   if (saved) ui.inputs.forEach(({ input }, i) => (input.value = saved[i] ?? 0));

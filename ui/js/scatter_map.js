@@ -393,6 +393,7 @@ export default function (component) {
   m.setStateValue = setStateValue;
   m.keepView = !!d.live;  // a live run redraws its layout as it iterates: keep the reader's zoom, once zoomed
   followTheme(m, m.wrap, () => draw(m));  // a new theme: repaint with its colours
+  m.base.setAttribute("aria-label", tx(d, "aria", "latent map"));
   m.reset.textContent = tx(d, "reset", "Reset view");
   m.want = d.points;
   whenPoints(d.points).then((P) => { if (m.want === d.points) render(m, d, P); });
