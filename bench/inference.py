@@ -1,7 +1,14 @@
 """Inference latency of every shipped model, the app's fast path against the obvious alternatives.
 
-    python -m bench.inference            # all shipped models, CPU (and CUDA when present)
-    python -m bench.inference --quick    # a smoke run: few repeats, no torch.compile
+    python -m bench.inference                # all shipped models, CPU (and CUDA when present)
+    python -m bench.inference --quick        # a smoke run: few repeats, no torch.compile
+    python -m bench.inference --device cuda  # the GPU rows only (cpu: the CPU rows only)
+
+GPU rows (the bars and the every-model table again, headed ``(cuda)``, with the GPU's name) appear only when
+the script runs on a machine with CUDA (``torch.cuda.is_available()``); on a CPU-only machine there are none,
+and ``--device cuda`` stops with an error. On the GPU every timed call ends with ``torch.cuda.synchronize()``
+(``sync``), so a time is the kernels' and not only their launch; the ONNX Runtime, TorchScript, denormal,
+thread-count and torch.compile measurements are CPU-only.
 
 Per model, one drawing (batch 1) and a batch of 64, for its main verb (encode+decode for autoencoders
 and VAEs, generate for GANs, class probabilities for classifiers). Variants:
@@ -36,6 +43,7 @@ from bench import variants as fastpaths
 from bench.common import header, interleaved_ms, load_models, median_ms, passfail, table, write_section
 from bench.variants import Call
 from rep_models import fast
+from rep_models.device import describe
 
 warnings.filterwarnings("ignore")  # TorchScript / ONNX exporter deprecation chatter
 
@@ -164,6 +172,8 @@ def per_sample(fn: Callable, inputs: tuple) -> Callable[[], object]:
 
 
 def sync(device: torch.device, f: Callable[[], object]) -> Callable[[], object]:
+    """``f`` that waits for the GPU's queue to empty before it returns (on CUDA; as is elsewhere): every timed call
+    is wrapped, so each also starts with an empty queue and its time is its kernels' own."""
     if device.type != "cuda":
         return f
 
@@ -234,8 +244,8 @@ def decode_one(models: dict, device: torch.device, quick: bool) -> list[dict]:
             continue
         z = torch.randn(1, m.config.latent_dim, device=device)
         y = torch.tensor([3], device=device) if m.config.n_classes else None
+        m.to(device)  # first: the fast paths are copies of the model where it is now
         paths = fast_paths(m, device, fastpaths.decoder)
-        m.to(device)
 
         def plain(m=m, z=z, y=y):
             with torch.no_grad():
@@ -254,8 +264,8 @@ def gan_throughput(models: dict, device: torch.device, quick: bool) -> list[dict
     for name, m in models.items():
         if m.family != "gan":
             continue
+        m.to(device)  # first: the fast paths are copies of the model where it is now
         paths = fast_paths(m, device, fastpaths.decoder)
-        m.to(device)
         for b in (1, 64, 1024):
             y = (torch.arange(b, device=device) % 10) if m.conditional else None
 
@@ -338,11 +348,16 @@ def main(argv=None) -> None:
     p.add_argument("--quick", action="store_true", help="few repeats, no torch.compile (a smoke run)")
     p.add_argument("--models", nargs="*", help="only these shipped names")
     p.add_argument("--threads", type=int, help="torch.set_num_threads before measuring")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                   help="auto (default): the CPU, and the GPU too when CUDA is available; cpu or cuda: that one only")
     args = p.parse_args(argv)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        p.error("--device cuda: CUDA is not available on this machine")
     if args.threads:
         torch.set_num_threads(args.threads)
     models, untrained = load_models(args.models)
-    devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
+    devices = ([torch.device("cpu")] if args.device in ("auto", "cpu") else []) \
+        + ([torch.device("cuda")] if args.device in ("auto", "cuda") and torch.cuda.is_available() else [])
     data: dict = {"untrained": untrained}
     md = [header("Inference", "- Models built untrained (not shipped yet when this ran; speed does not depend on weights): "
                  + (", ".join(untrained) if untrained else "none")), ""]
@@ -355,11 +370,17 @@ def main(argv=None) -> None:
         gan_rows = gan_throughput(models, device, args.quick)
         model_rows = run_models(models, device, args.quick)
         data[device.type] = {"models": model_rows, "decode_one": bar_rows, "gan": gan_rows}
-        md += [f"### Bars ({device.type})", "", "Decode one latent vector (bar ≤ 2 ms median):", "", table(bar_rows),
+        md += [f"### Bars ({device.type})", "", f"Device: {describe(device)}.", "", "Decode one latent vector (bar ≤ 2 ms median):", "", table(bar_rows),
                "GAN samples per second (fresh latents each call; DCGAN batch 64 bar ≤ 15 ms):", "", table(gan_rows),
                f"### Every model, batch 1 and 64 ({device.type})", ""]
         cols = ["model", "op", "batch", "plain", "plain_batched", "inference_mode", "no_flush_denormal", "channels_last", "fast", "jit", "ort", "fast_ort", "best", "fast_speedup", "max_abs_diff"]
         md.append(table(model_rows, [c for c in cols if any(c in r for r in model_rows)]))
+    for m in models.values():  # the measurements below are the CPU's (variants() moved the models to each device)
+        m.to("cpu")
+    if torch.device("cpu") not in devices:
+        path = write_section("inference", "\n".join(md), data)
+        print(f"wrote {path}")
+        return
     th = thread_effect(models, args.quick)
     data["threads"] = th
     md += ["### torch.set_num_threads (fast path, CPU)", "", table(th)]
