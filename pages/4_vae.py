@@ -44,9 +44,13 @@ def sliders_panel(name: str, kind: str, z0: np.ndarray, in_browser: bool) -> Non
     model = ui.load_model(name)
     dirs = latent.directions(name, kind, min(N_SLIDERS, latent_dim(model)))
     labels = _slider_labels(dirs, kind)
-    if in_browser:
-        live.latent_sliders(name, z0, dirs, labels, key=f"vae_live_{name}_{kind}")
+    key = f"vae_live_{name}_{kind}"
+    failed = live.runtime_failed(key)
+    if in_browser and not failed:
+        live.latent_sliders(name, z0, dirs, labels, key=key)
         return
+    if in_browser:
+        st.caption(t("live.fallback", reason=failed))
     keys = [f"vae_{name}_{kind}_{i}" for i in range(len(dirs.names))]
     c_sl, c_img = st.columns([3, 2], gap="medium")
     with c_sl:

@@ -19,7 +19,8 @@ from ui import common as ui
 from ui.i18n import t
 
 GANS = list(catalogue.with_role("generator"))
-FPS = 15  # animation frames per second, shown by the page's own player
+PAGE_FPS = 30  # the latent walk's frames per second when the page makes them (onnxruntime-web)
+FPS = 15  # ... and when the server sends them (the fallback), shown by the page's frame player
 CHUNK = 15  # frames per server round trip (one fragment run a second); the player keeps one chunk in hand
 
 ui.page_header(t("nav.gan"), t("gan.what"), t("gan.try"))
@@ -37,6 +38,9 @@ def _pick_model(key: str, options=None) -> str | None:
     return links.selectbox(t("gan.generator"), names, format_func=lambda n: i18n.model(n, "picker"), key=key, param="model")
 
 
+COUNTS = [16, 36, 64, 100]  # the grid's sizes
+
+
 @ui.fragment
 def samples_panel() -> None:
     c_ctl, c_grid = st.columns([1, 2], gap="large")
@@ -44,29 +48,40 @@ def samples_panel() -> None:
         name = _pick_model("gan_model")
         if name is None:
             return
-        c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
-        with c1:
-            seed = links.number_input(t("gan.seed"), 0, 9_999, 0, key="gan_seed", param="seed")
-        c2.button("", icon=":material/casino:", on_click=_new_seed, key="gan_dice", help=t("gan.dice"))
-        n = links.select_slider(t("gan.samples"), [16, 36, 64, 100], value=64, key="gan_n", param="samples")
-        trunc = links.slider(t("gan.truncation"), 0.0, 3.0, 0.0, 0.1, key="gan_trunc", param="truncation",
-                          help=t("gan.truncation_help"))
         digit = None
         if name == "cdcgan":
             pick = links.segmented_control(t("gan.digit"), ["all", *range(10)], default="all", key="gan_digit", param="digit",
                                            format_func=lambda d: t("gan.all") if d == "all" else str(d))
             digit = None if pick in (None, "all") else int(pick)
-    model = ui.load_model(name)
-    t0 = time.perf_counter()
-    images = gan_samples(model, n, seed, trunc, digit)
-    ms_model = 1000 * (time.perf_counter() - t0)
-    grid = tile(images, ncols=10 if (name == "cdcgan" and digit is None) else None)
+        failed = live.runtime_failed("gan_grid")
+        in_page = live.in_page(name) and not failed
+        if not in_page:  # the server decodes: Streamlit's controls, each change a run here
+            c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+            with c1:
+                seed = links.number_input(t("gan.seed"), 0, 9_999, 0, key="gan_seed", param="seed")
+            c2.button("", icon=":material/casino:", on_click=_new_seed, key="gan_dice", help=t("gan.dice"))
+            n = links.select_slider(t("gan.samples"), COUNTS, value=64, key="gan_n", param="samples")
+            trunc = links.slider(t("gan.truncation"), 0.0, 3.0, 0.0, 0.1, key="gan_trunc", param="truncation",
+                                 help=t("gan.truncation_help"))
+    cols = 10 if (name == "cdcgan" and digit is None) else None
     with c_grid:
-        latent.show_image(grid, width=520)
-        st.caption(t("gan.grid_caption", n=n, ms=f"{ms_model:.0f}", device=ui.device_label(), seed=seed)
-                   + (t("gan.truncated", t=f"{trunc:g}") if trunc > 0 else t("gan.untruncated"))
-                   + (t("gan.per_digit") if name == "cdcgan" and digit is None else ""))
-        downloads.button(t("gan.dl_grid"), lambda: exports.png(grid), f"{name}_seed{seed}.png", key="gan_dl_grid")
+        if in_page:  # the page decodes, with its own controls: a new seed, count or truncation waits for no run here
+            view = live.reported("gan_grid", "view") or {}
+            seed = links.page_number("gan_seed", "seed", 0, 9_999, 0, view.get("seed"))
+            n = links.page_choice("gan_n", "samples", COUNTS, 64, view.get("n"))
+            trunc = links.page_number("gan_trunc", "truncation", 0.0, 3.0, 0.0, view.get("truncation"))
+            live.gan_grid(name, {"seed": seed, "n": n, "truncation": trunc}, digit, key="gan_grid", counts=COUNTS, cols=cols)
+        else:
+            t0 = time.perf_counter()
+            grid = tile(gan_samples(ui.load_model(name), n, seed, trunc, digit), ncols=cols)
+            ms_model = 1000 * (time.perf_counter() - t0)
+            latent.show_image(grid, width=520)
+            st.caption(t("gan.grid_caption", n=n, ms=f"{ms_model:.0f}", device=ui.device_label(), seed=seed)
+                       + (t("gan.truncated", t=f"{trunc:g}") if trunc > 0 else t("gan.untruncated")) + (t("gan.per_digit") if cols else ""))
+            if failed:
+                st.caption(t("live.fallback", reason=failed))
+        downloads.button(t("gan.dl_grid"), lambda: exports.png(tile(gan_samples(ui.load_model(name), n, seed, trunc, digit), ncols=cols)),
+                         f"{name}_seed{seed}.png", key="gan_dl_grid")
 
 
 def walk_chunk(name: str, walkers: int, period: int, method: str) -> None:
@@ -109,8 +124,15 @@ def walk_panel() -> None:
         downloads.button(t("gan.dl_walk"), lambda: _walk_gif(name, walkers, period, method), f"{name}_walk.gif",
                          key="gan_dl_walk", help=t("gan.dl_walk_help"))
     with c_out:
-        run_every = CHUNK / FPS if st.session_state.get("gan_play") else None
-        ui.fragment(walk_chunk, run_every=run_every)(name, walkers, period, method)
+        failed = live.runtime_failed("gan_walk")
+        if live.in_page(name) and not failed:  # every frame made in the page, at the page's rate
+            live.walk_player(name, walkers, period, method, st.session_state.get("gan_walk_seed", 0), bool(st.session_state.get("gan_play")),
+                             PAGE_FPS, key="gan_walk", px=360 if walkers > 1 else 240)
+        else:
+            run_every = CHUNK / FPS if st.session_state.get("gan_play") else None
+            ui.fragment(walk_chunk, run_every=run_every)(name, walkers, period, method)
+            if failed:
+                st.caption(t("live.fallback", reason=failed))
 
 
 @ui.fragment

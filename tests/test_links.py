@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import pytest
 from streamlit.testing.v1 import AppTest
-from test_pages_explore import ROOT, ok, texts, tiny_zoo, zoo  # noqa: F401 - fixtures
+from test_pages_explore import ROOT, component_data, components, ok, report, texts, tiny_zoo, zoo  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.usefixtures("zoo")
 
 # page -> (the link's parameters, what each control shows then: (kind, key) -> value)
 LINKS = {
     "6_gan.py": ({"model": "dcgan", "seed": "42", "truncation": "0.7", "samples": "16"},
-                 {("selectbox", "gan_model"): "dcgan", ("number_input", "gan_seed"): 42, ("slider", "gan_trunc"): 0.7,
-                  ("select_slider", "gan_n"): 16}),
+                 {("selectbox", "gan_model"): "dcgan", ("gan_grid", "seed"): 42, ("gan_grid", "truncation"): 0.7,
+                  ("gan_grid", "n"): 16}),
     "4_vae.py": ({"model": "beta_vae", "start": "test", "index": "123", "directions": "axes"},
                  {("selectbox", "vae_model"): "beta_vae", ("radio", "vae_src"): "test",
                   ("number_input", "vae_in_test_index"): 123, ("segmented_control", "vae_kind"): "axes"}),
@@ -42,7 +42,16 @@ def open_link(page: str, params: dict[str, str]) -> AppTest:
     return at.run()
 
 
+class _Init:
+    def __init__(self, value):
+        self.value = value
+
+
 def widget(at: AppTest, kind: str, key: str):
+    """A Streamlit widget by kind and key, or ``("gan_grid", field)``: the in-page grid's control it starts from."""
+    if kind == "gan_grid":
+        (grid,) = components(at, "latent_lab.gan_grid")
+        return _Init(component_data(grid)["init"][key])
     return getattr(at, kind)(key=key)
 
 
@@ -62,10 +71,10 @@ def test_a_link_restores_the_view_and_stays_in_the_url(page):
 def test_gan_link_shows_its_seed_and_moving_a_control_updates_the_url():
     at = open_link("6_gan.py", {"seed": "1234"})
     ok(at)
-    assert "seed 1234" in texts(at, "caption")
-    at.slider(key="gan_trunc").set_value(0.5).run()
+    assert widget(at, "gan_grid", "seed").value == 1234
+    report(at, "gan_grid", view={"seed": 1234, "n": 64, "truncation": 0.5})  # the page's truncation moved
     assert at.query_params == {"seed": "1234", "truncation": "0.5"}
-    at.number_input(key="gan_seed").set_value(0).run()  # back to the default: the parameter leaves the URL
+    report(at, "gan_grid", view={"seed": 0, "n": 64, "truncation": 0.5})  # back to the default: the parameter leaves the URL
     assert at.query_params == {"truncation": "0.5"}
 
 
@@ -76,7 +85,7 @@ def test_invalid_and_out_of_range_values_are_ignored_with_a_note():
     for bad in ("model=stylegan9", "seed=abc", "truncation=9", "samples=17", "section=nope"):
         assert f"The link's {bad} was ignored" in notes, bad
     assert "not a whole number from 0 to 9999" in notes and "not a number from 0 to 3" in notes
-    assert at.number_input(key="gan_seed").value == 0 and at.selectbox(key="gan_model").value == "gan"
+    assert widget(at, "gan_grid", "seed").value == 0 and at.selectbox(key="gan_model").value == "gan"
     assert at.query_params == {}  # dropped from the URL
 
 

@@ -57,6 +57,9 @@ def tiny_zoo(tmp_path_factory, mnist_test):
     comps = np.linalg.qr(np.random.default_rng(0).normal(size=(784, 2)))[0].T.astype(np.float32)
     mean = flat.mean(0)
     projections.save_projection("pixels", "pca", (flat - mean) @ comps.T, y.numpy(), directory=d, mean=mean, components=comps)
+    from rep_models import catalogue, onnx_export
+
+    onnx_export.export([n for n in TINY if n in catalogue.with_role(onnx_export.ROLE)], d)  # what the page runs, as shipped
     return d
 
 
@@ -129,9 +132,9 @@ def test_vae_explorer_decodes_in_the_browser_by_default(zoo):
     at = run("4_vae.py")
     assert at.toggle(key="vae_in_browser").value is True
     loaders = components(at, "latent_lab.net_loader")
-    from rep_models import webexport
-
-    names = sorted(webexport.unpack(p.bytes)[0].split(":")[0] for p in loaders)
+    heads = [json.loads(p.bytes[8: 8 + int.from_bytes(p.bytes[4:8], "little")]) for p in loaders]  # LLO1 | length | JSON | ONNX
+    assert all(p.bytes[:4] == b"LLO1" for p in loaders)
+    names = sorted(h["id"].split(":")[0] for h in heads)
     assert names == ["classifier", "vae"]
     (sliders,) = components(at, "latent_lab.latent_sliders")
     d = component_data(sliders)
@@ -208,9 +211,46 @@ def test_vae_explorer_cvae_digit_changes_the_image(zoo):
 # -------------------------------------------------------------------------------------------- GAN studio
 
 
-def test_gan_studio_grid_follows_seed_truncation_and_model(zoo):
+def report(at: AppTest, key: str, **state) -> AppTest:
+    """What an in-page component does when the reader uses it: set its state values, then the script runs again."""
+    at.session_state[key] = {"runtime": None, **state}
+    return at.run()
+
+
+def test_gan_studio_grid_is_made_in_the_page_and_follows_its_controls(zoo):
+    """By default the page decodes the grid (its own seed, count and truncation controls): the server sends the
+    generator once and the view to start from, and takes the page's reports into the URL and the download."""
     at = run("6_gan.py")
-    assert at.number_input(key="gan_seed").value == 0
+    (grid,) = components(at, "latent_lab.gan_grid")
+    d = component_data(grid)
+    assert d["net"].startswith("gan:") and d["init"] == {"seed": 0, "n": 64, "truncation": 0.0} and d["counts"] == [16, 36, 64, 100]
+    assert d["base"] == "/app/static/ort/" and not urls(at)  # no grid image from the server
+    loaders = components(at, "latent_lab.net_loader")
+    assert [json.loads(p.bytes[8: 8 + int.from_bytes(p.bytes[4:8], "little")])["id"] for p in loaders] == [d["net"]]
+    report(at, "gan_grid", view={"seed": 3, "n": 16, "truncation": 0.5})
+    ok(at)
+    assert at.query_params == {"seed": "3", "samples": "16", "truncation": "0.5"}
+    (grid,) = components(at, "latent_lab.gan_grid")
+    assert component_data(grid)["init"] == {"seed": 3, "n": 16, "truncation": 0.5}  # a rebuilt grid starts where it was
+    report(at, "gan_grid", view={"seed": 12_345, "n": 17, "truncation": 0.5})  # not a value the page offers: kept as it was
+    assert at.query_params == {"seed": "3", "samples": "16", "truncation": "0.5"}
+    at.selectbox(key="gan_model").set_value("cdcgan").run()
+    ok(at)
+    at.segmented_control(key="gan_digit").set_value(4).run()
+    ok(at)
+    (grid,) = components(at, "latent_lab.gan_grid")
+    d = component_data(grid)
+    assert d["net"].startswith("cdcgan:") and d["digit"] == 4 and d["cols"] == 0
+
+
+def test_gan_studio_grid_falls_back_to_the_server_when_the_page_cannot_run_it(zoo):
+    """A browser without WebAssembly (or with the runtime blocked) says so; the server then draws the grid, with
+    Streamlit's controls, and the page says why."""
+    at = run("6_gan.py")
+    report(at, "gan_grid", runtime={"ok": False, "reason": "this browser has no WebAssembly"})
+    ok(at)
+    assert not components(at, "latent_lab.gan_grid") and len(urls(at)) == 1
+    assert "could not start the in-page runtime (this browser has no WebAssembly)" in texts(at, "caption")
     grid = urls(at)[0]
     at.number_input(key="gan_seed").set_value(3).run()
     ok(at)
@@ -226,9 +266,26 @@ def test_gan_studio_grid_follows_seed_truncation_and_model(zoo):
     assert "64 samples in" in texts(at, "caption")
 
 
-def test_gan_studio_play_advances_frames_and_shows_the_histograms(zoo):
+def test_gan_studio_walk_is_made_in_the_page(zoo):
+    """By default the page makes the walk's frames: the server sends the generator and the walk's settings only."""
     at = run("6_gan.py")
     at.segmented_control(key="gan_section").set_value("walk").run()
+    (walk,) = components(at, "latent_lab.walk_player")
+    d = component_data(walk)
+    assert d["net"].startswith("gan:") and (d["walkers"], d["period"], d["method"], d["playing"], d["fps"]) == (9, 120, "circle", False, 30)
+    assert not components(at, "latent_lab.frame_player")
+    at.toggle(key="gan_play").set_value(True).run()
+    ok(at)
+    assert component_data(components(at, "latent_lab.walk_player")[0])["playing"] is True
+    at.radio(key="gan_walk_method").set_value("random").run()
+    assert component_data(components(at, "latent_lab.walk_player")[0])["method"] == "random"
+
+
+def test_gan_studio_play_advances_frames_and_shows_the_histograms(zoo):
+    """The server's walk, where the page cannot make it: frames sent in chunks to the page's player."""
+    at = run("6_gan.py")
+    at.segmented_control(key="gan_section").set_value("walk").run()
+    report(at, "gan_walk", runtime={"ok": False, "reason": "blocked"})
     (player,) = components(at, "latent_lab.frame_player")
     d = component_data(player)
     assert (d["start"], d["n"], d["playing"]) == (0, 1, False)  # paused: the one current frame

@@ -231,6 +231,42 @@ def number_input(label: str, min_value, max_value, value, *, key: str, param: st
     return _number(st.number_input, label, min_value, max_value, value, key, param, **kwargs)
 
 
+# ----------------------------------------------------------- controls drawn in the page (no Streamlit widget)
+
+
+def page_number(key: str, param: str, lo, hi, default, reported=None):
+    """A number set by a control the page draws itself (the GAN grid's seed, decoded in the page): the component's
+    ``reported`` value when it sent one, else the session's, else the URL's (checked as a widget's: an unusable value
+    is dropped and noted), else ``default``. Kept in ``st.session_state[key]`` and written back to the URL."""
+    whole = isinstance(default, int) and isinstance(lo, int) and isinstance(hi, int)
+    parse = _number_parser(lo, hi, whole)
+    note = restore(key, param, parse)
+    if reported is not None:
+        try:
+            st.session_state[key] = parse(str(reported))
+        except ValueError:
+            pass  # the page sends only values it offers; anything else leaves the last good one
+    value = st.session_state.get(key, default)
+    _note(note)
+    publish(param, value, default, _number_text(value))
+    return value
+
+
+def page_choice(key: str, param: str, options: Sequence, default, reported=None):
+    """:func:`page_number` for one of ``options`` (URL value ``str(option)``)."""
+    options = list(options)
+    parse = _choice_parser(options)
+    note = restore(key, param, parse)
+    if reported is not None and reported in options:
+        st.session_state[key] = reported
+    value = st.session_state.get(key, default)
+    if value not in options:
+        value = default
+    _note(note)
+    publish(param, value, default, str(value))
+    return value
+
+
 def toggle(label: str, value: bool = False, *, key: str, param: str, **kwargs) -> bool:
     """A toggle whose URL value is ``1`` or ``0``."""
     def parse(raw: str) -> bool:

@@ -1,7 +1,11 @@
 """In-browser pieces: networks that run in the page (no server round trip per slider move) and a frame player.
 
-- :func:`send_net` ships one exported network (``rep_models.webexport``) to the page, once per session:
-  Streamlit caches large, unchanged messages in the browser and afterwards sends only their hash.
+- :func:`send_net` ships one network (its ONNX file, ``rep_models.onnx_export``) to the page, once per session:
+  Streamlit caches large, unchanged messages in the browser and afterwards sends only their hash. The page runs
+  it on onnxruntime-web (``ui/js/ort_runtime.js``), whose files the app serves from ``static/ort/``.
+- :func:`gan_grid` and :func:`walk_player` make a GAN's sample grid and its latent walk in the page, from the
+  server's seeded latents (``portable_normal``); :func:`runtime_failed` says when the page could not start the
+  runtime, and the page then draws them on the server (and says so).
 - :func:`digit_canvas` is the drawing canvas: it sends the drawing the moment a stroke ends.
 - :func:`scatter_map` draws the latent map with WebGL in the page, with hover, lasso, click and zoom, a label
   filter, a found digit, isolating the selection and, zoomed in, each point as its digit (sent when asked for).
@@ -14,19 +18,23 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import mimetypes
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import streamlit as st
 
-from rep_models import catalogue, checkpoint
-from rep_models import webexport as wx
+from rep_models import catalogue, checkpoint, onnx_export
 from rep_models.directions import Directions
 from rep_models.images import png_bytes, tile
 from ui.i18n import t
 
 JS = Path(__file__).resolve().parent / "js"
+# Streamlit's static serving names a file's type from Python's table, which lacks these on some systems; a module
+# script or WebAssembly served as application/octet-stream (with nosniff) is refused or compiled slowly.
+mimetypes.add_type("text/javascript", ".mjs")
+mimetypes.add_type("application/wasm", ".wasm")
 
 
 def _asset(*names: str) -> str:
@@ -39,13 +47,16 @@ def _asset(*names: str) -> str:
     return "\n".join(parts)
 
 
-_net_loader = st.components.v2.component("latent_lab.net_loader", js=_asset("netrun.js", "net_loader.js"))
+_FAILED = "_ort_failed"  # session state: why the page's runtime could not start (see runtime_failed)
+_RUNTIME = ("dom.js", "theme.js", "ort_runtime.js")  # what every component that runs a network includes
+_net_loader = st.components.v2.component("latent_lab.net_loader", js=_asset("ort_runtime.js", "net_loader.js"))
 _digit_canvas = st.components.v2.component("latent_lab.digit_canvas", js=_asset("dom.js", "theme.js", "digit_canvas.js"))
 _scatter_map = st.components.v2.component("latent_lab.scatter_map", js=_asset("dom.js", "theme.js", "map_points.js", "scatter_map.js"))
 _map_points = st.components.v2.component("latent_lab.map_points", js=_asset("map_points.js", "map_points_loader.js"))
 _frame_player = st.components.v2.component("latent_lab.frame_player", js=_asset("dom.js", "theme.js", "frame_player.js"))
-_latent_sliders = st.components.v2.component("latent_lab.latent_sliders",
-                                             js=_asset("dom.js", "theme.js", "netrun.js", "latent_sliders.css", "latent_sliders.js"))
+_latent_sliders = st.components.v2.component("latent_lab.latent_sliders", js=_asset(*_RUNTIME, "latent_sliders.css", "latent_sliders.js"))
+_gan_grid = st.components.v2.component("latent_lab.gan_grid", js=_asset(*_RUNTIME, "gan_grid.js"))
+_walk_player = st.components.v2.component("latent_lab.walk_player", js=_asset(*_RUNTIME, "walk_player.js"))
 
 
 def _state(result, name: str):
@@ -53,19 +64,36 @@ def _state(result, name: str):
     return result.get(name) if hasattr(result, "get") else getattr(result, name, None)
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
+def runtime_base() -> str:
+    """The URL path of the vendored runtime (``static/ort/``, served by ``server.enableStaticServing``), under the
+    server's ``baseUrlPath`` when it has one."""
+    prefix = (st.get_option("server.baseUrlPath") or "").strip("/")
+    return f"/{prefix}/app/static/ort/" if prefix else "/app/static/ort/"
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
 def net_blob(name: str) -> tuple[str, bytes]:
-    """``(id, blob)`` of shipped model ``name`` for the browser: a VAE's decoder, or the classifier.
-    The id carries a hash of the weights, so a retrained model never reuses a stale copy in the page."""
-    model = checkpoint.load_pretrained(name)  # the plain layers (the app's fast path rewrites some)
-    program = wx.classifier_program(model) if name == "classifier" else wx.decoder_program(model)
-    net_id = f"{name}:{hashlib.sha256(program.weights.tobytes()).hexdigest()[:12]}"
-    return net_id, wx.pack(program, net_id)
+    """``(id, blob)`` of shipped model ``name`` for the page: ``LLO1``, the header's length, a JSON header (id,
+    inputs, output, latent_dim, conditional: ``pretrained/onnx.json``) and the ONNX file. The id carries the file's
+    hash, so a retrained model never reuses a stale session in the page."""
+    entry = onnx_export.read_record()["models"][name]
+    onnx = (checkpoint.PRETRAINED_DIR / entry["file"]).read_bytes()
+    net_id = f"{name}:{entry['sha256'][:12]}"
+    head = json.dumps({"id": net_id, **{k: entry[k] for k in ("kind", "inputs", "output", "latent_dim", "conditional")}}).encode()
+    return net_id, b"LLO1" + len(head).to_bytes(4, "little") + head + onnx
+
+
+def in_page(name: str) -> bool:
+    """Whether model ``name`` runs in the page: its catalogue role, and its ONNX file shipped and current."""
+    if name not in catalogue.with_role(onnx_export.ROLE) or not checkpoint.is_shipped(name):
+        return False
+    entry = onnx_export.read_record().get("models", {}).get(name)
+    return bool(entry) and (checkpoint.PRETRAINED_DIR / entry["file"]).is_file()
 
 
 def browser_decodable(name: str) -> bool:
-    """Whether model ``name`` can be decoded in the page (its catalogue role: an unconditional VAE)."""
-    return name in catalogue.with_role("browser_decodable") and checkpoint.is_shipped(name)
+    """Whether model ``name``'s decoder can drive the VAE sliders in the page (an unconditional VAE run in the page)."""
+    return name in catalogue.with_role("browser_decodable") and in_page(name)
 
 
 def send_net(name: str) -> str:
@@ -75,12 +103,22 @@ def send_net(name: str) -> str:
     return net_id
 
 
+def runtime_failed(key: str) -> str | None:
+    """Why the page could not start its runtime, as the component under ``key`` (or any before it in this session)
+    reported; None while it runs. Kept for the session: the component is no longer drawn once the server takes
+    over, and a browser that cannot run one network cannot run the others."""
+    runtime = reported(key, "runtime")
+    if isinstance(runtime, dict) and not runtime.get("ok", True):
+        st.session_state[_FAILED] = str(runtime.get("reason") or "unknown")
+    return st.session_state.get(_FAILED)
+
+
 def latent_sliders(name: str, z0: np.ndarray, dirs: Directions, labels: list[str], key: str,
                    lo: float = -3.0, hi: float = 3.0, step: float = 0.1, px: int = 168) -> None:
     """Sliders over ``dirs`` starting from code ``z0 (d,)``, decoded by model ``name`` in the browser."""
     data = {
-        "net": send_net(name),
-        "classifier": send_net("classifier") if checkpoint.is_shipped("classifier") else None,
+        "net": send_net(name), "base": runtime_base(),
+        "classifier": send_net("classifier") if in_page("classifier") else None,
         "z0": np.asarray(z0, dtype=np.float64).round(5).tolist(),
         "vectors": np.asarray(dirs.vectors, dtype=np.float64).round(6).tolist(),
         "scales": np.asarray(dirs.scales, dtype=np.float64).round(6).tolist(),
@@ -88,7 +126,40 @@ def latent_sliders(name: str, z0: np.ndarray, dirs: Directions, labels: list[str
         "text": {"aria": t("js.sliders.aria"), "reset": t("js.sliders.reset"), "loading": t("js.sliders.loading"), "classifier": t("js.sliders.classifier"),
                  "decoded": t("js.sliders.decoded")},
     }
-    _latent_sliders(data=data, key=key)
+    _latent_sliders(data=data, key=key, default={"runtime": None}, on_runtime_change=lambda: None)
+
+
+def gan_grid(name: str, view: dict, digit: int | None, key: str, counts=(16, 36, 64, 100), max_seed: int = 9_999,
+             cols: int | None = None, px: int = 520) -> None:
+    """The samples of GAN ``name`` made in the page, with the page's own seed, count and truncation controls, which
+    start at ``view`` ({seed, n, truncation}) and report changes as the state ``view`` (:func:`reported`).
+    ``digit`` for a conditional GAN (None cycles 0..9); tiled ``cols`` wide (None: square-ish), ``px`` wide at most."""
+    data = {"net": send_net(name), "base": runtime_base(),
+            "init": {"seed": int(view["seed"]), "n": int(view["n"]), "truncation": float(view["truncation"])},
+            "counts": [int(c) for c in counts], "max_seed": int(max_seed), "digit": None if digit is None else int(digit),
+            "cols": int(cols or 0), "px": int(px),
+            "text": {"aria": t("js.grid.aria"), "made": t("js.grid.made"), "loading": t("js.runtime.loading"), "seed": t("gan.seed"),
+                     "dice": t("gan.dice"), "samples": t("gan.samples"), "truncation": t("gan.truncation"),
+                     "truncation_help": t("gan.truncation_help"), "truncated": t("gan.truncated"), "untruncated": t("gan.untruncated"),
+                     "per_digit": t("gan.per_digit")}}
+    _gan_grid(data=data, key=key, default={"runtime": None, "view": None}, on_runtime_change=lambda: None,
+              on_view_change=lambda: None)
+
+
+def reported(key: str, name: str):
+    """The state value ``name`` that the component under ``key`` last reported (None before it has)."""
+    return _state(st.session_state.get(key), name) if key in st.session_state else None
+
+
+def walk_player(name: str, walkers: int, period: int, method: str, seed: int, playing: bool, fps: float, key: str,
+                px: int = 336) -> None:
+    """The latent walk of GAN ``name`` (``rep_models.sampling.walk_latents``: ``walkers`` on ``method`` paths,
+    ``period`` frames a turn) made and played in the page at ``fps``."""
+    data = {"net": send_net(name), "base": runtime_base(), "walkers": int(walkers), "period": int(period), "method": method,
+            "seed": int(seed), "playing": bool(playing), "fps": float(fps), "px": int(px),
+            "text": {"aria": t("js.player.aria"), "frame": t("js.player.frame"), "shown": t("js.player.shown"),
+                     "paused": t("js.player.paused"), "per_frame": t("js.player.per_frame"), "loading": t("js.runtime.loading")}}
+    _walk_player(data=data, key=key, default={"runtime": None}, on_runtime_change=lambda: None)
 
 
 def frame_player(frames: np.ndarray, start: int, fps: float, playing: bool, walk: str, key: str, px: int = 336,

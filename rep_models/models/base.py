@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, fields, replace
 from typing import Any, ClassVar
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -160,6 +161,15 @@ def mlp(sizes: list[int], act: type[nn.Module] = nn.ReLU, last_act: nn.Module | 
     return nn.Sequential(*layers)
 
 
+def share_bucket(z0: torch.Tensor, shares) -> torch.Tensor:
+    """Which of the buckets with ``shares`` (K,) each standard-normal number ``z0 (B,)`` falls in: bucket k holds
+    the normal quantiles between the shares' cumulative sums (equal shares when empty). Compared in z against the
+    quantiles of the edges (no erf, no bucketize), so it exports to ONNX and gives the same bucket on every runtime."""
+    shares = torch.as_tensor(shares, dtype=torch.float64)
+    edges = torch.special.ndtri(shares.cumsum(0)[:-1] / shares.sum()).to(z0.dtype).to(z0.device)  # (K-1,)
+    return (z0[:, None] > edges[None, :]).sum(1)
+
+
 def condition_labels(n: int, digit=None, device="cpu") -> torch.Tensor:
     """The digits ``(n,)`` int64 a conditional model draws: ``digit=None`` cycles 0..9 (an even share of each,
     for every conditional model), an int repeats it, a sequence of ``n`` ints is taken as it is."""
@@ -173,10 +183,49 @@ def condition_labels(n: int, digit=None, device="cpu") -> torch.Tensor:
     return y
 
 
+def _lowbias32(x: np.ndarray) -> np.ndarray:
+    """A 32-bit integer hash (C. Wellons' lowbias32) of ``x`` (uint32 array): ``ui/js/seeded.js`` has its twin."""
+    x = x ^ (x >> np.uint32(16))
+    x = x * np.uint32(0x7FEB352D)
+    x = x ^ (x >> np.uint32(15))
+    x = x * np.uint32(0x846CA68B)
+    return x ^ (x >> np.uint32(16))
+
+
+def portable_normal(n: int, seed: int, truncation: float | None = None) -> np.ndarray:
+    """``n`` standard normal draws (float64) that are a pure function of ``seed``, the same in the page's JavaScript
+    (``ui/js/seeded.js``), so a grid or a walk made there for a seed is the one the server makes for it.
+
+    Draw ``i``, attempt ``r``, uses counter ``c = r * n + i``: two uniforms ``(h(x) + 0.5) / 2**32`` for ``x = 2c, 2c + 1``,
+    ``h(x) = lowbias32(lowbias32(x ^ key) + key2)`` (mod 2**32) with the seed's keys, then Box-Muller. With ``truncation`` t > 0 each draw takes its first attempt (of 100) within ±t,
+    clamped to ±t if none is."""
+    key = _lowbias32(np.array([(int(seed) & 0xFFFFFFFF) ^ 0x9E3779B9], dtype=np.uint32))[0]
+    key2 = _lowbias32(np.array([key], dtype=np.uint32))[0]
+
+    def draws(r: int) -> np.ndarray:
+        c = (np.arange(n, dtype=np.uint64) + np.uint64(r * n)) * np.uint64(2)
+        c = (c & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+        u = [(_lowbias32(_lowbias32((c + np.uint32(k)) ^ key) + key2).astype(np.float64) + 0.5) / 4294967296.0 for k in (0, 1)]
+        return np.sqrt(-2.0 * np.log(u[0])) * np.cos(2.0 * np.pi * u[1])
+
+    z = draws(0)
+    if truncation is not None and truncation > 0:
+        for r in range(1, 100):
+            bad = np.abs(z) > truncation
+            if not bad.any():
+                break
+            z = np.where(bad, draws(r), z)
+        z = np.clip(z, -truncation, truncation)
+    return z
+
+
 def seeded_normal(shape: tuple[int, ...], seed: int | None, truncation: float | None = None, device="cpu") -> torch.Tensor:
-    """Standard normal draws, repeatable for a seed; with ``truncation`` t, values beyond ±t are redrawn.
-    Without a seed they come from :func:`noise_source`."""
-    g = torch.Generator().manual_seed(seed) if seed is not None else noise_source()
+    """Standard normal draws ``shape`` (float32), repeatable for a seed (:func:`portable_normal`, the page draws the
+    same); with ``truncation`` t, values beyond ±t are redrawn. Without a seed they come from :func:`noise_source`."""
+    if seed is not None:
+        n = int(np.prod(shape))
+        return torch.from_numpy(portable_normal(n, seed, truncation).astype(np.float32).reshape(shape)).to(device)
+    g = noise_source()
     z = torch.randn(shape, generator=g, device=g.device if g is not None else "cpu")
     if truncation is not None and truncation > 0:
         for _ in range(100):

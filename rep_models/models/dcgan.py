@@ -11,12 +11,12 @@ digit and a latent walk crosses from cluster to cluster. An unconditional genera
 stretch one connected latent space over ten separate digit shapes, and the blends it makes between
 them are the ambiguous samples.
 """
-import math
 from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
 
+from .base import share_bucket
 from .gan import GANBase
 
 
@@ -94,11 +94,7 @@ class DCGAN(GANBase):
     def cluster_of(self, z: torch.Tensor) -> torch.Tensor:
         """The cluster ``(B,)`` each latent ``(B, z_dim)`` asks for: where its first number's normal
         quantile falls among the clusters' cumulative shares (equal shares until they are set)."""
-        k = self.config.clusters
-        shares = torch.tensor(self.config.cluster_shares or [1.0] * k, dtype=torch.float64)
-        edges = (shares.cumsum(0)[:-1] / shares.sum()).to(z.device)
-        u = 0.5 * (1 + torch.erf(z[:, 0].double() / math.sqrt(2)))
-        return torch.bucketize(u, edges)
+        return share_bucket(z[:, 0], self.config.cluster_shares or [1.0] * self.config.clusters)
 
     def generate(self, z, y=None):
         if self.config.clusters:

@@ -62,7 +62,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .base import noise_source
+from .base import noise_source, share_bucket
 from .dcgan import dc_discriminator, dcgan_init
 from .gan import GANBase
 
@@ -431,10 +431,7 @@ class StyleGAN(GANBase):
     def cluster_of(self, z: torch.Tensor) -> torch.Tensor:
         """The cluster ``(B,)`` a latent ``(B, z_dim)`` asks for: where its first number's normal quantile falls
         among the clusters' cumulative shares (the DCGAN's rule), so the model stays unconditional."""
-        k = self.config.clusters
-        shares = torch.tensor(self.config.cluster_shares or [1.0] * k, dtype=torch.float64)
-        edges = (shares.cumsum(0)[:-1] / shares.sum()).to(z.device)
-        return torch.bucketize(0.5 * (1 + torch.erf(z[:, 0].double() / math.sqrt(2))), edges)
+        return share_bucket(z[:, 0], self.config.cluster_shares or [1.0] * self.config.clusters)
 
     def truncate(self, w: torch.Tensor, psi: float | None) -> torch.Tensor:
         """w ``(..., w_dim)`` pulled toward ``w_avg``: ``w_avg + psi (w - w_avg)`` (None or >= 1: unchanged)."""

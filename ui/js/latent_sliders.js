@@ -1,5 +1,7 @@
-// Sliders over latent directions, decoded in the browser on every move (no server round trip).
-// data: {net, classifier|null, z0[d], vectors[k][d], scales[k], labels[k], min, max, step, px, state_key}
+// Sliders over latent directions, decoded in the browser on every move (no server round trip), by the VAE's decoder
+// and the classifier on onnxruntime-web (ort_runtime.js).
+// data: {net, classifier|null, base, z0[d], vectors[k][d], scales[k], labels[k], min, max, step, px, state_key, text}
+// Where the runtime cannot start, the state `runtime` becomes {ok: false, reason} and the page decodes on the server.
 // The decoded digit is a 28x28 canvas scaled up without smoothing; data-renders counts the decodes (tests). It is
 // white on black in either theme (a digit); the mat around it, the sliders and the words follow the page's theme
 // through the --st-* properties (latent_sliders.css, theme.js).
@@ -26,29 +28,30 @@ export default function (component) {
   const sig = JSON.stringify([d.labels, d.min, d.max, d.step, d.px]);
   let ui = root.__ll;
   if (!ui || ui.sig !== sig) {
-    ui = root.__ll = { sig, ...build(root, d), pending: false };
-    const redraw = () => {
-      if (ui.pending) return;
-      ui.pending = true;
-      requestAnimationFrame(() => { ui.pending = false; render(ui); });
+    ui = root.__ll = { sig, ...build(root, d), pending: false, busy: false, again: false };
+    const redraw = () => {  // at most one decode in flight; moves made meanwhile are decoded once it ends
+      if (ui.busy) { ui.again = true; return; }
+      ui.busy = true;
+      render(ui).catch((err) => ui.setStateValue("runtime", { ok: false, reason: String((err && err.message) || err) }))
+        .finally(() => { ui.busy = false; if (ui.again) { ui.again = false; redraw(); } });
     };
     ui.redraw = redraw;
     ui.inputs.forEach(({ input }) => input.addEventListener("input", redraw));
     ui.reset.addEventListener("click", () => { ui.inputs.forEach(({ input }) => (input.value = 0)); redraw(); });
   }
   ui.d = d;
+  ui.setStateValue = component.setStateValue;
   followTheme(ui, ui.wrap, null);  // CSS restyles what is around the digit
   ui.canvas.setAttribute("aria-label", tx(d, "aria", "decoded digit"));
   ui.reset.textContent = tx(d, "reset", "↺ Reset sliders");
   const saved = LL.state.get(d.state_key);
   if (saved) ui.inputs.forEach(({ input }, i) => (input.value = saved[i] ?? 0));
   ui.sub.textContent = tx(d, "loading", "loading the decoder…");
-  Promise.all([LL.whenNet(d.net), d.classifier ? LL.whenNet(d.classifier) : null]).then(() => ui.redraw());
+  ui.redraw();
 }
 
-function render(ui) {
-  const d = ui.d, net = LL.nets.get(d.net);
-  if (!net) return;
+async function render(ui) {
+  const d = ui.d;
   const t0 = performance.now();
   const a = ui.inputs.map(({ input }) => parseFloat(input.value));
   LL.state.set(d.state_key, a);
@@ -57,7 +60,7 @@ function render(ui) {
     const s = amount * d.scales[i], v = d.vectors[i];
     for (let j = 0; j < z.length; j++) z[j] += s * v[j];
   });
-  const img = runNet(net, z);
+  const img = await runNet(d.base, d.net, z, 1);
   const px = ui.image.data;
   for (let i = 0; i < 784; i++) {
     const g = Math.round(255 * Math.min(1, Math.max(0, img[i])));
@@ -65,19 +68,18 @@ function render(ui) {
     px[4 * i + 3] = 255;
   }
   ui.ctx.putImageData(ui.image, 0, 0);
+  const ms = performance.now() - t0;  // the new pixels are on the canvas: what the reader waits for
+  ui.canvas.dataset.renders = String(Number(ui.canvas.dataset.renders) + 1);
+  ui.canvas.dataset.ms = ms.toFixed(2);
   ui.inputs.forEach(({ val }, i) => (val.textContent = fmt(a[i])));
-  const clf = d.classifier && LL.nets.get(d.classifier);
-  if (clf) {
-    const p = runNet(clf, img);
+  if (d.classifier) {
+    const p = await runNet(d.base, d.classifier, img, 1);
     let best = 0;
     for (let i = 1; i < p.length; i++) if (p[i] > p[best]) best = i;
     ui.cap.replaceChildren(tx(d, "classifier", "classifier: "), h("b", { textContent: String(best) }), ` (${Math.round(100 * p[best])} %)`);
   }
   let norm = 0;
   for (let j = 0; j < z.length; j++) norm += z[j] * z[j];
-  const ms = performance.now() - t0;
   ui.sub.textContent = tx(d, "decoded", "code norm {norm} · decoded in your browser in {ms} ms",
                           { norm: Math.sqrt(norm).toFixed(2), ms: ms.toFixed(1) });
-  ui.canvas.dataset.renders = String(Number(ui.canvas.dataset.renders) + 1);
-  ui.canvas.dataset.ms = ms.toFixed(2);
 }

@@ -1,11 +1,12 @@
-// Receives one exported network as bytes (sent once per session, then by reference) and registers it by name.
+// Receives one exported network (ONNX, rep_models/onnx_export.py) as bytes, sent once per session and then by
+// reference, and registers it by id for the components that run it (ort_runtime.js).
 export default function (component) {
   const { data, parentElement } = component;
   try {
     const net = parseNet(data);
-    if (!LL.nets.has(net.name)) registerNet(net);
+    if (!LL.nets.has(net.id)) registerNet(net);
     parentElement.innerHTML = "";
   } catch (err) {
-    parentElement.textContent = "Could not load the network for in-browser decoding: " + err.message;
+    console.error("Latent Lab: an unreadable network", err);  // the components waiting for it fall back to the server
   }
 }

@@ -1,0 +1,132 @@
+"""The networks the page runs, as ONNX files for onnxruntime-web: decoders, generators and the classifier.
+
+    python -m rep_models.onnx_export             # every shipped model with the catalogue role "in_page"
+    python -m rep_models.onnx_export --only vae  # some of them
+
+A VAE slider, a GAN grid or a latent walk that waits for the server cannot feel live; these networks are a few
+million multiplies and run in a millisecond or two in the page (``ui/js/ort_runtime.js``, onnxruntime-web, one
+thread). Each graph has the same plain signature, whatever the model:
+
+- a decoder or generator: ``z`` (B, d) float32, and ``y`` (B,) int64 (the digit) for a conditional model, to
+  ``x`` (B, 28, 28) float32 in [0, 1] (the model's ``decode``);
+- the classifier: ``x`` (B, 28, 28) to ``p`` (B, 10), the softmax probabilities.
+
+Files: ``pretrained/NAME.onnx`` (float32, opset :data:`OPSET`, batch size free), recorded in ``pretrained/onnx.json``
+with the sha256 of the weights each was made from (``tests/test_onnx_export.py`` fails on a stale export) and in
+the manifest. Exported from the app's fast path (``rep_models.fast.optimize``: batch norm folded, the DCGAN's first
+transposed convolution as a linear layer, its last in sub-pixel form), exact rewrites that onnxruntime-web runs
+faster too: the DCGAN's 64 samples took 108 ms in Chromium from the plain layers, most of it in the first layer.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import warnings
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+
+from . import catalogue, checkpoint, fast
+from .codes import latent_dim
+
+OPSET = 17
+ROLE = "in_page"
+RECORD = "onnx.json"
+
+
+class DecoderGraph(nn.Module):
+    """``z (B, d)`` [, ``y (B,)`` int64] -> ``x (B, 28, 28)`` in [0, 1]: the model's ``decode``."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        return self.model.decode(z, y)[:, 0]
+
+
+class ClassifierGraph(nn.Module):
+    """``x (B, 28, 28)`` in [0, 1] -> ``p (B, 10)``: the classifier's softmax."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(self.model(x[:, None]), dim=1)
+
+
+def is_conditional(model) -> bool:
+    """Whether the model's decoder takes the digit (a CVAE, the class-conditional GAN)."""
+    return bool(getattr(model, "conditional", False) or getattr(model.config, "n_classes", 0)) and model.family != "classifier"
+
+
+def signature(name: str, model) -> dict:
+    """What the page needs to know to run model ``name``'s graph: its inputs, output and code size."""
+    if name == "classifier":
+        return {"kind": "classifier", "inputs": ["x"], "output": "p", "latent_dim": None, "conditional": False}
+    cond = is_conditional(model)
+    return {"kind": "decoder", "inputs": ["z", "y"] if cond else ["z"], "output": "x", "latent_dim": latent_dim(model),
+            "conditional": cond}
+
+
+def export_bytes(name: str, model) -> bytes:
+    """Model ``name`` (loaded, plain layers) as ONNX bytes."""
+    model = fast.optimize(model.eval().cpu())
+    sig = signature(name, model)
+    if sig["kind"] == "classifier":
+        graph, args = ClassifierGraph(model), (torch.rand(2, 28, 28),)
+    else:
+        graph = DecoderGraph(model)
+        args = (torch.randn(2, sig["latent_dim"]),) + ((torch.tensor([1, 2]),) if sig["conditional"] else ())
+    names = sig["inputs"]
+    buf = io.BytesIO()
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
+        torch.onnx.export(graph, args, buf, input_names=names, output_names=[sig["output"]], opset_version=OPSET,
+                          dynamic_axes={**{n: {0: "batch"} for n in names}, sig["output"]: {0: "batch"}}, dynamo=False)
+    return buf.getvalue()
+
+
+def read_record(directory: Path | None = None) -> dict:
+    """``pretrained/onnx.json``: ``{"opset", "models": {name: {file, sha256, weights_sha256, inputs, ...}}}`` ({} if none)."""
+    path = Path(directory or checkpoint.PRETRAINED_DIR) / RECORD
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def export(names: list[str] | None = None, directory: Path | None = None) -> dict:
+    """Write ``NAME.onnx`` for ``names`` (default: every shipped model with role :data:`ROLE`), update the record
+    and the manifest; returns the record."""
+    directory = Path(directory or checkpoint.PRETRAINED_DIR)
+    names = names or [n for n in catalogue.with_role(ROLE) if (directory / f"{n}.safetensors").is_file()]
+    unknown = [n for n in names if n not in catalogue.with_role(ROLE)]
+    if unknown:
+        raise ValueError(f"not exportable (no {ROLE!r} role in the catalogue): {unknown}; expected some of {catalogue.with_role(ROLE)}")
+    record = read_record(directory) or {"opset": OPSET, "models": {}}
+    record["opset"] = OPSET
+    for name in names:
+        model = checkpoint.load(directory / name)
+        blob = export_bytes(name, model)
+        (directory / f"{name}.onnx").write_bytes(blob)
+        record["models"][name] = {"file": f"{name}.onnx", "sha256": checkpoint.sha256_file(directory / f"{name}.onnx"),
+                                  "weights_sha256": checkpoint.sha256_file(directory / f"{name}.safetensors"),
+                                  **signature(name, model)}
+        print(f"{name}: {len(blob) / 1e6:.2f} MB")
+    record["models"] = dict(sorted(record["models"].items()))
+    (directory / RECORD).write_text(json.dumps(record, indent=2) + "\n")
+    checkpoint.write_manifest(directory)
+    return record
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--only", nargs="+", metavar="NAME", help=f"models to export (default: every shipped one with role {ROLE!r})")
+    p.add_argument("--dir", type=Path, default=None, help="the pretrained folder (default: the shipped one)")
+    a = p.parse_args(argv)
+    export(a.only, a.dir)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+"""The networks the page runs (rep_models.onnx_export): each shipped ONNX file is current with its weights and gives
+what the PyTorch model gives; the seeded latents the page draws (portable_normal) are a proper, repeatable normal."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from rep_models import catalogue, checkpoint, onnx_export
+from rep_models.models.base import portable_normal, seeded_normal, share_bucket
+
+ort = pytest.importorskip("onnxruntime", reason="onnxruntime comes with requirements-dev.txt")
+IN_PAGE = catalogue.with_role(onnx_export.ROLE)
+
+
+def test_every_in_page_model_ships_a_current_onnx_file():
+    record = onnx_export.read_record()
+    assert record["opset"] == onnx_export.OPSET
+    manifest = checkpoint.read_manifest()
+    for name in IN_PAGE:
+        entry = record["models"][name]
+        path = checkpoint.PRETRAINED_DIR / entry["file"]
+        assert checkpoint.sha256_file(path) == entry["sha256"] == manifest[entry["file"]], name
+        # a retrain without a new export leaves a stale file: python -m rep_models.onnx_export --only NAME
+        assert entry["weights_sha256"] == checkpoint.sha256_file(checkpoint.PRETRAINED_DIR / f"{name}.safetensors"), name
+        assert path.stat().st_size < 8_000_000, name  # sent to the page once per session (server.maxMessageSize 16 MB)
+
+
+@pytest.mark.parametrize("name", IN_PAGE)
+def test_the_onnx_file_gives_what_the_model_gives(name):
+    entry = onnx_export.read_record()["models"][name]
+    model = checkpoint.load_pretrained(name).eval()
+    s = ort.InferenceSession(str(checkpoint.PRETRAINED_DIR / entry["file"]), providers=["CPUExecutionProvider"])
+    assert [i.name for i in s.get_inputs()] == entry["inputs"] and s.get_outputs()[0].name == entry["output"]
+    with torch.no_grad():
+        if entry["kind"] == "classifier":
+            x = np.random.default_rng(0).random((33, 28, 28), dtype=np.float32)
+            want = torch.softmax(model(torch.from_numpy(x)[:, None]), 1).numpy()
+            got = s.run(None, {"x": x})[0]
+        else:
+            z = seeded_normal((33, entry["latent_dim"]), 5).numpy()  # 33: the batch size is free
+            y = np.arange(33) % 10
+            feeds = {"z": z, **({"y": y.astype(np.int64)} if entry["conditional"] else {})}
+            want = model.decode(torch.from_numpy(z), torch.from_numpy(y) if entry["conditional"] else None)[:, 0].numpy()
+            got = s.run(None, feeds)[0]
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, atol=1e-4)  # measured: at most 1.2e-6
+
+
+def test_a_model_without_the_in_page_role_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="not exportable"):
+        onnx_export.export(["linear_ae"], tmp_path)
+
+
+def test_portable_normal_is_a_repeatable_standard_normal():
+    z = portable_normal(200_000, 11)
+    assert abs(z.mean()) < 0.01 and abs(z.std() - 1) < 0.01  # 0.0026 / 0.002 off for this seed
+    assert abs(np.mean(np.abs(z) > 2) - 0.0455) < 0.003
+    assert np.array_equal(z[:1000], portable_normal(1000, 11))  # a prefix of the same stream
+    assert not np.allclose(portable_normal(64, 1), portable_normal(64, 2))
+    assert np.corrcoef(portable_normal(5000, 3)[:-1], portable_normal(5000, 3)[1:])[0, 1] < 0.05
+    t = portable_normal(50_000, 4, truncation=0.5)
+    assert np.abs(t).max() <= 0.5 and t.std() > 0.25  # redrawn, not clamped: a flat-ish spread inside ±0.5
+    assert np.mean(np.abs(t) == 0.5) < 1e-3
+    g = seeded_normal((3, 4), 11)
+    assert g.dtype == torch.float32 and np.allclose(g.numpy().ravel(), z[:12].astype(np.float32))
+
+
+def test_share_bucket_follows_the_shares_quantiles():
+    z = torch.from_numpy(portable_normal(100_000, 2).astype(np.float32))
+    shares = [0.1, 0.3, 0.6]
+    counts = np.bincount(share_bucket(z, shares).numpy(), minlength=3) / len(z)
+    np.testing.assert_allclose(counts, shares, atol=0.01)
+    assert share_bucket(torch.tensor([-5.0, 5.0]), [1.0] * 10).tolist() == [0, 9]
