@@ -271,15 +271,11 @@ def one_computation(name: str) -> dict:
 
         model = precomputed.app_model("vae_2d")
         out["before_ms"] = cold(lambda: manifold_grid(model, int(arg)))
-    elif kind == "net_blob":
-        import hashlib
+    elif kind == "net_blob":  # ui.live.net_blob: the shipped ONNX file and its record, read
+        from rep_models import onnx_export
 
-        from rep_models import webexport as wx
-
-        def blob():
-            program = wx.decoder_program(checkpoint.load_pretrained(arg))
-            return wx.pack(program, f"{arg}:{hashlib.sha256(program.weights.tobytes()).hexdigest()[:12]}")
-        out["before_ms"] = cold(blob)
+        out["before_ms"] = cold(lambda: (onnx_export.read_record()["models"][arg],
+                                         (checkpoint.PRETRAINED_DIR / f"{arg}.onnx").read_bytes()))
     elif kind == "models":
         out["before_ms"] = cold(lambda: [precomputed.app_model(n) for n in checkpoint.available()])
     elif kind == "import":

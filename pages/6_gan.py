@@ -19,7 +19,7 @@ from ui import common as ui
 from ui.i18n import t
 
 GANS = list(catalogue.with_role("generator"))
-PAGE_FPS = 30  # the latent walk's frames per second when the page makes them (onnxruntime-web)
+PAGE_FPS = 32  # the latent walk's frames per second when the page makes them (onnxruntime-web): 30 and a margin
 FPS = 15  # ... and when the server sends them (the fallback), shown by the page's frame player
 CHUNK = 15  # frames per server round trip (one fragment run a second); the player keeps one chunk in hand
 

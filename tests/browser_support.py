@@ -135,10 +135,12 @@ def open_page(st_server, browser):
     """``open_page(url_path="")`` -> a fresh playwright Page on that app page, rendered (the app's script ran)."""
     pages = []
 
-    def _open(url_path: str = "", wait_for_text: str | None = None, timeout_ms: int = 90_000):
+    def _open(url_path: str = "", wait_for_text: str | None = None, timeout_ms: int = 90_000, route=None):
         page = shared_context(browser).new_page()
         pages.append(page)
         page.set_default_timeout(timeout_ms)
+        if route is not None:  # (url pattern, handler): e.g. a file the page would load, blocked
+            page.route(*route)
         page.goto(f"{st_server}/{url_path}", wait_until="commit")
         page.wait_for_selector('[data-testid="stApp"]')
         page.wait_for_selector('[data-testid="stSidebar"]')  # navigation drawn: app.py ran

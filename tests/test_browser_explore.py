@@ -12,6 +12,7 @@ import time
 
 import numpy as np
 import pytest
+import torch
 from browser_support import ARTIFACTS, assert_no_error, lasso_on_map, screenshot, wait_idle
 
 from rep_models import checkpoint
@@ -45,6 +46,20 @@ def test_page_renders_without_errors(open_page, url_path):
 
 
 VAE_CANVAS = "canvas[aria-label='decoded digit']"
+GRID_CANVAS = "canvas[aria-label='generated digits']"
+
+
+def page_run(page, name: str, x: np.ndarray, y=None) -> list[float]:
+    """Run shipped network ``name`` in the page's runtime (onnxruntime-web) on ``x`` (B, ...): its flat output."""
+    return page.evaluate("async ([prefix, x, b, y]) => { const LL = globalThis.__latentLab;"
+                         " const id = [...LL.nets.keys()].find(k => k.startsWith(prefix));"
+                         " return Array.from(await LL.runNet('/app/static/ort/', id, Float32Array.from(x), b, y)); }",
+                         [name + ":", x.ravel().tolist(), len(x), None if y is None else [int(v) for v in y]])
+
+
+def _shadow(selector: str, attr: str) -> str:
+    return (f"() => [...document.querySelectorAll('*')].map(e => e.shadowRoot?.querySelector({selector!r}))"
+            f".find(Boolean)?.dataset.{attr}")
 WALK_CANVAS = "canvas[aria-label='latent walk']"
 
 
@@ -74,17 +89,14 @@ def test_vae_slider_with_the_keyboard_redecodes_in_the_page(open_page):
     assert page.get_by_text(re.compile(r"code norm (?!0\.00)")).count() >= 1  # the code moved off the origin
     assert page.get_by_text(re.compile(r"classifier: \d \(\d+ %\)")).count() >= 1
 
-    from rep_models import webexport
-
-    for name in ("vae", "classifier"):
-        program = webexport.decoder_program(checkpoint.load(checkpoint.PRETRAINED_DIR / name)) if name == "vae" else \
-            webexport.classifier_program(checkpoint.load(checkpoint.PRETRAINED_DIR / name))
-        x = np.random.default_rng(0).normal(size=program.in_shape).astype(np.float32)
-        if name == "classifier":
-            x = np.clip(x, 0, 1)
-        got = page.evaluate("([prefix, x]) => { const LL = globalThis.__latentLab; const id = [...LL.nets.keys()].find(k => k.startsWith(prefix));"
-                            " return Array.from(LL.runNet(LL.nets.get(id), x)); }", [name + ":", x.ravel().tolist()])
-        np.testing.assert_allclose(np.array(got), webexport.run(program, x).ravel(), atol=1e-4, err_msg=name)
+    for name in ("vae", "classifier"):  # the page's runtime against the PyTorch model, on the shipped weights
+        model = checkpoint.load_pretrained(name).eval()
+        rng = np.random.default_rng(0)
+        x = rng.random((4, 28, 28), dtype=np.float32) if name == "classifier" else rng.normal(size=(4, model.config.latent_dim)).astype(np.float32)
+        got = np.array(page_run(page, name, x))
+        with torch.no_grad():
+            want = torch.softmax(model(torch.from_numpy(x)[:, None]), 1) if name == "classifier" else model.decode(torch.from_numpy(x))[:, 0]
+        np.testing.assert_allclose(got, want.numpy().ravel(), atol=1e-3, err_msg=name)  # measured: below 2e-6
     assert_no_error(page)
     record("vae_slider_keyboard_to_new_image_ms", {"median": float(np.median(latencies)), "p95": float(np.percentile(latencies, 95)),
                                                     "n": len(latencies), "all": [round(v, 1) for v in latencies]})
@@ -127,3 +139,47 @@ def test_latent_map_lasso_shows_the_digits(open_page):
     wait_idle(page)
     assert_no_error(page)
     screenshot(page, "latent_map_lasso")
+
+
+@pytest.mark.parametrize("name", ["gan", "dcgan"])
+def test_gan_grid_made_in_the_page_is_the_servers(open_page, name):
+    """The GAN studio's grid is decoded in the page (onnxruntime-web): the same latents as the server's for the seed
+    (portable_normal), the same digits as the PyTorch generator within 1e-3, and a new seed typed in redraws it."""
+    needs(name)
+    from rep_models.images import tile
+    from rep_models.models.base import portable_normal
+    from rep_models.sampling import gan_samples  # the server's grid for a seed: the same latents (portable_normal)
+
+    page = open_page(f"gan?model={name}&seed=5&samples=16", wait_for_text="GAN studio")
+    page.wait_for_function(f"() => Number(({_shadow(GRID_CANVAS, 'renders')})()) > 0", timeout=60_000)
+    assert_no_error(page)
+    model = checkpoint.load_pretrained(name).eval()
+    pixels = page.evaluate(f"() => {{ const c = [...document.querySelectorAll('*')].map(e => e.shadowRoot?.querySelector({GRID_CANVAS!r}))"
+                           ".find(Boolean); const d = c.getContext('2d').getImageData(0, 0, c.width, c.height);"
+                           " return [c.width, c.height, Array.from(d.data.filter((_, i) => i % 4 === 0))]; }")
+    w, h, grey = pixels
+    want = tile(gan_samples(model, 16, 5))
+    assert (h, w) == want.shape
+    np.testing.assert_allclose(np.array(grey, np.float64).reshape(h, w) / 255, want, atol=0.5 / 255 + 1e-3)
+    zb = portable_normal(4 * model.config.z_dim, 9).astype(np.float32).reshape(4, -1)
+    with torch.no_grad():
+        np.testing.assert_allclose(page_run(page, name, zb), model.decode(torch.from_numpy(zb))[:, 0].numpy().ravel(), atol=1e-3)
+    seed = page.get_by_label("Seed", exact=True)
+    n = int(page.evaluate(_shadow(GRID_CANVAS, "renders")))
+    seed.fill("77")
+    seed.press("Enter")
+    page.wait_for_function(f"(n) => Number(({_shadow(GRID_CANVAS, 'renders')})()) > n && ({_shadow(GRID_CANVAS, 'seed')})() === '77'", arg=n)
+    page.wait_for_function("() => location.search.includes('seed=77')")  # the server heard it: the URL follows
+    assert_no_error(page)
+    screenshot(page, f"gan_grid_in_page_{name}")
+
+
+def test_without_the_runtime_the_server_draws_and_the_page_says_so(open_page, browser):
+    """The runtime's WebAssembly blocked (a browser that cannot run it): the GAN grid comes from the server, with a note."""
+    needs("gan")
+    page = open_page("gan?seed=3", wait_for_text="GAN studio", route=("**/ort-wasm-simd-threaded.wasm", lambda r: r.abort()))
+    page.get_by_text("could not start the in-page runtime").first.wait_for(timeout=60_000)
+    page.locator('[data-testid="stImage"]').first.wait_for()
+    assert page.get_by_label("Seed", exact=True).input_value() == "3"
+    assert_no_error(page)
+    screenshot(page, "gan_fallback")

@@ -22,14 +22,15 @@ def test_gan_link_opens_with_its_seed_and_the_url_follows_the_controls(open_page
     assert_no_error(page)
     seed = page.get_by_label("Seed", exact=True)
     expect(seed).to_have_value("1234")  # retried: on a busy machine the input can fill in after the caption
-    assert page.get_by_text(re.compile(r"64 samples in .* seed 1234 · truncation ±0\.7")).count() == 1
-    page.locator('[data-testid="stImage"]').first.wait_for()  # the grid
+    # the grid, made in the page from the link's view
+    assert page.get_by_text(re.compile(r"64 samples · seed 1234 · truncation ±0\.7 · decoded in your browser")).count() == 1
     assert "seed=1234" in page.url and "truncation=0.7" in page.url
     screenshot(page, "link_gan")
 
     seed.fill("77")
     seed.press("Enter")
     page.get_by_text("seed 77").first.wait_for()
+    page.wait_for_function("() => location.search.includes('seed=77')")  # the page's report reached the server
     wait_idle(page)
     assert "seed=77" in page.url and "truncation=0.7" in page.url
 

@@ -272,7 +272,7 @@ def test_gan_studio_walk_is_made_in_the_page(zoo):
     at.segmented_control(key="gan_section").set_value("walk").run()
     (walk,) = components(at, "latent_lab.walk_player")
     d = component_data(walk)
-    assert d["net"].startswith("gan:") and (d["walkers"], d["period"], d["method"], d["playing"], d["fps"]) == (9, 120, "circle", False, 30)
+    assert d["net"].startswith("gan:") and (d["walkers"], d["period"], d["method"], d["playing"], d["fps"]) == (9, 120, "circle", False, 32)
     assert not components(at, "latent_lab.frame_player")
     at.toggle(key="gan_play").set_value(True).run()
     ok(at)

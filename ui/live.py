@@ -73,13 +73,14 @@ def runtime_base() -> str:
 
 @st.cache_resource(show_spinner=False, max_entries=16)
 def net_blob(name: str) -> tuple[str, bytes]:
-    """``(id, blob)`` of shipped model ``name`` for the page: ``LLO1``, the header's length, a JSON header (id,
-    inputs, output, latent_dim, conditional: ``pretrained/onnx.json``) and the ONNX file. The id carries the file's
+    """``(id, blob)`` of shipped model ``name`` for the page: ``LLO1``, the header's length, a JSON header (id, the
+    runtime's URL, inputs, output, latent_dim, conditional: ``pretrained/onnx.json``) and the ONNX file. The id carries the file's
     hash, so a retrained model never reuses a stale session in the page."""
     entry = onnx_export.read_record()["models"][name]
     onnx = (checkpoint.PRETRAINED_DIR / entry["file"]).read_bytes()
     net_id = f"{name}:{entry['sha256'][:12]}"
-    head = json.dumps({"id": net_id, **{k: entry[k] for k in ("kind", "inputs", "output", "latent_dim", "conditional")}}).encode()
+    head = json.dumps({"id": net_id, "base": runtime_base(),
+                       **{k: entry[k] for k in ("kind", "inputs", "output", "latent_dim", "conditional")}}).encode()
     return net_id, b"LLO1" + len(head).to_bytes(4, "little") + head + onnx
 
 

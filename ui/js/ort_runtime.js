@@ -13,7 +13,7 @@ function asBytes(data) {
   throw new Error("network: expected bytes");
 }
 
-// LLO1 | uint32 header length | JSON header {id, inputs, output, latent_dim, conditional} | the ONNX file
+// LLO1 | uint32 header length | JSON header {id, base, kind, inputs, output, latent_dim, conditional} | the ONNX file
 function parseNet(data) {
   const bytes = asBytes(data);
   if (String.fromCharCode(...bytes.subarray(0, 4)) !== "LLO1") throw new Error("network: bad magic");

@@ -60,9 +60,12 @@ function walkLatents(p, d, frame) {
   return out;
 }
 
+// Frame `frame`'s images and the page's time to make them (latents and decode), ms.
 async function decodeFrame(p, frame) {
   const net = await whenNet(p.d.net);
-  return runNet(p.d.base, p.d.net, walkLatents(p, net.latent_dim, frame), p.d.walkers);
+  const t0 = performance.now();
+  const imgs = await runNet(p.d.base, p.d.net, walkLatents(p, net.latent_dim, frame), p.d.walkers);
+  return { imgs, ms: performance.now() - t0 };
 }
 
 function show(p, imgs, frame, ms) {
@@ -87,17 +90,19 @@ async function play(p) {
   if (p.running) return;
   p.running = true;
   try {
-    let t0 = performance.now(), next = decodeFrame(p, p.frame), last = 0;
+    let next = decodeFrame(p, p.frame), due = performance.now();
     while (p.playing && p.canvas.isConnected) {
-      const frame = p.frame, imgs = await next, ms = performance.now() - t0;
+      const frame = p.frame, { imgs, ms } = await next;
       if (!p.playing) break;
-      if (frame !== p.frame) { t0 = performance.now(); next = decodeFrame(p, p.frame); continue; }  // a new walk began
-      t0 = performance.now();
-      next = decodeFrame(p, frame + 1);  // decoded while this one waits for its time and is shown
-      const wait = last + 1000 / p.d.fps - performance.now();
+      if (frame !== p.frame) { next = decodeFrame(p, p.frame); continue; }  // a new walk began meanwhile
+      next = decodeFrame(p, frame + 1);  // made while this one waits for its time and is shown
+      // Frames are due on a fixed schedule (not "a period after the last"), so timer lateness does not add up;
+      // a page that fell behind (a busy machine) starts the schedule again rather than rushing to catch up.
+      due += 1000 / p.d.fps;
+      const wait = due - performance.now();
       if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+      else if (wait < -1000 / p.d.fps) due = performance.now();
       show(p, imgs, frame, ms);
-      last = performance.now();
       p.frame = frame + 1;
     }
   } catch (err) {
@@ -119,7 +124,7 @@ export default function (component) {
   p.playing = !!d.playing;
   if (p.playing) { play(p); return; }
   if (!p.shown) p.cap.textContent = tx(d, "loading", "starting the in-browser runtime…");
-  const frame = p.frame, t0 = performance.now();
-  decodeFrame(p, frame).then((imgs) => { if (!p.playing && p.sig === sig) show(p, imgs, frame, performance.now() - t0); })
+  const frame = p.frame;
+  decodeFrame(p, frame).then(({ imgs, ms }) => { if (!p.playing && p.sig === sig) show(p, imgs, frame, ms); })
     .catch((err) => setStateValue("runtime", { ok: false, reason: String((err && err.message) || err) }));
 }
