@@ -23,6 +23,7 @@ SECTIONS = ("sliders", "map", "interpolate", "beta", "cvae")
 STARTS = {"origin": None, "test": "Test digit", "draw": "Draw", "upload": "Upload"}  # a link's start=… -> ui.digit_input's source
 
 ui.page_header(t("nav.vae"), t("vae.what"), t("vae.try"))
+live.start_runtime()  # the sliders decode in the page: its runtime compiles while the server works
 
 
 def _reset(keys: list[str]) -> None:

@@ -24,6 +24,7 @@ FPS = 15  # ... and when the server sends them (the fallback), shown by the page
 CHUNK = 15  # frames per server round trip (one fragment run a second); the player keeps one chunk in hand
 
 ui.page_header(t("nav.gan"), t("gan.what"), t("gan.try"))
+live.start_runtime()  # the grid and the walk run in the page: its runtime compiles while the server works
 
 
 def _new_seed() -> None:

@@ -57,6 +57,7 @@ _frame_player = st.components.v2.component("latent_lab.frame_player", js=_asset(
 _latent_sliders = st.components.v2.component("latent_lab.latent_sliders", js=_asset(*_RUNTIME, "latent_sliders.css", "latent_sliders.js"))
 _gan_grid = st.components.v2.component("latent_lab.gan_grid", js=_asset(*_RUNTIME, "gan_grid.js"))
 _walk_player = st.components.v2.component("latent_lab.walk_player", js=_asset(*_RUNTIME, "walk_player.js"))
+_runtime_start = st.components.v2.component("latent_lab.runtime_start", js=_asset("ort_runtime.js", "runtime_start.js"))
 
 
 def _state(result, name: str):
@@ -95,6 +96,13 @@ def in_page(name: str) -> bool:
 def browser_decodable(name: str) -> bool:
     """Whether model ``name``'s decoder can drive the VAE sliders in the page (an unconditional VAE run in the page)."""
     return name in catalogue.with_role("browser_decodable") and in_page(name)
+
+
+def start_runtime() -> None:
+    """Start the page's runtime now (an invisible element): a page that will run a network calls this first, so the
+    runtime compiles in the browser while the server makes the rest of the page."""
+    if not st.session_state.get(_FAILED):
+        _runtime_start(data={"base": runtime_base()}, key="runtime_start", height=0)
 
 
 def send_net(name: str) -> str:
