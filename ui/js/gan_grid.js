@@ -63,8 +63,8 @@ async function render(g) {
   if (sig === g.sig) return;
   g.sig = sig;
   try {
+    const { net } = await session(d.base, d.net);  // the runtime started and the session made: not the grid's time
     const t0 = performance.now();
-    const net = await whenNet(d.net);
     const z = Float32Array.from(portableNormal(v.n * net.latent_dim, v.seed, v.truncation));
     const y = d.digit === null || d.digit === undefined ? null : new Array(v.n).fill(d.digit);
     const imgs = await runNet(d.base, d.net, z, v.n, y);

@@ -52,6 +52,7 @@ export default function (component) {
 
 async function render(ui) {
   const d = ui.d;
+  await session(d.base, d.net);  // the runtime started and the session made: not the decode's time
   const t0 = performance.now();
   const a = ui.inputs.map(({ input }) => parseFloat(input.value));
   LL.state.set(d.state_key, a);
