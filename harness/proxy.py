@@ -53,7 +53,9 @@ def render(upstreams: list[str], listen: str) -> str:
     ``listen`` as nginx's ``listen`` argument (e.g. ``127.0.0.1:8080``). The nginx variables stay as they are."""
     if not upstreams:
         raise ValueError("expected at least one upstream replica (host:port), got none")
-    servers = " ".join(f"server {u};" for u in upstreams)
+    # max_fails=0: a replica slow to answer under load is never taken out of the hash (nginx's default after one
+    # failed attempt, for 10 s), which would send its sessions' requests to a replica that does not know them.
+    servers = " ".join(f"server {u} max_fails=0;" for u in upstreams)
     return Template(TEMPLATE.read_text()).safe_substitute(LATENT_LAB_UPSTREAMS=servers, LATENT_LAB_LISTEN=listen)
 
 

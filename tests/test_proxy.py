@@ -66,7 +66,8 @@ async def settled_rss(pid: int, timeout_s: float = 30.0) -> float:
 def test_template_renders_and_nginx_accepts_it(tmp_path):
     exe = require_nginx()
     text = proxy.render(["127.0.0.1:9001", "127.0.0.1:9002"], "127.0.0.1:9000")
-    assert "${" not in text and "server 127.0.0.1:9001; server 127.0.0.1:9002;" in text
+    # max_fails=0: a replica slow under load stays in the hash, so its sessions' uploads still reach it
+    assert "${" not in text and "server 127.0.0.1:9001 max_fails=0; server 127.0.0.1:9002 max_fails=0;" in text
     assert "$cookie_latent_lab_replica" in text and "hash $latent_lab_key consistent" in text  # nginx's own, untouched
     with pytest.raises(ValueError, match="at least one upstream"):
         proxy.render([], "127.0.0.1:9000")
