@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 import mimetypes
 import re
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 ORT = ROOT / "static" / "ort"
