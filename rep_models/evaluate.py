@@ -38,6 +38,7 @@ from .model_measures import (
     Context,
     eval_autoencoder,
     eval_codes,
+    eval_rbm,
     eval_samples,
     eval_vae,
     few_label_curve,
@@ -92,6 +93,8 @@ def evaluate_model(name: str, ctx: Context) -> dict | None:
         out = eval_samples(name, model, ctx)
         if hasattr(model, "synthesis") and ctx.classifier is not None:  # a style-based generator: its styles mixed
             out.update(metrics.style_mixing(model, ctx.classifier, n_pairs=2000, seed=0))
+    elif model.family == "rbm":
+        out = eval_rbm(name, model, ctx)
     elif model.family == "encoder":  # no decoder: only its codes are measured (below)
         out = {}
     else:
