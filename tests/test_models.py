@@ -92,6 +92,17 @@ def test_output_shapes(name, small_batch):
             if hasattr(model, "features"):
                 assert model.features(x).shape == (B, model.config.features)
             checked.append("classifier")
+        elif model.family == "rbm":  # an energy model: free energy, conditionals, Gibbs samples
+            v = (x.flatten(1) > 0.5).float()
+            assert model.free_energy(v).shape == (B,) and torch.isfinite(model.free_energy(v)).all()
+            assert model.hidden_probs(v).shape == (B, model.config.n_hidden)
+            assert model.visible_probs(model.hidden_probs(v)).shape == (B, 784)
+            check_image(model(x), B)
+            s = model.sample(B, seed=3, steps=5)
+            check_image(s, B)
+            assert torch.equal(s, model.sample(B, seed=3, steps=5)), "sample(seed) must be repeatable"
+            assert not torch.equal(s, model.sample(B, seed=4, steps=5))
+            checked.append("rbm")
         elif model.family == "encoder":  # codes only, no decoder
             code = model.encode(x)
             assert code.shape == (B, model.config.latent_dim) and torch.isfinite(code).all()
