@@ -158,7 +158,7 @@ HOOKS = r"""
   if (/\/(gan|vae)\/?$/.test(location.pathname)) {
     B.decode = {at: null};
     const look = () => {
-      const c = B.deep("canvas[aria-label='generated digits']") || B.deep("canvas[aria-label='decoded digit']");
+      const c = B.deep("canvas[data-role='generated-digits']") || B.deep("canvas[data-role='decoded-digit']");
       const app = document.querySelector('[data-testid="stApp"]');
       const idle = !!app && app.getAttribute('data-test-script-state') === 'notRunning';
       if (c && Number(c.dataset.renders) > 0 && idle) { B.decode.at = performance.now(); B.decode.ms = Number(c.dataset.ms); return; }
@@ -174,7 +174,7 @@ HOOKS = r"""
     const tick = (now) => {
       // The map's WebGL canvas lives in the component's shadow root: look for it every 50 ms until found.
       if (!canvas || !canvas.isConnected) {
-        if (now - lastLook > 50) { lastLook = now; canvas = B.deep("canvas[aria-label='latent map']"); }
+        if (now - lastLook > 50) { lastLook = now; canvas = B.deep("canvas[data-role='latent-map']"); }
       }
       const n = canvas ? Number(canvas.dataset.points || 0) : 0;
       const app = document.querySelector('[data-testid="stApp"]');
@@ -206,8 +206,8 @@ ERRORS_JS = """() => {
           traceback: main && main.innerText.includes('Traceback') ? 1 : 0};
 }"""
 IMAGES = '[data-testid="stMain"] [data-testid="stImage"]'
-WALK_CANVAS = "canvas[aria-label='latent walk']"
-DRAW_CANVAS = "canvas[aria-label='drawing canvas']"
+WALK_CANVAS = "canvas[data-role='latent-walk']"
+DRAW_CANVAS = "canvas[data-role='drawing-canvas']"
 RECON_CAPTION = r"^\S.* · \d+\.\d+$"  # "Conv · 0.0015": the Draw page's reconstructions (not the steps or "your input")
 
 
@@ -308,7 +308,7 @@ def _runs(rows: list[dict]) -> list[float]:
 # ---------------------------------------------------------------------------------------------- scenarios
 
 
-VAE_CANVAS = "canvas[aria-label='decoded digit']"
+VAE_CANVAS = "canvas[data-role='decoded-digit']"
 
 
 def vae_slider(ctx, url: str, presses: int, warmup: int, in_browser: bool = True) -> dict:
@@ -391,7 +391,7 @@ def draw(ctx, url: str, strokes: int, warmup: int) -> dict:
     return res
 
 
-GRID_CANVAS = "canvas[aria-label='generated digits']"
+GRID_CANVAS = "canvas[data-role='generated-digits']"
 
 
 def gan(ctx, url: str, changes: int, warmup: int, walk_s: float, model: str = "") -> dict:

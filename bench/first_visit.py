@@ -49,10 +49,10 @@ TIMEOUT_S = 180.0
 # What each page's first screen shows once it is ready (see the module docstring).
 READY: dict[str, dict] = {
     "home": {"title": "Latent Lab", "text": "The models"},
-    "draw": {"title": "Draw & reconstruct", "canvas": "canvas[aria-label='drawing canvas']"},
+    "draw": {"title": "Draw & reconstruct", "canvas": "canvas[data-role='drawing-canvas']"},
     "denoise": {"title": "Denoise", "images": 4},
-    "vae": {"title": "VAE latent explorer", "canvas": "canvas[aria-label='decoded digit']", "data": {"renders": 1}},
-    "latent_map": {"title": "Latent map", "canvas": "canvas[aria-label='latent map']", "data": {"points": 10_000, "draws": 1}},
+    "vae": {"title": "VAE latent explorer", "canvas": "canvas[data-role='decoded-digit']", "data": {"renders": 1}},
+    "latent_map": {"title": "Latent map", "canvas": "canvas[data-role='latent-map']", "data": {"points": 10_000, "draws": 1}},
     "linear_pca": {"title": "Linear AE = PCA", "plots": 2, "images": 6},
     "gan": {"title": "GAN studio", "images": 1},
     "few_labels": {"title": "Few labels", "plots": 1},

@@ -10,7 +10,7 @@ import time
 
 from harness.scenarios import PAGE, THINK_S, Session, digit_png
 
-DRAW_CANVAS = "canvas[aria-label='drawing canvas']"  # ui/js/digit_canvas.js
+DRAW_CANVAS = "canvas[data-role='drawing-canvas']"  # ui/js/digit_canvas.js
 # In the page: count finished script runs and remember the last user input, on the page's own clock.
 PROBE = """() => {
   if (window.__ll) return;

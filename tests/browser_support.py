@@ -185,7 +185,7 @@ def screenshot(page, name: str) -> Path:
     return path
 
 
-CANVAS = "canvas[aria-label='drawing canvas']"  # ui/js/digit_canvas.js
+CANVAS = "canvas[data-role='drawing-canvas']"  # ui/js/digit_canvas.js
 
 
 def draw_strokes(page, strokes: list[list[tuple[float, float]]], selector: str = CANVAS) -> None:
@@ -204,7 +204,7 @@ def draw_strokes(page, strokes: list[list[tuple[float, float]]], selector: str =
         page.mouse.up()
 
 
-MAP_CANVAS = "canvas[aria-label='latent map']"  # ui/js/scatter_map.js
+MAP_CANVAS = "canvas[data-role='latent-map']"  # ui/js/scatter_map.js
 
 
 def lasso_on_map(page, half: float = 80) -> None:

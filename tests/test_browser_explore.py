@@ -45,8 +45,8 @@ def test_page_renders_without_errors(open_page, url_path):
     screenshot(page, url_path)
 
 
-VAE_CANVAS = "canvas[aria-label='decoded digit']"
-GRID_CANVAS = "canvas[aria-label='generated digits']"
+VAE_CANVAS = "canvas[data-role='decoded-digit']"
+GRID_CANVAS = "canvas[data-role='generated-digits']"
 
 
 def page_run(page, name: str, x: np.ndarray, y=None) -> list[float]:
@@ -60,7 +60,7 @@ def page_run(page, name: str, x: np.ndarray, y=None) -> list[float]:
 def _shadow(selector: str, attr: str) -> str:
     return (f"() => [...document.querySelectorAll('*')].map(e => e.shadowRoot?.querySelector({selector!r}))"
             f".find(Boolean)?.dataset.{attr}")
-WALK_CANVAS = "canvas[aria-label='latent walk']"
+WALK_CANVAS = "canvas[data-role='latent-walk']"
 
 
 def _renders(page) -> int:

@@ -8,7 +8,7 @@ from browser_support import assert_no_error, browser, st_server, wait_idle  # no
 pytestmark = pytest.mark.browser
 pytest_plugins = ["browser_support"]
 
-MAP_CANVAS = "canvas[aria-label='latent map']"
+MAP_CANVAS = "canvas[data-role='latent-map']"
 BREAK_SHADERS = """
 WebGLRenderingContext.prototype.getShaderParameter = function (shader, pname) {
   return pname === this.COMPILE_STATUS ? false : null;

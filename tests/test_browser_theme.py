@@ -16,8 +16,8 @@ from browser_support import CANVAS, MAP_CANVAS, assert_no_error, browser, draw_s
 pytestmark = pytest.mark.browser
 pytest_plugins = ["browser_support"]
 
-VAE_CANVAS = "canvas[aria-label='decoded digit']"
-WALK_CANVAS = "canvas[aria-label='latent walk']"
+VAE_CANVAS = "canvas[data-role='decoded-digit']"
+WALK_CANVAS = "canvas[data-role='latent-walk']"
 FIND = ("(sel) => { for (const e of document.querySelectorAll('*')) { const c = e.shadowRoot && e.shadowRoot.querySelector(sel);"
         " if (c) return c; } return null; }")
 # The component's theme as it last saw it (theme.js sets data-theme on its wrapper), and its frame's background.

@@ -53,6 +53,10 @@ def test_shipped_values_are_what_the_page_computes(name):
             assert cos.min() > 1 - 1e-5, (k, cos.min())
         elif k == "counts":  # 2,000 samples classified: a borderline one may flip on another CPU
             assert np.abs(shipped[k] - v).max() <= 3 and shipped[k].sum() == v.sum() == precomputed.N_GAN
+        elif shipped[k].dtype == np.float16:  # stored at half precision: another CPU's last bits can round one step away
+            # (measured here: 5 of 20,800 whitening entries one float16 step off, 0.000925 relative)
+            np.testing.assert_allclose(shipped[k].astype(np.float32), np.asarray(v, np.float32), rtol=2**-9, atol=1e-5,
+                                       err_msg=f"{name}.{k}")
         else:
             np.testing.assert_allclose(shipped[k], v, rtol=1e-4, atol=1e-5, err_msg=f"{name}.{k}")
         assert shipped[k].shape == np.shape(v)

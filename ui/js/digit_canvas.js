@@ -17,7 +17,7 @@ const STYLE = `
 .dc button:disabled { opacity: 0.4; cursor: default; }`;
 
 function setup(root) {
-  const canvas = h("canvas", { attrs: { "aria-label": "drawing canvas" }, data: { strokes: "0" } });
+  const canvas = h("canvas", { attrs: { "aria-label": "drawing canvas" }, data: { role: "drawing-canvas", strokes: "0" } });
   const undo = h("button", { type: "button", textContent: "↶ Undo" });
   const clear = h("button", { type: "button", textContent: "Clear" });
   const wrap = h("div", { className: "dc" }, h("div", { className: "mat" }, canvas), h("div", { className: "bar" }, undo, clear));

@@ -11,7 +11,7 @@ const STYLE = `.fp { position: relative; }
   .fp-cap b { font-variant-numeric: tabular-nums; }`;
 
 function setup(root) {
-  const canvas = h("canvas", { attrs: { role: "img", "aria-label": "latent walk" }, data: { shown: "0" } });
+  const canvas = h("canvas", { attrs: { role: "img", "aria-label": "latent walk" }, data: { role: "latent-walk", shown: "0" } });
   const cap = h("div", { className: "fp-cap" });
   const wrap = h("div", { className: "fp" }, h("div", { className: "fp-mat" }, canvas), cap);
   mount(root, STYLE, wrap);

@@ -34,7 +34,7 @@ function setup(root, d) {
                 h("label", {}, h("span", { textContent: T("seed", "Seed") }), h("div", { style: { display: "flex", gap: "0.4rem" } }, seed, dice)),
                 h("label", {}, h("span", { textContent: T("samples", "Samples") }), count),
                 h("label", {}, h("span", {}, T("truncation", "Truncation") + " ", tval), trunc));
-  const canvas = h("canvas", { width: 28, height: 28, attrs: { role: "img" }, data: { renders: "0" } });
+  const canvas = h("canvas", { width: 28, height: 28, attrs: { role: "img" }, data: { role: "generated-digits", renders: "0" } });
   const cap = h("div", { className: "gg-cap" });
   const wrap = h("div", { className: "gg" }, bar, h("div", { className: "gg-mat" }, canvas), cap);
   mount(root, STYLE, wrap);

@@ -13,7 +13,7 @@ function build(root, d) {
     val: h("span", { className: "ll-val" }),
   }));
   const reset = h("button", { type: "button", className: "ll-reset", textContent: "↺ Reset sliders" });
-  const canvas = h("canvas", { width: 28, height: 28, attrs: { role: "img", "aria-label": "decoded digit" }, data: { renders: "0" },
+  const canvas = h("canvas", { width: 28, height: 28, attrs: { role: "img", "aria-label": "decoded digit" }, data: { role: "decoded-digit", renders: "0" },
                                style: { width: d.px + "px", height: d.px + "px" } });
   const cap = h("div", { className: "ll-cap" }), sub = h("div", { className: "ll-sub" });
   const rows = d.labels.map((label, i) =>

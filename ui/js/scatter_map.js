@@ -42,7 +42,7 @@ void main() { vec2 d = gl_PointCoord - 0.5; if (dot(d, d) > 0.25 || vs > 1.5) di
 function hex(h) { return [1, 3, 5].map((i) => parseInt(h.slice(i, i + 2), 16) / 255); }
 
 function setup(root) {
-  const base = h("canvas", { attrs: { "aria-label": "latent map" }, data: { points: "0" } });
+  const base = h("canvas", { attrs: { "aria-label": "latent map" }, data: { role: "latent-map", points: "0" } });
   const overlay = h("canvas", { className: "overlay" });
   const tip = h("div", { className: "tip" }), legend = h("div", { className: "legend" });
   const reset = h("button", { type: "button", textContent: "Reset view" });
@@ -55,7 +55,7 @@ function setup(root) {
   if (m.gl && !initGL(m)) {
     // Shaders that do not compile or link (an old or blocklisted GPU driver) would leave a blank map. A canvas
     // that has given out a WebGL context never gives a 2-D one, so the fallback draws on a fresh canvas.
-    const fresh = h("canvas", { attrs: { "aria-label": "latent map" }, data: { points: "0" } });
+    const fresh = h("canvas", { attrs: { "aria-label": "latent map" }, data: { role: "latent-map", points: "0" } });
     base.replaceWith(fresh);
     m.base = fresh;
     m.gl = null;

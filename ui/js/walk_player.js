@@ -11,7 +11,7 @@ const STYLE = `.fp-mat { display: inline-block; max-width: 100%; box-sizing: bor
   .fp-cap b { font-variant-numeric: tabular-nums; }`;
 
 function setup(root) {
-  const canvas = h("canvas", { width: 28, height: 28, attrs: { role: "img" }, data: { shown: "0" } });
+  const canvas = h("canvas", { width: 28, height: 28, attrs: { role: "img" }, data: { role: "latent-walk", shown: "0" } });
   const cap = h("div", { className: "fp-cap" });
   const wrap = h("div", { className: "fp" }, h("div", { className: "fp-mat" }, canvas), cap);
   mount(root, STYLE, wrap);
