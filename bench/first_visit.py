@@ -271,11 +271,10 @@ def one_computation(name: str) -> dict:
 
         model = precomputed.app_model("vae_2d")
         out["before_ms"] = cold(lambda: manifold_grid(model, int(arg)))
-    elif kind == "net_blob":  # ui.live.net_blob: the shipped ONNX file and its record, read
+    elif kind == "net_blob":  # ui.live.net_blob: the network exported to ONNX from its shipped weights
         from rep_models import onnx_export
 
-        out["before_ms"] = cold(lambda: (onnx_export.read_record()["models"][arg],
-                                         (checkpoint.PRETRAINED_DIR / f"{arg}.onnx").read_bytes()))
+        out["before_ms"] = cold(lambda: onnx_export.export_bytes(arg, checkpoint.load_pretrained(arg)))
     elif kind == "models":
         out["before_ms"] = cold(lambda: [precomputed.app_model(n) for n in checkpoint.available()])
     elif kind == "import":

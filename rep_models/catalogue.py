@@ -26,7 +26,7 @@ ROLES = {
     "encoder": "gives a code per digit: projected on the Latent map, compared on Few labels",
     "anomaly_reference": "its reconstruction error is the Draw page's anomaly score",
     "browser_decodable": "its decoder runs in the page for the VAE sliders",
-    "in_page": "exported to ONNX (pretrained/NAME.onnx, rep_models.onnx_export) and run in the page on onnxruntime-web",
+    "in_page": "exported to ONNX from its weights when the app needs it (rep_models.onnx_export) and run in the page on onnxruntime-web",
     "latent_explorer": "a VAE whose latent space the VAE page explores",
     "generator": "samples new digits on the GAN page",
     "classifier": "names digits",

@@ -164,7 +164,7 @@ def write_manifest(directory: Path = PRETRAINED_DIR) -> dict[str, str]:
     files = {
         p.name: sha256_file(p)
         for p in sorted(directory.iterdir())
-        if p.suffix in (".safetensors", ".json", ".npz", ".onnx") and p.name not in ("manifest.json", "metrics.json")
+        if p.suffix in (".safetensors", ".json", ".npz") and p.name not in ("manifest.json", "metrics.json")
         and not p.name.endswith(".state.safetensors")  # the trainer's resume state is not shipped
     }
     (directory / "manifest.json").write_text(json.dumps({"files": files}, indent=2) + "\n")

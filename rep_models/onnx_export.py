@@ -1,7 +1,7 @@
-"""The networks the page runs, as ONNX files for onnxruntime-web: decoders, generators and the classifier.
+"""The networks the page runs, as ONNX graphs for onnxruntime-web: decoders, generators and the classifier.
 
-    python -m rep_models.onnx_export             # every shipped model with the catalogue role "in_page"
-    python -m rep_models.onnx_export --only vae  # some of them
+    python -m rep_models.onnx_export                   # every shipped model with the catalogue role "in_page" -> artifacts/onnx/
+    python -m rep_models.onnx_export --only vae --out DIR
 
 A VAE slider, a GAN grid or a latent walk that waits for the server cannot feel live; these networks are a few
 million multiplies and run in a millisecond or two in the page (``ui/js/ort_runtime.js``, onnxruntime-web, one
@@ -11,17 +11,19 @@ thread). Each graph has the same plain signature, whatever the model:
   ``x`` (B, 28, 28) float32 in [0, 1] (the model's ``decode``);
 - the classifier: ``x`` (B, 28, 28) to ``p`` (B, 10), the softmax probabilities.
 
-Files: ``pretrained/NAME.onnx`` (float32, opset :data:`OPSET`, batch size free), recorded in ``pretrained/onnx.json``
-with the sha256 of the weights each was made from (``tests/test_onnx_export.py`` fails on a stale export) and in
-the manifest. Exported from the app's fast path (``rep_models.fast.optimize``: batch norm folded, the DCGAN's first
-transposed convolution as a linear layer, its last in sub-pixel form), exact rewrites that onnxruntime-web runs
-faster too: the DCGAN's 64 samples took 108 ms in Chromium from the plain layers, most of it in the first layer.
+The app makes each graph from the shipped weights when a page first needs it (:func:`export_bytes`, tens of
+milliseconds, cached by ``ui.live.net_blob`` and made ahead by the warm-up), so nothing is shipped twice and no
+export can go stale after a retrain: the ONNX files would double ``pretrained/`` (25 MB). The command above writes
+the same bytes to files, for use elsewhere. Exported from the app's fast path (``rep_models.fast.optimize``: batch
+norm folded, the DCGAN's first transposed convolution as a linear layer, its last in sub-pixel form), exact
+rewrites that onnxruntime-web runs faster too: the DCGAN's 64 samples took 108 ms in Chromium from the plain
+layers, most of it in the first layer. float32, opset :data:`OPSET`, batch size free; the same weights give the
+same bytes.
 """
 from __future__ import annotations
 
 import argparse
 import io
-import json
 import warnings
 from pathlib import Path
 
@@ -33,7 +35,7 @@ from .codes import latent_dim
 
 OPSET = 17
 ROLE = "in_page"
-RECORD = "onnx.json"
+OUT_DIR = Path("artifacts") / "onnx"  # the command's default folder (ignored by git)
 
 
 class DecoderGraph(nn.Module):
@@ -73,8 +75,8 @@ def signature(name: str, model) -> dict:
 
 
 def export_bytes(name: str, model) -> bytes:
-    """Model ``name`` (loaded, plain layers) as ONNX bytes."""
-    model = fast.optimize(model.eval().cpu())
+    """Model ``name`` (loaded) as ONNX bytes; ``model`` itself is left as it is (the rewrites work on a copy)."""
+    model = fast.optimize(model).cpu()
     sig = signature(name, model)
     if sig["kind"] == "classifier":
         graph, args = ClassifierGraph(model), (torch.rand(2, 28, 28),)
@@ -90,42 +92,35 @@ def export_bytes(name: str, model) -> bytes:
     return buf.getvalue()
 
 
-def read_record(directory: Path | None = None) -> dict:
-    """``pretrained/onnx.json``: ``{"opset", "models": {name: {file, sha256, weights_sha256, inputs, ...}}}`` ({} if none)."""
-    path = Path(directory or checkpoint.PRETRAINED_DIR) / RECORD
-    return json.loads(path.read_text()) if path.is_file() else {}
+def exportable() -> list[str]:
+    """The shipped models with role :data:`ROLE`."""
+    return [n for n in catalogue.with_role(ROLE) if checkpoint.is_shipped(n)]
 
 
-def export(names: list[str] | None = None, directory: Path | None = None) -> dict:
-    """Write ``NAME.onnx`` for ``names`` (default: every shipped model with role :data:`ROLE`), update the record
-    and the manifest; returns the record."""
-    directory = Path(directory or checkpoint.PRETRAINED_DIR)
-    names = names or [n for n in catalogue.with_role(ROLE) if (directory / f"{n}.safetensors").is_file()]
+def export(names: list[str] | None = None, out: Path = OUT_DIR) -> dict[str, dict]:
+    """Write ``out/NAME.onnx`` for ``names`` (default: :func:`exportable`); returns ``{name: signature + file}``."""
+    names = names or exportable()
     unknown = [n for n in names if n not in catalogue.with_role(ROLE)]
     if unknown:
         raise ValueError(f"not exportable (no {ROLE!r} role in the catalogue): {unknown}; expected some of {catalogue.with_role(ROLE)}")
-    record = read_record(directory) or {"opset": OPSET, "models": {}}
-    record["opset"] = OPSET
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    written = {}
     for name in names:
-        model = checkpoint.load(directory / name)
+        model = checkpoint.load_pretrained(name)
         blob = export_bytes(name, model)
-        (directory / f"{name}.onnx").write_bytes(blob)
-        record["models"][name] = {"file": f"{name}.onnx", "sha256": checkpoint.sha256_file(directory / f"{name}.onnx"),
-                                  "weights_sha256": checkpoint.sha256_file(directory / f"{name}.safetensors"),
-                                  **signature(name, model)}
-        print(f"{name}: {len(blob) / 1e6:.2f} MB")
-    record["models"] = dict(sorted(record["models"].items()))
-    (directory / RECORD).write_text(json.dumps(record, indent=2) + "\n")
-    checkpoint.write_manifest(directory)
-    return record
+        (out / f"{name}.onnx").write_bytes(blob)
+        written[name] = {"file": str(out / f"{name}.onnx"), **signature(name, model)}
+        print(f"{name}: {len(blob) / 1e6:.2f} MB -> {out / f'{name}.onnx'}")
+    return written
 
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--only", nargs="+", metavar="NAME", help=f"models to export (default: every shipped one with role {ROLE!r})")
-    p.add_argument("--dir", type=Path, default=None, help="the pretrained folder (default: the shipped one)")
+    p.add_argument("--out", type=Path, default=OUT_DIR, help=f"where to write the files (default: {OUT_DIR})")
     a = p.parse_args(argv)
-    export(a.only, a.dir)
+    export(a.only, a.out)
 
 
 if __name__ == "__main__":

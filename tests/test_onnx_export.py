@@ -1,5 +1,6 @@
-"""The networks the page runs (rep_models.onnx_export): each shipped ONNX file is current with its weights and gives
-what the PyTorch model gives; the seeded latents the page draws (portable_normal) are a proper, repeatable normal."""
+"""The networks the page runs (rep_models.onnx_export): each in-page model exports from its shipped weights to a graph
+of the page's signature, the same bytes every time, that gives what the PyTorch model gives; the seeded latents
+the page draws (portable_normal) are a proper, repeatable normal."""
 from __future__ import annotations
 
 import numpy as np
@@ -13,41 +14,52 @@ ort = pytest.importorskip("onnxruntime", reason="onnxruntime comes with requirem
 IN_PAGE = catalogue.with_role(onnx_export.ROLE)
 
 
-def test_every_in_page_model_ships_a_current_onnx_file():
-    record = onnx_export.read_record()
-    assert record["opset"] == onnx_export.OPSET
-    manifest = checkpoint.read_manifest()
-    for name in IN_PAGE:
-        entry = record["models"][name]
-        path = checkpoint.PRETRAINED_DIR / entry["file"]
-        assert checkpoint.sha256_file(path) == entry["sha256"] == manifest[entry["file"]], name
-        # a retrain without a new export leaves a stale file: python -m rep_models.onnx_export --only NAME
-        assert entry["weights_sha256"] == checkpoint.sha256_file(checkpoint.PRETRAINED_DIR / f"{name}.safetensors"), name
-        assert path.stat().st_size < 8_000_000, name  # sent to the page once per session (server.maxMessageSize 16 MB)
+@pytest.fixture(scope="module")
+def graphs():
+    """``{name: (model, onnx bytes)}`` for every shipped in-page model."""
+    out = {}
+    for name in onnx_export.exportable():
+        model = checkpoint.load_pretrained(name).eval()
+        out[name] = (model, onnx_export.export_bytes(name, model))
+    return out
+
+
+def test_every_in_page_model_is_shipped_and_exports_repeatably(graphs):
+    assert sorted(graphs) == sorted(IN_PAGE), "a model with the in_page role is not shipped"
+    for name, (model, blob) in graphs.items():
+        assert len(blob) < 8_000_000, name  # sent to the page once per session (server.maxMessageSize 16 MB)
+        layers = [type(m) for m in model.modules()]
+        again = onnx_export.export_bytes(name, model)
+        assert again == blob, f"{name}: two exports differ (the page's id for a network is its graph's hash)"
+        assert [type(m) for m in model.modules()] == layers, f"{name}: the export rewrote the model it was given"
 
 
 @pytest.mark.parametrize("name", IN_PAGE)
-def test_the_onnx_file_gives_what_the_model_gives(name):
-    entry = onnx_export.read_record()["models"][name]
-    model = checkpoint.load_pretrained(name).eval()
-    s = ort.InferenceSession(str(checkpoint.PRETRAINED_DIR / entry["file"]), providers=["CPUExecutionProvider"])
-    assert [i.name for i in s.get_inputs()] == entry["inputs"] and s.get_outputs()[0].name == entry["output"]
+def test_the_graph_gives_what_the_model_gives(graphs, name):
+    model, blob = graphs[name]
+    sig = onnx_export.signature(name, model)
+    s = ort.InferenceSession(blob, providers=["CPUExecutionProvider"])
+    assert [i.name for i in s.get_inputs()] == sig["inputs"] and s.get_outputs()[0].name == sig["output"]
     with torch.no_grad():
-        if entry["kind"] == "classifier":
+        if sig["kind"] == "classifier":
             x = np.random.default_rng(0).random((33, 28, 28), dtype=np.float32)
             want = torch.softmax(model(torch.from_numpy(x)[:, None]), 1).numpy()
             got = s.run(None, {"x": x})[0]
         else:
-            z = seeded_normal((33, entry["latent_dim"]), 5).numpy()  # 33: the batch size is free
+            z = seeded_normal((33, sig["latent_dim"]), 5).numpy()  # 33: the batch size is free
             y = np.arange(33) % 10
-            feeds = {"z": z, **({"y": y.astype(np.int64)} if entry["conditional"] else {})}
-            want = model.decode(torch.from_numpy(z), torch.from_numpy(y) if entry["conditional"] else None)[:, 0].numpy()
+            feeds = {"z": z, **({"y": y.astype(np.int64)} if sig["conditional"] else {})}
+            want = model.decode(torch.from_numpy(z), torch.from_numpy(y) if sig["conditional"] else None)[:, 0].numpy()
             got = s.run(None, feeds)[0]
     assert got.shape == want.shape
     np.testing.assert_allclose(got, want, atol=1e-4)  # measured: at most 1.2e-6
 
 
-def test_a_model_without_the_in_page_role_is_refused(tmp_path):
+def test_the_command_writes_the_same_graphs_and_refuses_other_models(tmp_path, graphs):
+    written = onnx_export.export(["gan", "cvae"], tmp_path)
+    for name in ("gan", "cvae"):
+        assert (tmp_path / f"{name}.onnx").read_bytes() == graphs[name][1]
+        assert written[name]["conditional"] == (name == "cvae")
     with pytest.raises(ValueError, match="not exportable"):
         onnx_export.export(["linear_ae"], tmp_path)
 

@@ -57,9 +57,6 @@ def tiny_zoo(tmp_path_factory, mnist_test):
     comps = np.linalg.qr(np.random.default_rng(0).normal(size=(784, 2)))[0].T.astype(np.float32)
     mean = flat.mean(0)
     projections.save_projection("pixels", "pca", (flat - mean) @ comps.T, y.numpy(), directory=d, mean=mean, components=comps)
-    from rep_models import catalogue, onnx_export
-
-    onnx_export.export([n for n in TINY if n in catalogue.with_role(onnx_export.ROLE)], d)  # what the page runs, as shipped
     return d
 
 

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PRETRAINED = ROOT / "pretrained"
 APP_FILES = sorted([ROOT / "app.py", *(ROOT / "pages").glob("*.py"), *(ROOT / "ui").glob("*.py")])
 PACKAGE_FILES = sorted((ROOT / "rep_models").rglob("*.py"))
-SHIPPED_SUFFIXES = (".safetensors", ".json", ".npz", ".onnx")
+SHIPPED_SUFFIXES = (".safetensors", ".json", ".npz")
 NOT_IN_MANIFEST = {"manifest.json", "metrics.json"}
 
 
@@ -90,15 +90,16 @@ def test_streamlit_config_names_are_real_options():
 
 def test_message_limit_bounds_what_the_app_sends_and_takes():
     """server.maxMessageSize is bounded (a public server must not read 200 MB messages), yet above what the app needs:
-    the largest network sent to the page (its ONNX file: 7.0 MB, the VAE's decoder) and a drawing up to the page's own
+    the largest network sent to the page (its ONNX graph: 7.0 MB, the VAE's decoder) and a drawing up to the page's own
     limit (so the page, not the socket, says a drawing is too large)."""
-    from rep_models import catalogue
+    from rep_models import checkpoint, onnx_export
     from rep_models.image_decode import MAX_BYTES
 
     limit = streamlit_config()["server"].get("maxMessageSize", 200) * 1_000_000
     assert limit <= 32_000_000, "bound the websocket message size to what the app needs"
     assert limit > 4 * (MAX_BYTES // 3 + 1) + 100_000, "a drawing the page would refuse must reach the page to be refused"
-    sizes = {name: (ROOT / "pretrained" / f"{name}.onnx").stat().st_size for name in catalogue.with_role("in_page")}
+    sizes = {name: len(onnx_export.export_bytes(name, checkpoint.load_pretrained(name))) for name in onnx_export.exportable()}
+    assert sizes, "no network to send"
     assert max(sizes.values()) < limit / 2, f"a network sent to the page is near the websocket limit: {sizes}"
 
 

@@ -1,6 +1,6 @@
 """In-browser pieces: networks that run in the page (no server round trip per slider move) and a frame player.
 
-- :func:`send_net` ships one network (its ONNX file, ``rep_models.onnx_export``) to the page, once per session:
+- :func:`send_net` ships one network (its ONNX graph, ``rep_models.onnx_export``) to the page, once per session:
   Streamlit caches large, unchanged messages in the browser and afterwards sends only their hash. The page runs
   it on onnxruntime-web (``ui/js/ort_runtime.js``), whose files the app serves from ``static/ort/``.
 - :func:`gan_grid` and :func:`walk_player` make a GAN's sample grid and its latent walk in the page, from the
@@ -75,22 +75,19 @@ def runtime_base() -> str:
 @st.cache_resource(show_spinner=False, max_entries=16)
 def net_blob(name: str) -> tuple[str, bytes]:
     """``(id, blob)`` of shipped model ``name`` for the page: ``LLO1``, the header's length, a JSON header (id, the
-    runtime's URL, inputs, output, latent_dim, conditional: ``pretrained/onnx.json``) and the ONNX file. The id carries the file's
-    hash, so a retrained model never reuses a stale session in the page."""
-    entry = onnx_export.read_record()["models"][name]
-    onnx = (checkpoint.PRETRAINED_DIR / entry["file"]).read_bytes()
-    net_id = f"{name}:{entry['sha256'][:12]}"
-    head = json.dumps({"id": net_id, "base": runtime_base(),
-                       **{k: entry[k] for k in ("kind", "inputs", "output", "latent_dim", "conditional")}}).encode()
+    runtime's URL, inputs, output, latent_dim, conditional: ``onnx_export.signature``) and the ONNX graph, made
+    from the shipped weights (``onnx_export.export_bytes``, once per process). The id carries the graph's hash, so a
+    retrained model never reuses a stale session in the page."""
+    model = checkpoint.load_pretrained(name)  # its own CPU copy: the export must not touch the pages' shared model
+    onnx = onnx_export.export_bytes(name, model)
+    net_id = f"{name}:{hashlib.sha256(onnx).hexdigest()[:12]}"
+    head = json.dumps({"id": net_id, "base": runtime_base(), **onnx_export.signature(name, model)}).encode()
     return net_id, b"LLO1" + len(head).to_bytes(4, "little") + head + onnx
 
 
 def in_page(name: str) -> bool:
-    """Whether model ``name`` runs in the page: its catalogue role, and its ONNX file shipped and current."""
-    if name not in catalogue.with_role(onnx_export.ROLE) or not checkpoint.is_shipped(name):
-        return False
-    entry = onnx_export.read_record().get("models", {}).get(name)
-    return bool(entry) and (checkpoint.PRETRAINED_DIR / entry["file"]).is_file()
+    """Whether model ``name`` runs in the page: its catalogue role, and its weights shipped."""
+    return name in catalogue.with_role(onnx_export.ROLE) and checkpoint.is_shipped(name)
 
 
 def browser_decodable(name: str) -> bool:

@@ -4,7 +4,7 @@ of a page waits no longer than the hundredth.
 What the pages would compute over the data set ships precomputed (``rep_models.precomputed``); what cannot ship
 is done here, once per server process, in a daemon thread at the lowest CPU priority: the imports the pages
 need later (plotly, scikit-learn), every shipped model (``ui.resources.load_model``), the shipped data and
-precomputed files, the VAE decoders sent to the browser, the 2-D VAE's manifold grids, and the Few labels
+precomputed files, the networks the page runs (exported to ONNX), the 2-D VAE's manifold grids, and the Few labels
 page's codes (5,000 + 5,000 digits per encoder: too big to ship, a few seconds each to compute). It fills the
 same ``st.cache_resource`` caches the pages read, so a page that asks for something still being warmed waits
 for that one computation (Streamlit's per-key lock) instead of doing it twice.
@@ -81,7 +81,7 @@ def steps() -> list[tuple[str, object]]:
     """``(name, fn)`` in the order they run: what a first page render needs first, the Few labels codes last."""
     import gc
 
-    from rep_models import catalogue, precomputed
+    from rep_models import catalogue, onnx_export, precomputed
     from rep_models.catalogue import ENCODERS
     from ui import latent, live, resources
 
@@ -114,7 +114,7 @@ def steps() -> list[tuple[str, object]]:
         latent.train_images(latent.FEW_POOL)
 
     def browser_nets():
-        for name in [*catalogue.with_role("browser_decodable"), "classifier"]:
+        for name in catalogue.with_role(onnx_export.ROLE):  # each graph exported from its weights, once
             if resources.is_available(name):
                 yield_to_pages()
                 live.net_blob(name)
