@@ -52,16 +52,17 @@ VARIANTS: dict[str, dict] = {
 
 
 def train_variant(config: dict, steps: int, seed: int = 0, batch_size: int = 64, lr: float = 2e-3, x=None,
-                  check_every: int = 0, check=None) -> tuple[torch.nn.Module, float]:
-    """A fresh ``stylegan`` with ``config`` trained ``steps`` steps on ``x (N, 1, 28, 28)``; returns (the model with
-    its averaged generator in place, training seconds). ``check(model, step, seconds)`` every ``check_every`` steps."""
+                  check_every: int = 0, check=None, y=None) -> tuple[torch.nn.Module, float]:
+    """A fresh ``stylegan`` with ``config`` trained ``steps`` steps on ``x (N, 1, 28, 28)`` (with their clusters
+    ``y (N,)`` when self-conditioned); returns (the model with its averaged generator in place, training seconds).
+    ``check(model, step, seconds)`` every ``check_every`` steps."""
     torch.manual_seed(seed)
     model = build("stylegan", **config)
     opts = TrainOptions(batch_size=batch_size, lr=lr, seed=seed)
     phase = Phase("stylegan", 1, "ablation")
     optim = make_optimisers(model, phase, len(x), opts)
     wrapped = LossModule(model)
-    y = torch.zeros(len(x), dtype=torch.long)
+    y = torch.zeros(len(x), dtype=torch.long) if y is None else y
     t0, done, epoch = time.time(), 0, 0
     with noise_generator(torch.Generator().manual_seed(seed)):
         while done < steps:
@@ -119,6 +120,15 @@ def main(argv: list[str] | None = None) -> int:
     classifier = checkpoint.load(ROOT / "pretrained" / "classifier")
     test_features = metrics.classifier_features(classifier, xt)
     variants = {"adhoc": json.loads(args.only_config)} if args.only_config else {v: VARIANTS[v] for v in args.variants}
+    if args.only_config:
+        base = {**base, **variants["adhoc"]}
+    y = None
+    if base.get("clusters"):  # self-conditioned: the recipe's clusters, found once for every variant
+        from rep_models.training.recipes import cluster_targets
+
+        probe = build("stylegan", **base)
+        (y,) = cluster_targets(probe, x, seed=args.seed)
+        base = {**base, "cluster_shares": probe.config.cluster_shares}
     rows = []
     for name, over in variants.items():
         if over.get("progressive") and "grow_steps" not in over:  # 7x7, fade to 14, 14x14, fade to 28: a sixth each
@@ -128,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
             r = measure(averaged_copy(model), classifier, test_features, n=2000)
             print(json.dumps({"variant": name, "step": step, "seconds": round(secs), "raw_frechet_distance": raw, **r}), flush=True)
 
-        model, secs = train_variant({**base, **over}, args.steps, args.seed, bs, lr, x, args.check_every, check)
+        model, secs = train_variant({**base, **over}, args.steps, args.seed, bs, lr, x, args.check_every, check, y)
         row = {"variant": name, "overrides": over, "steps": args.steps, "batch_size": bs, "lr": lr, "seed": args.seed,
                "train_seconds": round(secs, 1), **measure(model, classifier, test_features, n=args.samples)}
         print(json.dumps(row), flush=True)

