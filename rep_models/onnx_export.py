@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import threading
 import warnings
 from pathlib import Path
 
@@ -35,6 +36,9 @@ from .codes import latent_dim
 
 OPSET = 17
 ROLE = "in_page"
+# torch.onnx.export keeps its state in module globals: two exports at once (the warm-up and a page) fail with
+# "GLOBALS.in_onnx_export must be False", so the server makes one at a time.
+_EXPORT_LOCK = threading.Lock()
 OUT_DIR = Path("artifacts") / "onnx"  # the command's default folder (ignored by git)
 
 
@@ -85,7 +89,7 @@ def export_bytes(name: str, model) -> bytes:
         args = (torch.randn(2, sig["latent_dim"]),) + ((torch.tensor([1, 2]),) if sig["conditional"] else ())
     names = sig["inputs"]
     buf = io.BytesIO()
-    with warnings.catch_warnings(), torch.no_grad():
+    with _EXPORT_LOCK, warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
         torch.onnx.export(graph, args, buf, input_names=names, output_names=[sig["output"]], opset_version=OPSET,
                           dynamic_axes={**{n: {0: "batch"} for n in names}, sig["output"]: {0: "batch"}}, dynamo=False)

@@ -55,6 +55,16 @@ def test_the_graph_gives_what_the_model_gives(graphs, name):
     np.testing.assert_allclose(got, want, atol=1e-4)  # measured: at most 1.2e-6
 
 
+def test_exports_from_several_threads_at_once_all_succeed(graphs):
+    """The server exports from the warm-up thread and page threads at once; torch's exporter keeps global state."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    names = [n for n in ("gan", "cvae", "beta_vae", "dcgan") if n in graphs] * 3
+    with ThreadPoolExecutor(len(names)) as pool:
+        blobs = list(pool.map(lambda n: onnx_export.export_bytes(n, graphs[n][0]), names))
+    assert blobs == [graphs[n][1] for n in names]
+
+
 def test_the_command_writes_the_same_graphs_and_refuses_other_models(tmp_path, graphs):
     written = onnx_export.export(["gan", "cvae"], tmp_path)
     for name in ("gan", "cvae"):
