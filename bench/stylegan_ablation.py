@@ -3,6 +3,8 @@
     python bench/stylegan_ablation.py                    # every variant, the fixed budget below (~13 min each)
     python bench/stylegan_ablation.py --variants full no_mbstd --steps 1000
     python bench/stylegan_ablation.py --only-config '{"lr_scale": 0.5}' --steps 800   # one ad-hoc variant (prototyping)
+    python bench/stylegan_ablation.py --variants full no_ema --out bench/results/part_a   # split over two processes, then
+    python bench/stylegan_ablation.py --merge bench/results/part_a.json bench/results/part_b.json   # one table
 
 Every variant trains the recipe's generator (``rep_models.zoo.ZOO["stylegan"]``; the model's defaults while no recipe
 ships) with the project's
@@ -10,7 +12,7 @@ training step (``rep_models.training.steps.stylegan_step``) for the same number 
 CPU thread, then draws 10,000 samples from its averaged generator (the raw one where the moving average is the
 trick left out) and measures what ``rep_models.evaluate`` measures: the Frechet distance in the shipped classifier's
 features to the test set, the class shares, the mean top-class probability. Writes ``bench/results/stylegan_ablation.json``
-and ``.md`` (the table).
+and ``.md`` (the table) and, for the whole set of variants, ``pretrained/stylegan_ablation.json`` (the GAN studio's table).
 """
 from __future__ import annotations
 
@@ -109,7 +111,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--samples", type=int, default=10000)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--out", default=str(OUT / "stylegan_ablation"))
+    p.add_argument("--merge", nargs="+", metavar="JSON", help="only join the rows of earlier runs (same steps and seed) into one table")
     args = p.parse_args(argv)
+    if args.merge:
+        parts = [json.loads(Path(f).read_text()) for f in args.merge]
+        rows = {r["variant"]: r for part in parts for r in part["rows"]}
+        first = next(iter(rows.values()))
+        meta = {**parts[0]["meta"], "command": " + ".join(part["meta"]["command"] for part in parts),
+                **{k: first[k] for k in ("steps", "batch_size", "lr", "seed")}, "samples": first["n_samples"]}
+        write_table([rows[v] for v in VARIANTS if v in rows], meta, Path(args.out))
+        return 0
     torch.set_num_threads(args.threads)
     recipe = ZOO.get("stylegan", {"train": {"lr": 1e-3, "batch_size": 64}})  # no shipped recipe yet: the defaults
     base = dict(recipe.get("config", {}))
@@ -145,19 +156,27 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(row)
     if args.only_config:
         return 0
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     meta = {"command": "python bench/stylegan_ablation.py " + " ".join(argv if argv is not None else sys.argv[1:]),
-            "date": time.strftime("%Y-%m-%d %H:%M:%S"), "threads": args.threads, "load_average": os.getloadavg()}
-    out.with_suffix(".json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=1) + "\n")
+            "date": time.strftime("%Y-%m-%d %H:%M:%S"), "threads": args.threads, "load_average": os.getloadavg(),
+            "steps": args.steps, "batch_size": bs, "lr": lr, "seed": args.seed, "samples": args.samples}
+    write_table(rows, meta, Path(args.out))
+    return 0
+
+
+def write_table(rows: list[dict], meta: dict, out: Path) -> None:
+    """``out``.json and .md; with every variant, also ``pretrained/stylegan_ablation.json`` (the page's copy)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    table = {"meta": meta, "rows": rows}
+    out.with_suffix(".json").write_text(json.dumps(table, indent=1) + "\n")
     lines = ["| variant | left out | Frechet distance | class shares | top-class prob | train s |", "|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['variant']} | {json.dumps(r['overrides']) if r['overrides'] else '-'} | {r['frechet_distance']:.2f} | "
                      f"{100 * r['min_class_fraction']:.1f}-{100 * r['max_class_fraction']:.1f} % | {r['mean_top_prob']:.3f} | {r['train_seconds']:.0f} |")
-    out.with_suffix(".md").write_text(f"Each variant: {args.steps} steps of {bs}, lr {lr:g}, seed {args.seed}, one thread; "
-                                      f"{args.samples:,} samples vs the test set.\n\n" + "\n".join(lines) + "\n")
+    out.with_suffix(".md").write_text(f"Each variant: {meta['steps']} steps of {meta['batch_size']}, lr {meta['lr']:g}, seed {meta['seed']}, "
+                                      f"one thread; {meta['samples']:,} samples vs the test set.\n\n" + "\n".join(lines) + "\n")
+    if {r["variant"] for r in rows} == set(VARIANTS):
+        (ROOT / "pretrained" / "stylegan_ablation.json").write_text(json.dumps(table, indent=1) + "\n")
     print("\n".join(lines))
-    return 0
 
 
 if __name__ == "__main__":

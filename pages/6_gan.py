@@ -1,4 +1,4 @@
-"""GAN studio: sample grids, an animated latent walk, interpolation, the conditional GAN and mode collapse."""
+"""GAN studio: sample grids, an animated latent walk, interpolation, the conditional GAN, style mixing and mode collapse."""
 from ui.nav import leave_legacy_mode
 
 leave_legacy_mode()  # first: before the slow imports (ui/nav.py says why)
@@ -14,6 +14,7 @@ from rep_models.codes import decode_at, latent_dim
 from rep_models.images import tile
 from rep_models.paths import interpolate
 from rep_models.sampling import gan_samples, mode_summary, walk_frames
+from rep_models.style_mixing import NOISE_MODES, is_style_based, mixing_grid, style_samples, w_path
 from ui import charts, downloads, i18n, latent, links, live
 from ui import common as ui
 from ui.i18n import t
@@ -42,6 +43,20 @@ def _pick_model(key: str, options=None) -> str | None:
 COUNTS = [16, 36, 64, 100]  # the grid's sizes
 
 
+def _styled(name: str) -> bool:
+    return is_style_based(ui.load_model(name))
+
+
+def _style_controls(key: str) -> tuple[float | None, str, int]:
+    """Truncation in W and the noise inputs, for a style-based generator: (psi or None, noise mode, noise seed)."""
+    psi = links.slider(t("gan.psi"), 0.0, 1.0, 1.0, 0.05, key=f"{key}_psi", param="psi", help=t("gan.psi_help"))
+    noise = links.radio(t("gan.noise"), list(NOISE_MODES), horizontal=True, key=f"{key}_noise", param="noise",
+                        format_func=lambda m: t(f"gan.noise.{m}"), help=t("gan.noise_help"))
+    if noise == "random" and st.button(t("gan.noise_redraw"), icon=":material/refresh:", key=f"{key}_redraw"):
+        st.session_state[f"{key}_noise_seed"] = st.session_state.get(f"{key}_noise_seed", 0) + 1
+    return (psi if psi < 1 else None), noise, st.session_state.get(f"{key}_noise_seed", 0)
+
+
 @ui.fragment
 def samples_panel() -> None:
     c_ctl, c_grid = st.columns([1, 2], gap="large")
@@ -56,14 +71,16 @@ def samples_panel() -> None:
             digit = None if pick in (None, "all") else int(pick)
         failed = live.runtime_failed("gan_grid")
         in_page = live.in_page(name) and not failed
+        style = None
         if not in_page:  # the server decodes: Streamlit's controls, each change a run here
             c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
             with c1:
                 seed = links.number_input(t("gan.seed"), 0, 9_999, 0, key="gan_seed", param="seed")
             c2.button("", icon=":material/casino:", on_click=_new_seed, key="gan_dice", help=t("gan.dice"))
             n = links.select_slider(t("gan.samples"), COUNTS, value=64, key="gan_n", param="samples")
-            trunc = links.slider(t("gan.truncation"), 0.0, 3.0, 0.0, 0.1, key="gan_trunc", param="truncation",
-                                 help=t("gan.truncation_help"))
+            style = _style_controls("gan") if _styled(name) else None
+            trunc = 0.0 if style else links.slider(t("gan.truncation"), 0.0, 3.0, 0.0, 0.1, key="gan_trunc", param="truncation",
+                                                   help=t("gan.truncation_help"))
     cols = 10 if (name == "cdcgan" and digit is None) else None
     with c_grid:
         if in_page:  # the page decodes, with its own controls: a new seed, count or truncation waits for no run here
@@ -72,17 +89,24 @@ def samples_panel() -> None:
             n = links.page_choice("gan_n", "samples", COUNTS, 64, view.get("n"))
             trunc = links.page_number("gan_trunc", "truncation", 0.0, 3.0, 0.0, view.get("truncation"))
             live.gan_grid(name, {"seed": seed, "n": n, "truncation": trunc}, digit, key="gan_grid", counts=COUNTS, cols=cols)
-        else:
+
+        def make() -> np.ndarray:
+            if style:
+                return tile(style_samples(ui.load_model(name), n, seed, *style))
+            return tile(gan_samples(ui.load_model(name), n, seed, trunc, digit), ncols=cols)
+
+        if not in_page:
             t0 = time.perf_counter()
-            grid = tile(gan_samples(ui.load_model(name), n, seed, trunc, digit), ncols=cols)
+            grid = make()
             ms_model = 1000 * (time.perf_counter() - t0)
             latent.show_image(grid, width=520)
-            st.caption(t("gan.grid_caption", n=n, ms=f"{ms_model:.0f}", device=ui.device_label(), seed=seed)
-                       + (t("gan.truncated", t=f"{trunc:g}") if trunc > 0 else t("gan.untruncated")) + (t("gan.per_digit") if cols else ""))
+            how = (t("gan.psi_caption", psi=f"{style[0]:g}" if style[0] is not None else "1", noise=t(f"gan.noise.{style[1]}")) if style
+                   else t("gan.truncated", t=f"{trunc:g}") if trunc > 0 else t("gan.untruncated"))
+            st.caption(t("gan.grid_caption", n=n, ms=f"{ms_model:.0f}", device=ui.device_label(), seed=seed) + how
+                       + (t("gan.per_digit") if cols else ""))
             if failed:
                 st.caption(t("live.fallback", reason=failed))
-        downloads.button(t("gan.dl_grid"), lambda: exports.png(tile(gan_samples(ui.load_model(name), n, seed, trunc, digit), ncols=cols)),
-                         f"{name}_seed{seed}.png", key="gan_dl_grid")
+        downloads.button(t("gan.dl_grid"), lambda: exports.png(make()), f"{name}_seed{seed}.png", key="gan_dl_grid")
 
 
 def walk_chunk(name: str, walkers: int, period: int, method: str) -> None:
@@ -153,16 +177,21 @@ def interpolation_panel() -> None:
                              format_func=lambda m: t(f"gan.path.{m}"))
     model = ui.load_model(name)
     d = latent_dim(model)
-    za, zb = model.latent(1, a)[0].cpu().numpy(), model.latent(1, b)[0].cpu().numpy()
-    path = interpolate(za, zb, steps, method)
-    digit = None
-    if model.conditional:
-        digit = links.segmented_control(t("gan.digit"), list(range(10)), default=3, key="gan_interp_digit", param="digit")
-        digit = 3 if digit is None else int(digit)
-    imgs = decode_at(model, path, y=digit)
+    if is_style_based(model):  # a straight line in W: the mapping network has unfolded Z
+        imgs = w_path(model, a, b, steps)
+        latent.show_image(tile(imgs, ncols=steps), scale=3)
+        st.caption(t("gan.interp_w_caption"))
+    else:
+        za, zb = model.latent(1, a)[0].cpu().numpy(), model.latent(1, b)[0].cpu().numpy()
+        path = interpolate(za, zb, steps, method)
+        digit = None
+        if model.conditional:
+            digit = links.segmented_control(t("gan.digit"), list(range(10)), default=3, key="gan_interp_digit", param="digit")
+            digit = 3 if digit is None else int(digit)
+        imgs = decode_at(model, path, y=digit)
+        latent.show_image(tile(imgs, ncols=steps), scale=3)
+        st.caption(t("gan.interp_caption", mid=f"{np.linalg.norm(path[steps // 2]):.2f}", typical=f"{np.sqrt(d):.1f}"))
     strip = tile(imgs, ncols=steps)
-    latent.show_image(strip, scale=3)
-    st.caption(t("gan.interp_caption", mid=f"{np.linalg.norm(path[steps // 2]):.2f}", typical=f"{np.sqrt(d):.1f}"))
     c_png, c_gif = st.columns(2)
     with c_png:
         downloads.button(t("gan.dl_strip"), lambda: exports.png(strip), f"{name}_{a}_to_{b}.png", key="gan_dl_interp_png")
@@ -184,8 +213,9 @@ def collapse_panel() -> None:
     st.markdown(t("gan.collapse_intro"))
     if ui.require_model("classifier", t("gan.histograms")) is None:
         return
-    cols = st.columns(2, gap="large")
-    for col, name in zip(cols, ("gan", "dcgan"), strict=True):
+    names = [n for n in catalogue.with_role("mode_collapse") if ui.is_available(n)]
+    cols = st.columns(len(names), gap="large")
+    for col, name in zip(cols, names, strict=True):
         with col:
             st.markdown(f"**{i18n.model(name, 'picker')}**")
             if ui.require_model(name, t("gan.this_side")) is None:
@@ -200,9 +230,54 @@ def collapse_panel() -> None:
             m3.metric(t("gan.confidence"), f"{100 * conf:.0f} %", help=t("gan.confidence_help"))
 
 
+MIX_ROWS, MIX_COLS = 4, 5
+
+
+@ui.fragment
+def mixing_panel() -> None:
+    st.markdown(t("gan.mix_intro"))
+    names = [n for n in GANS if ui.is_available(n) and _styled(n)]
+    if not names:
+        ui.require_model("stylegan", t("gan.section.mixing"))
+        return
+    name = _pick_model("gan_mix_model", names)
+    model = ui.load_model(name)
+    c_ctl, c_out = st.columns([1, 2], gap="large")
+    with c_ctl:
+        rows = links.number_input(t("gan.mix_rows"), 0, 9_999 - MIX_ROWS, 10, key="gan_mix_rows", param="rows", help=t("gan.mix_rows_help"))
+        cols = links.number_input(t("gan.mix_cols"), 0, 9_999 - MIX_COLS, 20, key="gan_mix_cols", param="cols", help=t("gan.mix_cols_help"))
+        k = links.select_slider(t("gan.crossover"), list(range(1, model.n_styles)), value=model.coarse_styles, key="gan_mix_k",
+                                param="crossover", help=t("gan.crossover_help", n=model.n_styles),
+                                format_func=lambda k: t("gan.crossover_k", k=k, rest=model.n_styles - k))
+        psi, noise, noise_seed = _style_controls("gan_mix")
+    with c_out:
+        grid = mixing_grid(model, range(rows, rows + MIX_ROWS), range(cols, cols + MIX_COLS), k, psi, noise, noise_seed)
+        img = tile(grid.reshape(-1, 28, 28), ncols=MIX_COLS + 1)
+        latent.show_image(img, width=480)
+        st.caption(t("gan.mix_caption", k=k, rest=model.n_styles - k))
+        downloads.button(t("gan.dl_grid"), lambda: exports.png(img), f"{name}_mix_{rows}_{cols}_k{k}.png", key="gan_dl_mix")
+    measured = ui.metrics().get(name)
+    measured = measured if isinstance(measured, dict) else {}
+    by_k = measured.get("style_mixing_by_crossover")
+    if by_k:
+        st.markdown(t("gan.mix_measured", pairs=f"{measured.get('style_mixing_pairs', 0):,}"))
+        st.dataframe([{t("gan.crossover"): t("gan.crossover_k", k=r["crossover"], rest=model.n_styles - r["crossover"]),
+                       t("gan.mix_as_a"): f"{100 * r['agreement_a']:.1f} %", t("gan.mix_as_b"): f"{100 * r['agreement_b']:.1f} %",
+                       t("gan.mix_diff"): f"{r['pixel_diff']:.3f}"} for r in by_k], hide_index=True)
+    table = ui.stylegan_ablation()
+    if table:
+        st.markdown(f"#### {t('gan.tricks')}")
+        st.markdown(t("gan.tricks_intro", steps=f"{table['meta']['steps']:,}"))
+        st.dataframe([{t("gan.trick"): t(f"gan.trick.{r['variant']}"), t("gan.tricks_fd"): r["frechet_distance"],
+                       t("gan.tricks_shares"): f"{100 * r['min_class_fraction']:.1f}–{100 * r['max_class_fraction']:.1f} %",
+                       t("gan.tricks_top"): round(r["mean_top_prob"], 3), t("gan.tricks_s"): round(r["train_seconds"])}
+                      for r in table["rows"]], hide_index=True)
+
+
 with ui.page_guard("the GAN studio"):
     # A section picker rather than st.tabs: only the section shown is computed (and only it animates).
-    sections = {"samples": samples_panel, "walk": walk_panel, "interpolate": interpolation_panel, "collapse": collapse_panel}
+    sections = {"samples": samples_panel, "walk": walk_panel, "interpolate": interpolation_panel, "mixing": mixing_panel,
+                "collapse": collapse_panel}
 
     section = links.segmented_control(t("common.section"), list(sections), default="samples", key="gan_section", param="section",
                                       format_func=lambda k: t(f"gan.section.{k}"), label_visibility="collapsed") or "samples"

@@ -66,7 +66,7 @@ PCA_COMPONENTS = 32  # components shipped: the linear AE's code size (the page s
 N_GAN, GAN_SEED = 2000, 1234  # samples per GAN histogram
 N_MSE = 5000  # test digits for the linear AE's error
 CODE_VAES = tuple(catalogue.with_role("latent_explorer"))
-HISTOGRAM_GANS = ("gan", "dcgan")
+HISTOGRAM_GANS = tuple(catalogue.with_role("mode_collapse"))
 
 
 @dataclass(frozen=True)

@@ -164,6 +164,16 @@ def test_gan_grid_made_in_the_page_is_the_servers(open_page, name):
     zb = portable_normal(4 * model.config.z_dim, 9).astype(np.float32).reshape(4, -1)
     with torch.no_grad():
         np.testing.assert_allclose(page_run(page, name, zb), model.decode(torch.from_numpy(zb))[:, 0].numpy().ravel(), atol=1e-3)
+    # A batch of 64 is split: half in the page, half in its helper worker on the other core, once the helper has the
+    # network (it is given it after the first big batch). Both halves are the PyTorch generator's digits.
+    zb = portable_normal(64 * model.config.z_dim, 11).astype(np.float32).reshape(64, -1)
+    page_run(page, name, zb)
+    helper = "() => { const H = globalThis.__latentLab.helper; return H ? [...H.nets.values()].some(v => v === true) : null; }"
+    page.wait_for_function(helper, timeout=60_000)
+    splits = page.evaluate("() => globalThis.__latentLab.splits ?? 0")
+    with torch.no_grad():
+        np.testing.assert_allclose(page_run(page, name, zb), model.decode(torch.from_numpy(zb))[:, 0].numpy().ravel(), atol=1e-3)
+    assert page.evaluate("() => globalThis.__latentLab.splits") == splits + 1
     seed = page.get_by_label("Seed", exact=True)
     n = int(page.evaluate(_shadow(GRID_CANVAS, "renders")))
     seed.fill("77")
@@ -172,6 +182,28 @@ def test_gan_grid_made_in_the_page_is_the_servers(open_page, name):
     page.wait_for_function("() => location.search.includes('seed=77')")  # the server heard it: the URL follows
     assert_no_error(page)
     screenshot(page, f"gan_grid_in_page_{name}")
+
+
+def _main_images(page) -> list[str]:
+    return page.locator('[data-testid="stMain"] [data-testid="stImage"] img').evaluate_all("els => els.map(e => e.src)")
+
+
+def test_style_mixing_section(open_page):
+    """The StyleGAN's Style mixing section: the grid of mixes, a new crossover redraws it, the measured table shows."""
+    needs("stylegan")
+    page = open_page("gan?section=mixing&model=stylegan", wait_for_text="Style mixing")
+    wait_idle(page)
+    assert_no_error(page)
+    before = _main_images(page)
+    assert len(before) == 1
+    page.get_by_role("slider", name=re.compile("Crossover")).first.press("ArrowRight")  # 2 -> 3 styles from the row's sample
+    page.wait_for_function("(src) => { const i = document.querySelector('[data-testid=\"stMain\"] [data-testid=\"stImage\"] img');"
+                           " return i && i.src !== src; }", arg=before[0])
+    wait_idle(page)
+    assert page.get_by_text("the first 3 styles of its row's sample").count() == 1
+    assert page.get_by_text(re.compile(r"Measured on 2,000 random pairs")).count() == 1  # above the evaluation's table
+    assert_no_error(page)
+    screenshot(page, "gan_style_mixing")
 
 
 def test_without_the_runtime_the_server_draws_and_the_page_says_so(open_page, browser):

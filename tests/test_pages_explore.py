@@ -33,6 +33,7 @@ TINY = {
     "gan": ("gan", {"z_dim": 8, "hidden": 32}),
     "dcgan": ("dcgan", {"z_dim": 8, "ngf": 4, "ndf": 4}),
     "cdcgan": ("cdcgan", {"z_dim": 8, "ngf": 4, "ndf": 4}),
+    "stylegan": ("stylegan", {"z_dim": 8, "w_dim": 8, "mapping_layers": 2, "channels": (8, 8, 4), "d_channels": (4, 8, 8)}),
     "linear_ae": ("linear_ae", {"latent_dim": 6}),
     "conv_ae": ("conv_ae", {"channels": 4}),
 }
@@ -50,6 +51,9 @@ def tiny_zoo(tmp_path_factory, mnist_test):
             with torch.no_grad():  # untrained nets barely react to their input; tripled weights make changes visible
                 for p in m.parameters():
                     p.mul_(3.0)
+                for k, p in m.named_parameters():  # the StyleGAN's noise strengths start at 0: give the noise a say
+                    if k.endswith("strength"):
+                        p.fill_(0.5)
         checkpoint.save(m, d / name)
     # A synthetic PCA map of raw pixels: a random 2-D linear projection of the test set (placement works the same).
     x, y = mnist_test
@@ -300,7 +304,68 @@ def test_gan_studio_play_advances_frames_and_shows_the_histograms(zoo):
     at.toggle(key="gan_play").set_value(False)
     at.segmented_control(key="gan_section").set_value("collapse").run()
     ok(at)
-    assert [m.label for m in at.metric].count("Digits drawn (≥ 2 %)") == 2  # MLP GAN and DCGAN side by side
+    assert [m.label for m in at.metric].count("Digits drawn (≥ 2 %)") == 3  # MLP GAN, DCGAN and StyleGAN side by side
+
+
+def test_gan_studio_style_sections(zoo):
+    """The StyleGAN: its samples (server-drawn) with truncation in W and the noise inputs; the Style mixing section,
+    whose crossover, seeds and noise change the grid, with the trick table where one ships; interpolation in W."""
+    at = run("6_gan.py")
+    at.selectbox(key="gan_model").set_value("stylegan").run()
+    ok(at)
+    assert not components(at, "latent_lab.gan_grid")  # not run in the page: the server's grid and Streamlit's controls
+    first = urls(at)
+    assert at.slider(key="gan_psi").value == 1.0 and at.radio(key="gan_noise").value == "const"
+    assert not [s for s in at.slider if s.key == "gan_trunc"]  # Z truncation is for the other GANs
+    at.slider(key="gan_psi").set_value(0.0).run()
+    ok(at)
+    assert urls(at) != first and "ψ = 0" in texts(at, "caption")
+    at.slider(key="gan_psi").set_value(1.0).run()  # the link's psi is every section's: at 0 every cell is the average digit
+
+    at.segmented_control(key="gan_section").set_value("mixing").run()
+    ok(at)
+    assert at.select_slider(key="gan_mix_k").value == 2  # the coarse styles
+    grid = urls(at)
+    at.select_slider(key="gan_mix_k").set_value(5).run()
+    ok(at)
+    assert urls(at) != grid and "first 5 styles" in texts(at, "caption")
+    at.radio(key="gan_mix_noise").set_value("random").run()
+    ok(at)
+    before = urls(at)
+    at.button(key="gan_mix_redraw").click().run()
+    ok(at)
+    assert urls(at) != before  # new noise maps
+    at.number_input(key="gan_mix_rows").set_value(99).run()
+    ok(at)
+
+    at.segmented_control(key="gan_section").set_value("interpolate").run()
+    at.selectbox(key="gan_interp_model").set_value("stylegan").run()
+    ok(at)
+    assert "straight line in W" in texts(at, "caption")
+
+
+def test_gan_studio_shows_the_trick_table(zoo):
+    table = {"meta": {"steps": 1500}, "rows": [
+        {"variant": "full", "frechet_distance": 40.5, "min_class_fraction": 0.07, "max_class_fraction": 0.13, "mean_top_prob": 0.95,
+         "train_seconds": 300.0},
+        {"variant": "no_mbstd", "frechet_distance": 61.25, "min_class_fraction": 0.01, "max_class_fraction": 0.3, "mean_top_prob": 0.9,
+         "train_seconds": 290.0}]}
+    path = zoo / "stylegan_ablation.json"
+    path.write_text(json.dumps(table))
+    try:
+        at = run("6_gan.py")
+        at.segmented_control(key="gan_section").set_value("mixing").run()
+        ok(at)
+        shown = at.dataframe[-1].value
+        assert list(shown["Variant"]) == ["all tricks", "without minibatch standard deviation"]
+        assert list(shown["Fréchet distance"]) == [40.5, 61.25] and "1,500 steps" in texts(at, "markdown")
+        path.write_text("{not json")
+        at = run("6_gan.py")
+        at.segmented_control(key="gan_section").set_value("mixing").run()
+        ok(at)  # an unreadable table is left out, nothing breaks
+        assert "What each trick does" not in texts(at, "markdown")
+    finally:
+        path.unlink()
 
 
 # -------------------------------------------------------------------------------------- Linear AE = PCA

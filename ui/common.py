@@ -38,6 +38,7 @@ Models and data (ui.resources: cached once per process with st.cache_resource)
     require_model(name) -> Model|None   the model, or None after an st.info "not available yet" (never raises)
     card(name) -> dict | None           the model's card (pretrained/NAME.json), or None
     metrics() -> dict                   pretrained/metrics.json ({} if absent)
+    stylegan_ablation() -> dict | None  pretrained/stylegan_ablation.json (the trick ablation table)
     test_set() -> (x, y)                the shipped MNIST test digits (10000,1,28,28) float [0,1], (10000,) int64; DatasetError
     anomaly_reference() -> np.ndarray   sorted conv_ae reconstruction errors of the MNIST test set (or None)
     not_a_digit_detectors() -> dict     {"draw"|"upload": rep_models.ood.Detector} for the Draw page's verdict (or None)
@@ -80,13 +81,14 @@ from ui.resources import (
     metrics,
     not_a_digit_detectors,
     require_model,
+    stylegan_ablation,
     test_set,
 )
 
 # The pages' API (``from ui import common as ui``): defined here, or in ui.resources, ui.digit_input and ui.display.
 __all__ = [
     "PAGES", "PageSpec", "MODEL_INFO", "page_header", "page_guard", "fragment", "job_panel", "failure_message",
-    "device", "device_label", "is_available", "load_model", "require_model", "card", "metrics", "test_set",
+    "device", "device_label", "is_available", "load_model", "require_model", "card", "metrics", "stylegan_ablation", "test_set",
     "anomaly_reference", "not_a_digit_detectors",
     "digit_input", "last_steps", "last_source", "canvas_key", "source_label",
     "png", "show_image", "show_images", "pad_square",

@@ -100,6 +100,17 @@ def metrics() -> dict:
         return {}
 
 
+def stylegan_ablation() -> dict | None:
+    """The StyleGAN trick ablation (``python bench/stylegan_ablation.py`` writes ``pretrained/stylegan_ablation.json``:
+    ``meta`` and one row per variant); None where it is absent or unreadable."""
+    path = checkpoint.PRETRAINED_DIR / "stylegan_ablation.json"
+    try:
+        table = json.loads(path.read_text()) if path.is_file() else None
+    except (OSError, json.JSONDecodeError):
+        return None
+    return table if isinstance(table, dict) and isinstance(table.get("rows"), list) and table["rows"] else None
+
+
 @st.cache_resource(show_spinner=Later("spin.test_digits"))
 def test_set() -> tuple[torch.Tensor, torch.Tensor]:
     """The 10,000 MNIST test digits that ship with the app (data/mnist_sample.npz). Raises DatasetError."""

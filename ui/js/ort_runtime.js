@@ -25,6 +25,7 @@ function parseNet(data) {
 
 function registerNet(net) {
   LL.nets.set(net.id, net);
+  performance.mark("ll:net " + net.kind);
   for (const resolve of LL.waiters.get(net.id) ?? []) resolve(net);
   LL.waiters.delete(net.id);
 }
@@ -37,6 +38,9 @@ function whenNet(id) {
   });
 }
 
+// y = Identity(x), one float: the smallest ONNX graph (made with onnx.helper, opset 13).
+const WARM_UP = "CAgSADo3ChAKAXgSAXkiCElkZW50aXR5EgF3Wg8KAXgSCgoICAESBAoCCAFiDwoBeRIKCggIARIECgIIAUIECgAQDQ==";
+
 // The runtime, started once per page from `base` (the URL folder of static/ort/). Rejects, with the reason, where it
 // cannot start (no WebAssembly, the files blocked): the components then say so and ask the server instead.
 function startRuntime(base) {
@@ -44,10 +48,15 @@ function startRuntime(base) {
     LL.ort = (async () => {
       if (typeof WebAssembly !== "object") throw new Error("this browser has no WebAssembly");
       base = new URL(base, location.href).href;  // a component's module has no URL of its own to resolve against
+      performance.mark("ll:runtime start");
       const ort = await import(base + "ort.wasm.min.mjs");
       ort.env.wasm.numThreads = 1;
       ort.env.wasm.proxy = false;
       ort.env.wasm.wasmPaths = base;
+      // The WebAssembly is fetched and compiled by the first session made, not by the import: make one at once, on a
+      // one-op graph, so it compiles while the page's own networks are still on their way from the server.
+      await ort.InferenceSession.create(Uint8Array.from(atob(WARM_UP), (c) => c.charCodeAt(0)));
+      performance.mark("ll:runtime ready");
       return ort;
     })();
     LL.ort.catch(() => {});
@@ -61,7 +70,9 @@ function session(base, id) {
     const made = (async () => {
       const ort = await startRuntime(base);
       const net = await whenNet(id);
+      performance.mark("ll:session " + net.kind);
       const s = await ort.InferenceSession.create(net.onnx, { executionProviders: ["wasm"], graphOptimizationLevel: "all" });
+      performance.mark("ll:session made " + net.kind);
       return { ort, net, s, queue: Promise.resolve() };
     })();
     made.catch(() => LL.sessions.delete(id));
@@ -70,21 +81,116 @@ function session(base, id) {
   return LL.sessions.get(id);
 }
 
+// A network's inputs, each made by tensor(type, data, dims): an ort.Tensor here, a plain object for the helper.
+function feedsFor(tensor, net, z, batch, y) {
+  const feeds = {};
+  if (net.kind === "classifier") feeds.x = tensor("float32", z, [batch, 28, 28]);
+  else {
+    feeds.z = tensor("float32", z, [batch, net.latent_dim]);
+    if (net.conditional) feeds.y = tensor("int64", BigInt64Array.from(y ?? Array.from({ length: batch }, (_, i) => i % 10), BigInt), [batch]);
+  }
+  return feeds;
+}
+
+async function runHere(S, z, batch, y) {
+  const feeds = feedsFor((type, data, dims) => new S.ort.Tensor(type, data, dims), S.net, z, batch, y);
+  const job = S.queue.then(() => S.s.run(feeds));
+  S.queue = job.catch(() => {});
+  return (await job)[S.net.output].data;
+}
+
 // Run network `id` on codes z (B*d floats) [and digits y (B ints)]: images (B*784 floats in [0, 1]) for a decoder,
-// probabilities (B*10) for the classifier (then z holds B*784 pixels).
+// probabilities (B*10) for the classifier (then z holds B*784 pixels). A batch of at least SPLIT_MIN is split with
+// the helper (below) where it has the network: half here, half on the other core, at the same time.
 async function runNet(base, id, z, batch, y = null) {
   const S = await session(base, id);
-  const { ort, net, s } = S;
-  const feeds = {};
-  if (net.kind === "classifier") feeds.x = new ort.Tensor("float32", z, [batch, 28, 28]);
-  else {
-    feeds.z = new ort.Tensor("float32", z, [batch, net.latent_dim]);
-    if (net.conditional) feeds.y = new ort.Tensor("int64", BigInt64Array.from(y ?? Array.from({ length: batch }, (_, i) => i % 10), BigInt), [batch]);
+  const H = batch >= SPLIT_MIN ? helperFor(base, S.net) : null;
+  if (!H) {
+    const out = await runHere(S, z, batch, y);
+    if (batch >= SPLIT_MIN) helperFor(base, S.net, true);  // after the first big run: the helper gets its copy now
+    return out;
   }
-  const job = S.queue.then(() => s.run(feeds));
-  S.queue = job.catch(() => {});
-  const out = await job;
-  return out[net.output].data;
+  const a = Math.ceil(batch / 2), per = z.length / batch, perOut = S.net.kind === "classifier" ? 10 : 784;
+  const there = helperRun(H, S.net, z.slice(a * per), batch - a, y && y.slice(a));
+  const here = await runHere(S, z.subarray(0, a * per), a, y && y.slice(0, a));
+  let rest;
+  try { rest = await there; } catch { rest = await runHere(S, z.subarray(a * per), batch - a, y && y.slice(a)); }
+  const out = new Float32Array(batch * perOut);
+  out.set(here, 0);
+  out.set(rest, a * perOut);
+  LL.splits = (LL.splits ?? 0) + 1;  // counted for the tests and the benchmark
+  return out;
+}
+
+// ---- the helper: a Web Worker with its own runtime and sessions, so a big batch uses a second core (the page's
+// runtime has one thread: no cross-origin isolation, no shared memory). Made only where the machine has two cores or
+// more, and only after a first big batch ran here, so it never delays a page's first picture; any failure and the
+// page runs everything here again.
+const SPLIT_MIN = 32;
+const HELPER_SRC = `let ort = null; const sessions = new Map();
+onmessage = async (e) => {
+  const m = e.data;
+  try {
+    if (m.type === "net") {
+      if (!ort) {
+        ort = await import(m.base + "ort.wasm.min.mjs");
+        ort.env.wasm.numThreads = 1; ort.env.wasm.proxy = false; ort.env.wasm.wasmPaths = m.base;
+      }
+      sessions.set(m.id, await ort.InferenceSession.create(m.onnx, { executionProviders: ["wasm"], graphOptimizationLevel: "all" }));
+      postMessage({ type: "ready", id: m.id });
+    } else {
+      const feeds = {};
+      for (const [k, v] of Object.entries(m.feeds)) feeds[k] = new ort.Tensor(v.type, v.data, v.dims);
+      const data = (await sessions.get(m.id).run(feeds))[m.output].data;
+      postMessage({ type: "done", job: m.job, data });
+    }
+  } catch (err) { postMessage({ type: "error", id: m.id, job: m.job, reason: String((err && err.message) || err) }); }
+};`;
+
+function helper(base) {
+  if (LL.helper === undefined) {
+    LL.helper = null;
+    if ((navigator.hardwareConcurrency || 1) < 2 || typeof Worker !== "function") return null;
+    try {
+      const url = URL.createObjectURL(new Blob([HELPER_SRC], { type: "text/javascript" }));
+      const H = { w: new Worker(url, { type: "module" }), nets: new Map(), jobs: new Map(), next: 0, base: new URL(base, location.href).href };
+      const broken = (reason) => {
+        LL.helper = null;
+        for (const { reject } of H.jobs.values()) reject(new Error(reason));
+        H.w.terminate();
+      };
+      H.w.onerror = (e) => broken(String(e.message || "the helper stopped"));
+      H.w.onmessage = (e) => {
+        const m = e.data;
+        if (m.type === "ready") H.nets.set(m.id, true);
+        else if (m.type === "done") { H.jobs.get(m.job)?.resolve(m.data); H.jobs.delete(m.job); }
+        else if (m.job === undefined) H.nets.set(m.id, false);  // that network cannot run there: run it here
+        else { H.jobs.get(m.job)?.reject(new Error(m.reason)); H.jobs.delete(m.job); }
+      };
+      LL.helper = H;
+    } catch { LL.helper = null; }
+  }
+  return LL.helper;
+}
+
+// The helper, where it has network `net` ready; with `send`, it is given the network if it has not been yet.
+function helperFor(base, net, send = false) {
+  const H = send ? helper(base) : LL.helper;
+  if (!H) return null;
+  if (send && !H.nets.has(net.id)) {
+    H.nets.set(net.id, "pending");
+    H.w.postMessage({ type: "net", id: net.id, base: H.base, onnx: net.onnx.slice() });
+  }
+  return H.nets.get(net.id) === true ? H : null;
+}
+
+function helperRun(H, net, z, batch, y) {
+  return new Promise((resolve, reject) => {
+    const job = H.next++;
+    H.jobs.set(job, { resolve, reject });
+    const feeds = feedsFor((type, data, dims) => ({ type, data, dims }), net, z, batch, y);
+    H.w.postMessage({ type: "run", id: net.id, job, feeds, output: net.output });
+  });
 }
 
 // ---- seeded latents: the twin of rep_models.models.base.portable_normal (same numbers for the same seed)
