@@ -164,16 +164,19 @@ def test_gan_grid_made_in_the_page_is_the_servers(open_page, name):
     zb = portable_normal(4 * model.config.z_dim, 9).astype(np.float32).reshape(4, -1)
     with torch.no_grad():
         np.testing.assert_allclose(page_run(page, name, zb), model.decode(torch.from_numpy(zb))[:, 0].numpy().ravel(), atol=1e-3)
-    # A batch of 64 is split: half in the page, half in its helper worker on the other core, once the helper has the
-    # network (it is given it after the first big batch). Both halves are the PyTorch generator's digits.
+    # A batch of 64 of the DCGAN (40-80 ms here) is split: half in the page, half in its helper worker on the other
+    # core, once the helper has the network (given after a first slow big batch); the MLP GAN's (6-10 ms) is not.
+    # Both halves are the PyTorch generator's digits.
     zb = portable_normal(64 * model.config.z_dim, 11).astype(np.float32).reshape(64, -1)
     page_run(page, name, zb)
-    helper = "() => { const H = globalThis.__latentLab.helper; return H ? [...H.nets.values()].some(v => v === true) : null; }"
-    page.wait_for_function(helper, timeout=60_000)
+    page_run(page, name, zb)  # the fastest of the whole runs decides (a first run is slow anyway)
     splits = page.evaluate("() => globalThis.__latentLab.splits ?? 0")
+    if name == "dcgan":
+        helper = "() => { const H = globalThis.__latentLab.helper; return H ? [...H.nets.values()].some(v => v === true) : null; }"
+        page.wait_for_function(helper, timeout=60_000)
     with torch.no_grad():
         np.testing.assert_allclose(page_run(page, name, zb), model.decode(torch.from_numpy(zb))[:, 0].numpy().ravel(), atol=1e-3)
-    assert page.evaluate("() => globalThis.__latentLab.splits") == splits + 1
+    assert page.evaluate("() => globalThis.__latentLab.splits ?? 0") == splits + (name == "dcgan")
     seed = page.get_by_label("Seed", exact=True)
     n = int(page.evaluate(_shadow(GRID_CANVAS, "renders")))
     seed.fill("77")
