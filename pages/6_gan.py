@@ -47,14 +47,19 @@ def _styled(name: str) -> bool:
     return is_style_based(ui.load_model(name))
 
 
-def _style_controls(key: str) -> tuple[float | None, str, int]:
-    """Truncation in W and the noise inputs, for a style-based generator: (psi or None, noise mode, noise seed)."""
-    psi = links.slider(t("gan.psi"), 0.0, 1.0, 1.0, 0.05, key=f"{key}_psi", param="psi", help=t("gan.psi_help"))
+def _noise_control(key: str) -> tuple[str, int]:
+    """A style-based generator's noise inputs: (noise mode, noise seed), with a button that re-draws the noise."""
     noise = links.radio(t("gan.noise"), list(NOISE_MODES), horizontal=True, key=f"{key}_noise", param="noise",
                         format_func=lambda m: t(f"gan.noise.{m}"), help=t("gan.noise_help"))
     if noise == "random" and st.button(t("gan.noise_redraw"), icon=":material/refresh:", key=f"{key}_redraw"):
         st.session_state[f"{key}_noise_seed"] = st.session_state.get(f"{key}_noise_seed", 0) + 1
-    return (psi if psi < 1 else None), noise, st.session_state.get(f"{key}_noise_seed", 0)
+    return noise, st.session_state.get(f"{key}_noise_seed", 0)
+
+
+def _style_controls(key: str) -> tuple[float | None, str, int]:
+    """Truncation in W and the noise inputs, for a style-based generator: (psi or None, noise mode, noise seed)."""
+    psi = links.slider(t("gan.psi"), 0.0, 1.0, 1.0, 0.05, key=f"{key}_psi", param="psi", help=t("gan.psi_help"))
+    return (psi if psi < 1 else None), *_noise_control(key)
 
 
 @ui.fragment
@@ -69,8 +74,12 @@ def samples_panel() -> None:
             pick = links.segmented_control(t("gan.digit"), ["all", *range(10)], default="all", key="gan_digit", param="digit",
                                            format_func=lambda d: t("gan.all") if d == "all" else str(d))
             digit = None if pick in (None, "all") else int(pick)
-        failed = live.runtime_failed("gan_grid")
-        in_page = live.in_page(name) and not failed
+        styled = _styled(name)
+        grid_key = "gan_grid_style" if styled else "gan_grid"  # its own reported view: psi is not z's truncation
+        failed = live.runtime_failed(grid_key)
+        # Re-drawn noise is drawn by the server's generator; fixed or off, a style generator runs in the page too.
+        noise, noise_seed = _noise_control("gan") if styled else (None, 0)
+        in_page = live.in_page(name) and not failed and noise != "random"
         style = None
         if not in_page:  # the server decodes: Streamlit's controls, each change a run here
             c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
@@ -78,17 +87,24 @@ def samples_panel() -> None:
                 seed = links.number_input(t("gan.seed"), 0, 9_999, 0, key="gan_seed", param="seed")
             c2.button("", icon=":material/casino:", on_click=_new_seed, key="gan_dice", help=t("gan.dice"))
             n = links.select_slider(t("gan.samples"), COUNTS, value=64, key="gan_n", param="samples")
-            style = _style_controls("gan") if _styled(name) else None
+            if styled:
+                psi = links.slider(t("gan.psi"), 0.0, 1.0, 1.0, 0.05, key="gan_psi", param="psi", help=t("gan.psi_help"))
+                style = ((psi if psi < 1 else None), noise, noise_seed)
             trunc = 0.0 if style else links.slider(t("gan.truncation"), 0.0, 3.0, 0.0, 0.1, key="gan_trunc", param="truncation",
                                                    help=t("gan.truncation_help"))
     cols = 10 if (name == "cdcgan" and digit is None) else None
     with c_grid:
         if in_page:  # the page decodes, with its own controls: a new seed, count or truncation waits for no run here
-            view = live.reported("gan_grid", "view") or {}
+            view = live.reported(grid_key, "view") or {}
             seed = links.page_number("gan_seed", "seed", 0, 9_999, 0, view.get("seed"))
             n = links.page_choice("gan_n", "samples", COUNTS, 64, view.get("n"))
-            trunc = links.page_number("gan_trunc", "truncation", 0.0, 3.0, 0.0, view.get("truncation"))
-            live.gan_grid(name, {"seed": seed, "n": n, "truncation": trunc}, digit, key="gan_grid", counts=COUNTS, cols=cols)
+            if styled:  # psi in W, 1 = none
+                trunc = links.page_number("gan_psi", "psi", 0.0, 1.0, 1.0, view.get("truncation"))
+                style = ((trunc if trunc < 1 else None), noise, 0)
+            else:
+                trunc = links.page_number("gan_trunc", "truncation", 0.0, 3.0, 0.0, view.get("truncation"))
+            live.gan_grid(name, {"seed": seed, "n": n, "truncation": trunc}, digit, key=grid_key, counts=COUNTS, cols=cols,
+                          noise=noise)
 
         def make() -> np.ndarray:
             if style:

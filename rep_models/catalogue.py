@@ -151,7 +151,7 @@ CATALOGUE: dict[str, Entry] = {e.name: e for e in [
              Bar("frechet_distance", "Frechet distance minus gan's", "<", 0, minus=("gan", "frechet_distance"))]),
     _e("stylegan", "Style-based GAN (StyleGAN)", "StyleGAN", "GANs",
        "Each layer of the generator gets its own style: mix the coarse styles of one digit with the fine styles of another.",
-       ["generator", "mode_collapse"], needs=["classifier", "contrastive"], label="StyleGAN (style-based)",
+       ["generator", "in_page", "mode_collapse"], needs=["classifier", "contrastive"], label="StyleGAN (style-based)",
        bars=[Bar("samples_min_class_fraction", "smallest class fraction of samples", ">=", 0.06),
              Bar("samples_max_class_fraction", "largest class fraction of samples", "<=", 0.14),
              Bar("samples_mean_top_prob", "mean top-class probability of samples", ">=", 0.93),

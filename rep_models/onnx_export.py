@@ -9,6 +9,8 @@ thread). Each graph has the same plain signature, whatever the model:
 
 - a decoder or generator: ``z`` (B, d) float32, and ``y`` (B,) int64 (the digit) for a conditional model, to
   ``x`` (B, 28, 28) float32 in [0, 1] (the model's ``decode``);
+- a style-based generator: ``z`` (B, d), ``psi`` (1,) (truncation in W, 1: none) and ``noise`` (1,) (the fixed
+  noise maps on, 1, or off, 0) to ``x``;
 - the classifier: ``x`` (B, 28, 28) to ``p`` (B, 10), the softmax probabilities.
 
 The app makes each graph from the shipped weights when a page first needs it (:func:`export_bytes`, tens of
@@ -33,6 +35,7 @@ import torch.nn as nn
 
 from . import catalogue, checkpoint, fast
 from .codes import latent_dim
+from .style_mixing import is_style_based
 
 OPSET = 17
 ROLE = "in_page"
@@ -51,6 +54,21 @@ class DecoderGraph(nn.Module):
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         return self.model.decode(z, y)[:, 0]
+
+
+class StyleGraph(nn.Module):
+    """A style-based generator: ``z (B, d)``, ``psi (1,)`` (truncation in W, 1: none) and ``noise (1,)`` (the fixed
+    noise maps' gain: 1 on, 0 off) -> ``x (B, 28, 28)`` in [0, 1], the same as ``style_samples(..., noise="const" or
+    "none")`` for the same latents."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, z: torch.Tensor, psi: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        m = self.model
+        w = m.w_avg + psi * (m.mapping(z) - m.w_avg)
+        return m.synthesis(m.broadcast(w), noise="const", noise_gain=noise)[:, 0]
 
 
 class ClassifierGraph(nn.Module):
@@ -74,8 +92,9 @@ def signature(name: str, model) -> dict:
     if name == "classifier":
         return {"kind": "classifier", "inputs": ["x"], "output": "p", "latent_dim": None, "conditional": False}
     cond = is_conditional(model)
-    return {"kind": "decoder", "inputs": ["z", "y"] if cond else ["z"], "output": "x", "latent_dim": latent_dim(model),
-            "conditional": cond}
+    style = is_style_based(model)
+    return {"kind": "decoder", "inputs": ["z", "psi", "noise"] if style else ["z", "y"] if cond else ["z"], "output": "x",
+            "latent_dim": latent_dim(model), "conditional": cond, "style": style}
 
 
 def export_bytes(name: str, model) -> bytes:
@@ -84,6 +103,8 @@ def export_bytes(name: str, model) -> bytes:
     sig = signature(name, model)
     if sig["kind"] == "classifier":
         graph, args = ClassifierGraph(model), (torch.rand(2, 28, 28),)
+    elif sig["style"]:
+        graph, args = StyleGraph(model), (torch.randn(2, sig["latent_dim"]), torch.tensor([0.7]), torch.tensor([1.0]))
     else:
         graph = DecoderGraph(model)
         args = (torch.randn(2, sig["latent_dim"]),) + ((torch.tensor([1, 2]),) if sig["conditional"] else ())
@@ -91,8 +112,9 @@ def export_bytes(name: str, model) -> bytes:
     buf = io.BytesIO()
     with _EXPORT_LOCK, warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
+        batched = [n for n in names if n not in ("psi", "noise")]  # a style graph's psi and noise: one number each
         torch.onnx.export(graph, args, buf, input_names=names, output_names=[sig["output"]], opset_version=OPSET,
-                          dynamic_axes={**{n: {0: "batch"} for n in names}, sig["output"]: {0: "batch"}}, dynamo=False)
+                          dynamic_axes={**{n: {0: "batch"} for n in batched}, sig["output"]: {0: "batch"}}, dynamo=False)
     return buf.getvalue()
 
 

@@ -187,6 +187,44 @@ def test_gan_grid_made_in_the_page_is_the_servers(open_page, name):
     screenshot(page, f"gan_grid_in_page_{name}")
 
 
+def test_style_gan_grid_made_in_the_page_is_the_servers(open_page):
+    """The StyleGAN's samples run in the page too, with psi (truncation in W) and the fixed noise maps on or off as
+    inputs: the page's digits are style_samples' for the seed within 1e-3, a new psi redraws them in the page, and
+    re-drawn noise hands the grid to the server."""
+    needs("stylegan")
+    from rep_models.images import tile
+    from rep_models.style_mixing import style_samples
+
+    page = open_page("gan?model=stylegan&seed=5&samples=16&psi=0.7", wait_for_text="GAN studio")
+    page.wait_for_function(f"() => Number(({_shadow(GRID_CANVAS, 'renders')})()) > 0", timeout=60_000)
+    assert_no_error(page)
+    model = checkpoint.load_pretrained("stylegan").eval()
+    grab = (f"() => {{ const c = [...document.querySelectorAll('*')].map(e => e.shadowRoot?.querySelector({GRID_CANVAS!r}))"
+            ".find(Boolean); const d = c.getContext('2d').getImageData(0, 0, c.width, c.height);"
+            " return [c.width, c.height, Array.from(d.data.filter((_, i) => i % 4 === 0))]; }")
+    w, h, grey = page.evaluate(grab)
+    want = tile(style_samples(model, 16, 5, 0.7, "const"))
+    assert (h, w) == want.shape
+    np.testing.assert_allclose(np.array(grey, np.float64).reshape(h, w) / 255, want, atol=0.5 / 255 + 1e-3)
+    n = int(page.evaluate(_shadow(GRID_CANVAS, "renders")))
+    psi = page.get_by_label("Truncation ψ (in W)")
+    psi.focus()
+    psi.press("End")  # psi 1: no truncation, decoded in the page
+    page.wait_for_function(f"(n) => Number(({_shadow(GRID_CANVAS, 'renders')})()) > n", arg=n)
+    page.wait_for_function("() => !location.search.includes('psi=')")  # 1 is the default: it leaves the URL
+    w, h, grey = page.evaluate(grab)
+    np.testing.assert_allclose(np.array(grey, np.float64).reshape(h, w) / 255, tile(style_samples(model, 16, 5, None, "const")),
+                               atol=0.5 / 255 + 1e-3)
+    screenshot(page, "gan_grid_in_page_stylegan")
+    page.get_by_text("re-drawn", exact=True).click()  # the server's generator draws re-drawn noise
+    page.get_by_role("button", name="Draw new noise").wait_for(timeout=60_000)
+    page.locator('[data-testid="stMain"] [data-testid="stImage"] img').first.wait_for(timeout=60_000)  # the server's grid
+    wait_idle(page)
+    assert_no_error(page)
+    assert not page.evaluate(_shadow(GRID_CANVAS, "renders"))  # the in-page grid is gone
+    screenshot(page, "gan_grid_stylegan_redrawn_noise")
+
+
 def _main_images(page) -> list[str]:
     return page.locator('[data-testid="stMain"] [data-testid="stImage"] img').evaluate_all("els => els.map(e => e.src)")
 

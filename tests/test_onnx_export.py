@@ -45,6 +45,13 @@ def test_the_graph_gives_what_the_model_gives(graphs, name):
             x = np.random.default_rng(0).random((33, 28, 28), dtype=np.float32)
             want = torch.softmax(model(torch.from_numpy(x)[:, None]), 1).numpy()
             got = s.run(None, {"x": x})[0]
+        elif sig["style"]:  # truncation in W and the fixed noise maps on or off, as the page asks
+            z = seeded_normal((33, sig["latent_dim"]), 5).numpy()
+            for psi, gain, mode in ((1.0, 1.0, "const"), (0.6, 1.0, "const"), (0.8, 0.0, "none")):
+                want = model.synthesis(model.broadcast(model.truncate(model.mapping(torch.from_numpy(z)), psi)), noise=mode)[:, 0].numpy()
+                got = s.run(None, {"z": z, "psi": np.float32([psi]), "noise": np.float32([gain])})[0]
+                np.testing.assert_allclose(got, want, atol=1e-4, err_msg=f"psi {psi}, noise {mode}")
+            assert np.abs(got - s.run(None, {"z": z, "psi": np.float32([0.8]), "noise": np.float32([1.0])})[0]).mean() > 1e-3
         else:
             z = seeded_normal((33, sig["latent_dim"]), 5).numpy()  # 33: the batch size is free
             y = np.arange(33) % 10

@@ -308,19 +308,39 @@ def test_gan_studio_play_advances_frames_and_shows_the_histograms(zoo):
 
 
 def test_gan_studio_style_sections(zoo):
-    """The StyleGAN: its samples (server-drawn) with truncation in W and the noise inputs; the Style mixing section,
-    whose crossover, seeds and noise change the grid, with the trick table where one ships; interpolation in W."""
+    """The StyleGAN: its samples with truncation in W and the noise inputs, made in the page with the noise fixed or
+    off and by the server with re-drawn noise; the Style mixing section, whose crossover, seeds and noise change the
+    grid, with the trick table where one ships; interpolation in W."""
     at = run("6_gan.py")
     at.selectbox(key="gan_model").set_value("stylegan").run()
     ok(at)
-    assert not components(at, "latent_lab.gan_grid")  # not run in the page: the server's grid and Streamlit's controls
+    (grid,) = components(at, "latent_lab.gan_grid")  # fixed noise: the page decodes, psi is the grid's own slider
+    d = component_data(grid)
+    assert d["net"].startswith("stylegan:") and d["style"] and d["noise"] == 1.0 and d["init"]["truncation"] == 1.0
+    assert d["text"]["truncation"] == "Truncation ψ (in W)" and not urls(at)
+    assert not [s for s in at.slider if s.key in ("gan_trunc", "gan_psi")]  # Z truncation is for the other GANs
+    report(at, "gan_grid_style", view={"seed": 2, "n": 16, "truncation": 0.5})
+    ok(at)
+    assert at.query_params["psi"] == "0.5" and "truncation" not in at.query_params
+    report(at, "gan_grid_style", view={"seed": 2, "n": 16, "truncation": 2.5})  # psi above 1: not offered, kept as it was
+    assert at.query_params["psi"] == "0.5"
+    at.radio(key="gan_noise").set_value("none").run()
+    ok(at)
+    (grid,) = components(at, "latent_lab.gan_grid")
+    assert component_data(grid)["noise"] == 0.0 and component_data(grid)["init"]["truncation"] == 0.5
+    at.radio(key="gan_noise").set_value("random").run()  # re-drawn noise comes from the server's generator
+    ok(at)
+    assert not components(at, "latent_lab.gan_grid")
     first = urls(at)
-    assert at.slider(key="gan_psi").value == 1.0 and at.radio(key="gan_noise").value == "const"
-    assert not [s for s in at.slider if s.key == "gan_trunc"]  # Z truncation is for the other GANs
+    assert at.slider(key="gan_psi").value == 0.5  # the page's psi, carried over
+    at.button(key="gan_redraw").click().run()
+    ok(at)
+    assert urls(at) != first
     at.slider(key="gan_psi").set_value(0.0).run()
     ok(at)
-    assert urls(at) != first and "ψ = 0" in texts(at, "caption")
+    assert "ψ = 0" in texts(at, "caption")
     at.slider(key="gan_psi").set_value(1.0).run()  # the link's psi is every section's: at 0 every cell is the average digit
+    at.radio(key="gan_noise").set_value("const").run()
 
     at.segmented_control(key="gan_section").set_value("mixing").run()
     ok(at)

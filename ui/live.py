@@ -136,18 +136,24 @@ def latent_sliders(name: str, z0: np.ndarray, dirs: Directions, labels: list[str
 
 
 def gan_grid(name: str, view: dict, digit: int | None, key: str, counts=(16, 36, 64, 100), max_seed: int = 9_999,
-             cols: int | None = None, px: int = 520) -> None:
+             cols: int | None = None, px: int = 520, noise: str | None = None) -> None:
     """The samples of GAN ``name`` made in the page, with the page's own seed, count and truncation controls, which
     start at ``view`` ({seed, n, truncation}) and report changes as the state ``view`` (:func:`reported`).
-    ``digit`` for a conditional GAN (None cycles 0..9); tiled ``cols`` wide (None: square-ish), ``px`` wide at most."""
-    data = {"net": send_net(name), "base": runtime_base(),
+    ``digit`` for a conditional GAN (None cycles 0..9); tiled ``cols`` wide (None: square-ish), ``px`` wide at most.
+    ``noise`` ("const" or "none") for a style-based generator, whose truncation is then psi in W (1: none)."""
+    style = noise is not None
+    if style and noise not in ("const", "none"):
+        raise ValueError(f"in the page a style generator's noise is 'const' or 'none', got {noise!r}")
+    data = {"net": send_net(name), "base": runtime_base(), "style": style, "noise": 0.0 if noise == "none" else 1.0,
+            "noise_label": t(f"gan.noise.{noise}") if style else "",
             "init": {"seed": int(view["seed"]), "n": int(view["n"]), "truncation": float(view["truncation"])},
             "counts": [int(c) for c in counts], "max_seed": int(max_seed), "digit": None if digit is None else int(digit),
             "cols": int(cols or 0), "px": int(px),
             "text": {"aria": t("js.grid.aria"), "made": t("js.grid.made"), "loading": t("js.runtime.loading"), "seed": t("gan.seed"),
-                     "dice": t("gan.dice"), "samples": t("gan.samples"), "truncation": t("gan.truncation"),
-                     "truncation_help": t("gan.truncation_help"), "truncated": t("gan.truncated"), "untruncated": t("gan.untruncated"),
-                     "per_digit": t("gan.per_digit")}}
+                     "dice": t("gan.dice"), "samples": t("gan.samples"),
+                     "truncation": t("gan.psi" if style else "gan.truncation"),
+                     "truncation_help": t("gan.psi_help" if style else "gan.truncation_help"), "truncated": t("gan.truncated"),
+                     "untruncated": t("gan.untruncated"), "psi_caption": t("gan.psi_caption"), "per_digit": t("gan.per_digit")}}
     _gan_grid(data=data, key=key, default={"runtime": None, "view": None}, on_runtime_change=lambda: None,
               on_view_change=lambda: None)
 

@@ -197,7 +197,10 @@ class StyleLayer(nn.Module):
     def forward(self, x: torch.Tensor, w: torch.Tensor, noise: torch.Tensor | None) -> torch.Tensor:
         if not self.adain:
             return F.leaky_relu(self.noise(self.conv(x, w), noise), 0.2)
-        h = F.instance_norm(F.leaky_relu(self.noise(self.conv(x), noise), 0.2), eps=1e-5)
+        h = F.leaky_relu(self.noise(self.conv(x), noise), 0.2)
+        # instance norm written out: torch.onnx cannot export F.instance_norm where the channels are not known
+        mean, var = h.mean((2, 3), keepdim=True), h.var((2, 3), unbiased=False, keepdim=True)
+        h = (h - mean) * torch.rsqrt(var + 1e-5)
         scale, shift = self.affine(w).chunk(2, 1)  # (B, out) each
         return h * (1 + scale[:, :, None, None]) + shift[:, :, None, None]
 
@@ -276,19 +279,24 @@ class SynthesisNet(nn.Module):
     def n_styles(self) -> int:
         return len(self.layers)
 
-    def _noise(self, i: int, b: int, mode, generator: torch.Generator | None, device) -> torch.Tensor | None:
+    def _noise(self, i: int, b: int, mode, generator: torch.Generator | None, device,
+               gain: torch.Tensor | None = None) -> torch.Tensor | None:
         if not self.use_noise or mode == "none":
             return None
         s = SIZES[i // 2]
         if mode == "const":
-            return getattr(self, f"noise_const_{i}").expand(b, 1, s, s)
+            fixed = getattr(self, f"noise_const_{i}").expand(b, 1, s, s)
+            return fixed if gain is None else fixed * gain
+
         g = generator if generator is not None else noise_source()
         if g is None:
             return torch.randn(b, 1, s, s, device=device)
         return torch.randn(b, 1, s, s, generator=g, device=g.device).to(device)
 
     def forward(self, ws: torch.Tensor, noise: str = "random", generator: torch.Generator | None = None,
-                fade: tuple[float, float] = (1.0, 1.0)) -> torch.Tensor:
+                fade: tuple[float, float] = (1.0, 1.0), noise_gain: torch.Tensor | None = None) -> torch.Tensor:
+        """ws ``(B, n_styles, w_dim)`` -> images ``(B, 1, 28, 28)`` about [-1, 1]. ``noise_gain`` (a tensor, one
+        number) scales the fixed maps of ``noise="const"``: 1 fixed, 0 off, as one graph (the exported one's input)."""
         b = ws.shape[0]
         x = self.const.expand(b, -1, -1, -1)
         if self.dense is not None:
@@ -300,7 +308,7 @@ class SynthesisNet(nn.Module):
                 if img is not None:
                     img = F.interpolate(img, scale_factor=2, mode="bilinear", align_corners=False)
             for j in (2 * blk, 2 * blk + 1):
-                x = self.layers[j](x, ws[:, j], self._noise(j, b, noise, generator, ws.device))
+                x = self.layers[j](x, ws[:, j], self._noise(j, b, noise, generator, ws.device, noise_gain))
             if not self.skip and blk < 2:
                 continue
             # Each block's image uses the style of its last layer (StyleGAN2's toRGB takes the next layer's w).
@@ -447,10 +455,12 @@ class StyleGAN(GANBase):
             return w
         return self.w_avg.lerp(w, psi)
 
-    def synthesis(self, ws: torch.Tensor, noise: str = "random", generator: torch.Generator | None = None) -> torch.Tensor:
+    def synthesis(self, ws: torch.Tensor, noise: str = "random", generator: torch.Generator | None = None,
+                  noise_gain: torch.Tensor | None = None) -> torch.Tensor:
         """ws ``(B, n_styles, w_dim)`` -> images ``(B, 1, 28, 28)`` in [0, 1]. ``noise``: "random" (drawn from
-        ``generator``, else the thread's noise source), "const" (one fixed draw) or "none" (noise inputs off)."""
-        return ((self.generator_net.synthesis(ws, noise, generator) + 1) / 2).clamp(0, 1)
+        ``generator``, else the thread's noise source), "const" (one fixed draw, times ``noise_gain`` when given)
+        or "none" (noise inputs off)."""
+        return ((self.generator_net.synthesis(ws, noise, generator, noise_gain=noise_gain) + 1) / 2).clamp(0, 1)
 
     def broadcast(self, w: torch.Tensor) -> torch.Tensor:
         """w ``(B, w_dim)`` -> ws ``(B, n_styles, w_dim)``, the same style for every layer."""

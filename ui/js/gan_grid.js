@@ -3,7 +3,8 @@
 // rep_models.images.tile does) and is then reported to the server as the state `view` {seed, n, truncation}, which
 // keeps the URL and the download in step. `init` (the URL's or the session's view) is taken when the grid is built.
 // data: {net, base, init: {seed, n, truncation}, counts, max_seed, digit (null: a conditional GAN cycles 0..9),
-//        cols (0: square-ish), px, text}
+//        cols (0: square-ish), px, text, style (a style-based generator: truncation is psi in W, 0..1, 1 none),
+//        noise (a style generator's fixed noise maps: 1 on, 0 off), noise_label (the caption's word for it)}
 // The canvas counts its renders (data-renders) and keeps the last decode's time (data-ms) and seed (data-seed). Where
 // the runtime cannot start, the state `runtime` becomes {ok: false, reason} and the page draws the server's grid.
 const STYLE = `.gg-bar { display: flex; flex-wrap: wrap; gap: 0.6rem 1rem; align-items: end; margin-bottom: 0.6rem;
@@ -27,7 +28,8 @@ function setup(root, d) {
   const dice = h("button", { type: "button", textContent: "⚄", attrs: { "aria-label": T("dice", "Random seed"), title: T("dice", "Random seed") } });
   const count = h("select", { attrs: { "aria-label": T("samples", "Samples") } },
                   ...d.counts.map((c) => h("option", { value: String(c), textContent: String(c), selected: c === d.init.n })));
-  const trunc = h("input", { type: "range", min: 0, max: 3, step: 0.1, value: d.init.truncation,
+  // z's truncation (values beyond ±t redrawn, 0: none) or, for a style generator, psi in W (1: none)
+  const trunc = h("input", { type: "range", min: 0, max: d.style ? 1 : 3, step: d.style ? 0.05 : 0.1, value: d.init.truncation,
                              attrs: { "aria-label": T("truncation", "Truncation"), title: T("truncation_help", "") } });
   const tval = h("span", { className: "gg-tval" });
   const bar = h("div", { className: "gg-bar" },
@@ -49,7 +51,8 @@ function setup(root, d) {
     const s = Math.round(Number(g.seed.value));
     const seedOk = Number.isFinite(s) && s >= 0 && s <= g.d.max_seed;
     if (!seedOk) g.seed.value = String(g.last?.seed ?? 0);
-    return { seed: seedOk ? s : (g.last?.seed ?? 0), n: Number(g.count.value), truncation: Math.round(10 * Number(g.trunc.value)) / 10 };
+    const per = g.d.style ? 20 : 10;  // the slider's steps
+    return { seed: seedOk ? s : (g.last?.seed ?? 0), n: Number(g.count.value), truncation: Math.round(per * Number(g.trunc.value)) / per };
   };
   g.update = () => render(g);
   return g;
@@ -58,16 +61,17 @@ function setup(root, d) {
 async function render(g) {
   const d = g.d, v = g.view();
   g.last = v;
-  g.tval.textContent = v.truncation > 0 ? "±" + v.truncation.toFixed(1) : "—";
-  const sig = JSON.stringify([d.net, v, d.digit, d.cols]);
+  g.tval.textContent = d.style ? (v.truncation < 1 ? "ψ " + v.truncation.toFixed(2) : "—")
+                               : v.truncation > 0 ? "±" + v.truncation.toFixed(1) : "—";
+  const sig = JSON.stringify([d.net, v, d.digit, d.cols, d.noise]);
   if (sig === g.sig) return;
   g.sig = sig;
   try {
     const { net } = await session(d.base, d.net);  // the runtime started and the session made: not the grid's time
     const t0 = performance.now();
-    const z = Float32Array.from(portableNormal(v.n * net.latent_dim, v.seed, v.truncation));
+    const z = Float32Array.from(portableNormal(v.n * net.latent_dim, v.seed, d.style ? 0 : v.truncation));
     const y = d.digit === null || d.digit === undefined ? null : new Array(v.n).fill(d.digit);
-    const imgs = await runNet(d.base, d.net, z, v.n, y);
+    const imgs = await runNet(d.base, d.net, z, v.n, y, d.style ? { psi: v.truncation, noise: d.noise ?? 1 } : null);
     if (g.sig !== sig) return;  // a newer grid was asked for meanwhile
     paintGrid(g.ctx, imgs, v.n, d.cols);
     const ms = performance.now() - t0;
@@ -75,7 +79,8 @@ async function render(g) {
     g.canvas.dataset.renders = String(Number(g.canvas.dataset.renders) + 1);
     g.canvas.dataset.ms = ms.toFixed(2);
     g.canvas.dataset.seed = String(v.seed);
-    const how = v.truncation > 0 ? tx(d, "truncated", "truncation ±{t}", { t: String(v.truncation) }) : tx(d, "untruncated", "no truncation");
+    const how = d.style ? tx(d, "psi_caption", "ψ = {psi} · noise {noise}", { psi: String(v.truncation), noise: d.noise_label ?? "" })
+              : v.truncation > 0 ? tx(d, "truncated", "truncation ±{t}", { t: String(v.truncation) }) : tx(d, "untruncated", "no truncation");
     g.cap.textContent = tx(d, "made", "{n} samples · seed {seed} · {how} · decoded in your browser in {ms} ms",
                            { n: v.n, seed: v.seed, how, ms: ms.toFixed(0) }) + (d.cols === 10 ? tx(d, "per_digit", "") : "");
   } catch (err) {

@@ -13,7 +13,7 @@ function asBytes(data) {
   throw new Error("network: expected bytes");
 }
 
-// LLO1 | uint32 header length | JSON header {id, base, kind, inputs, output, latent_dim, conditional} | the ONNX file
+// LLO1 | uint32 header length | JSON header {id, base, kind, inputs, output, latent_dim, conditional, style} | the ONNX file
 function parseNet(data) {
   const bytes = asBytes(data);
   if (String.fromCharCode(...bytes.subarray(0, 4)) !== "LLO1") throw new Error("network: bad magic");
@@ -82,33 +82,39 @@ function session(base, id) {
 }
 
 // A network's inputs, each made by tensor(type, data, dims): an ort.Tensor here, a plain object for the helper.
-function feedsFor(tensor, net, z, batch, y) {
+// A style-based generator also takes `opts` {psi: truncation in W (1: none), noise: its fixed noise maps' gain (1 on, 0 off)}.
+function feedsFor(tensor, net, z, batch, y, opts) {
   const feeds = {};
   if (net.kind === "classifier") feeds.x = tensor("float32", z, [batch, 28, 28]);
   else {
     feeds.z = tensor("float32", z, [batch, net.latent_dim]);
     if (net.conditional) feeds.y = tensor("int64", BigInt64Array.from(y ?? Array.from({ length: batch }, (_, i) => i % 10), BigInt), [batch]);
+    if (net.style) {
+      feeds.psi = tensor("float32", Float32Array.of(opts?.psi ?? 1), [1]);
+      feeds.noise = tensor("float32", Float32Array.of(opts?.noise ?? 1), [1]);
+    }
   }
   return feeds;
 }
 
-async function runHere(S, z, batch, y) {
-  const feeds = feedsFor((type, data, dims) => new S.ort.Tensor(type, data, dims), S.net, z, batch, y);
+async function runHere(S, z, batch, y, opts) {
+  const feeds = feedsFor((type, data, dims) => new S.ort.Tensor(type, data, dims), S.net, z, batch, y, opts);
   const job = S.queue.then(() => S.s.run(feeds));
   S.queue = job.catch(() => {});
   return (await job)[S.net.output].data;
 }
 
-// Run network `id` on codes z (B*d floats) [and digits y (B ints)]: images (B*784 floats in [0, 1]) for a decoder,
+// Run network `id` on codes z (B*d floats) [and digits y (B ints)] [and a style generator's opts]: images (B*784 floats
+// in [0, 1]) for a decoder,
 // probabilities (B*10) for the classifier (then z holds B*784 pixels). A batch of at least SPLIT_MIN of a slow network
 // (SPLIT_MS) is split with the helper (below) where it has the network: half here, half on the other core, at once.
-async function runNet(base, id, z, batch, y = null) {
+async function runNet(base, id, z, batch, y = null, opts = null) {
   const S = await session(base, id);
   const big = batch >= SPLIT_MIN && (S.wholeMs ?? 0) >= SPLIT_MS;  // worth a second core: whole runs are slow here
   const H = big ? helperFor(base, S.net) : null;
   if (!H) {
     const t0 = performance.now();
-    const out = await runHere(S, z, batch, y);
+    const out = await runHere(S, z, batch, y, opts);
     if (batch >= SPLIT_MIN) {
       S.wholeMs = Math.min(S.wholeMs ?? Infinity, performance.now() - t0);  // the fastest: a first run is slow anyway
       if (S.wholeMs >= SPLIT_MS) helperFor(base, S.net, true);  // after a slow big run: the helper gets its copy now
@@ -116,10 +122,10 @@ async function runNet(base, id, z, batch, y = null) {
     return out;
   }
   const a = Math.ceil(batch / 2), per = z.length / batch, perOut = S.net.kind === "classifier" ? 10 : 784;
-  const there = helperRun(H, S.net, z.slice(a * per), batch - a, y && y.slice(a));
-  const here = await runHere(S, z.subarray(0, a * per), a, y && y.slice(0, a));
+  const there = helperRun(H, S.net, z.slice(a * per), batch - a, y && y.slice(a), opts);
+  const here = await runHere(S, z.subarray(0, a * per), a, y && y.slice(0, a), opts);
   let rest;
-  try { rest = await there; } catch { rest = await runHere(S, z.subarray(a * per), batch - a, y && y.slice(a)); }
+  try { rest = await there; } catch { rest = await runHere(S, z.subarray(a * per), batch - a, y && y.slice(a), opts); }
   const out = new Float32Array(batch * perOut);
   out.set(here, 0);
   out.set(rest, a * perOut);
@@ -193,11 +199,11 @@ function helperFor(base, net, send = false) {
   return H.nets.get(net.id) === true ? H : null;
 }
 
-function helperRun(H, net, z, batch, y) {
+function helperRun(H, net, z, batch, y, opts) {
   return new Promise((resolve, reject) => {
     const job = H.next++;
     H.jobs.set(job, { resolve, reject });
-    const feeds = feedsFor((type, data, dims) => ({ type, data, dims }), net, z, batch, y);
+    const feeds = feedsFor((type, data, dims) => ({ type, data, dims }), net, z, batch, y, opts);
     H.w.postMessage({ type: "run", id: net.id, job, feeds, output: net.output });
   });
 }
