@@ -6,8 +6,8 @@ leave_legacy_mode()  # first: before the slow imports (ui/nav.py says why)
 
 import streamlit as st
 
-from rep_models import catalogue, ood
-from rep_models.anomaly import ANOMALY_MODEL, anomaly_score
+from rep_models import catalogue, gibbs, ood
+from rep_models.anomaly import ANOMALY_MODEL, anomaly_score, free_energy_score
 from rep_models.predict import RECONSTRUCTORS, reconstruct_all, top_k
 from ui import common as ui
 from ui import i18n
@@ -72,6 +72,11 @@ with ui.page_guard("Draw & reconstruct"):
                             box[a.verdict](i18n.tr(a.message))
                 elif verdict is None:
                     ui.require_model(ANOMALY_MODEL, t("draw.the_anomaly"))
+                energies = ui.free_energy_reference()  # the RBM's own score: how likely it finds the digit
+                if energies is not None:
+                    e = free_energy_score(float(gibbs.free_energy(ui.load_model("rbm"), x[None])[0]), energies)
+                    st.caption(t("draw.energy_line", f=f"{e.error:.1f}", pct=f"{e.percentile:.1f}", said=t(f"draw.energy.{e.verdict}")),
+                               help=t("draw.energy_help"))
 
             st.markdown(f"##### {t('draw.reconstructions')}")
             if not models:

@@ -5,12 +5,13 @@ leave_legacy_mode()  # first: before the slow imports (ui/nav.py says why)
 
 import uuid
 
+import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
 from rep_models import exports
 from rep_models.images import tile
-from rep_models.training import gan_stepper
+from rep_models.training import activation_race, gan_stepper
 from rep_models.training.live import MAX_EPOCHS, MAX_SAMPLES, TRAINABLE, TrainJob, TrainState
 from ui import charts, downloads, i18n, latent, links
 from ui import common as ui
@@ -191,6 +192,111 @@ def step_a_gan() -> None:
         ui.fragment(show_gan, run_every=SLOW_MOTION if slow else None)(slow)
 
 
+ACT_DIGITS = 5000  # the training digits the compared copies draw their batches from
+ACT_COLOURS = [charts.BLUE, charts.ORANGE, charts.RED, "#2ca02c"]
+
+
+def _act_reset(names: list[str], preset: str) -> None:
+    st.session_state["act_race"] = activation_race.ActivationRace(names, *latent.train_images(ACT_DIGITS), preset=preset,
+                                                                   device=ui.device())
+
+
+def _act_move(n: int) -> None:
+    """``n`` steps of every copy, if no other session on the server is running a comparison (a button's callback)."""
+    if not activation_race.SERVER_SLOT.acquire(timeout=2 * activation_race.MAX_SECONDS_PER_CALL + 1):
+        st.session_state["act_busy"] = True
+        return
+    try:
+        st.session_state["act_race"].step(n)
+    finally:
+        activation_race.SERVER_SLOT.release()
+
+
+def _act_figure(race, value, title: str, y_title: str, log: bool = False) -> go.Figure:
+    """One line per copy of ``value(record)`` against the step."""
+    fig = go.Figure()
+    for name, colour in zip(race.names, ACT_COLOURS, strict=False):
+        h = race.history[name]
+        fig.add_trace(go.Scatter(x=[r.step for r in h], y=[value(r) for r in h], mode="lines", name=t(f"act.{name}"),
+                                 line=dict(color=colour, width=2)))
+    return charts.styled(fig, 240, title=title, xaxis_title=t("gan_lab.step"), yaxis_title=y_title,
+                         legend=dict(orientation="h", y=-0.35), **({"yaxis_type": "log"} if log else {}))
+
+
+def _act_verdict(v: dict) -> str:
+    pct = lambda x: f"{100 * x:.0f} %"  # noqa: E731
+    f = v["figures"]
+    if v["claim"] == "relu_dies":
+        others = ", ".join(f"{t('act.' + n)} {pct(x)}" for n, x in f.items() if n != "relu")
+        return t("act.v.relu_dies." + ("yes" if v["supported"] else "no"), relu=pct(f["relu"]), others=others)
+    if v["claim"] == "sigmoid_slow":
+        others = ", ".join(f"{t('act.' + n)} {x:.2f}" for n, x in f.items() if n != "sigmoid")
+        g = v["grads"]
+        return t("act.v.sigmoid_slow." + ("yes" if v["supported"] else "no"), sigmoid=f"{f['sigmoid']:.2f}", others=others,
+                 grad=f"{g['sigmoid']:.3g}", best=f"{max(x for n, x in g.items() if n != 'sigmoid'):.3g}")
+    return t("act.v.zero_centred." + ("yes" if v["supported"] else "no"), tanh=f"{f['tanh']:.2f}", sigmoid=f"{f['sigmoid']:.2f}")
+
+
+def show_race(auto: bool) -> None:
+    """The copies' loss, dead-unit share and first-layer gradient; running, one more call's steps first."""
+    race = st.session_state["act_race"]
+    if auto and race.steps < activation_race.MAX_STEPS:
+        _act_move(10)
+    if st.session_state.pop("act_busy", False):
+        st.warning(t("gan_lab.busy"), icon=":material/hourglass_top:")
+    if race.steps >= activation_race.MAX_STEPS:
+        st.info(t("gan_lab.limit", n=f"{activation_race.MAX_STEPS:,}"))
+    if not race.steps:
+        st.caption(t("act.start"))
+        return
+    charts.show(_act_figure(race, lambda r: r.loss, t("act.loss"), t("act.loss_axis"), log=True), key="act_loss")
+    c1, c2 = st.columns(2)
+    with c1:
+        charts.show(_act_figure(race, lambda r: 100 * float(np.mean(r.dead)), t("act.dead"), t("act.dead_axis")), key="act_dead")
+    with c2:
+        charts.show(_act_figure(race, lambda r: max(r.grad_norms[0], 1e-8), t("act.grad"), t("act.grad_axis"), log=True), key="act_grad")
+    last = {n: race.history[n][-1] for n in race.names if race.history[n]}
+    st.dataframe([{t("act.col.activation"): t(f"act.{n}"),
+                   t("act.col.loss"): t("act.diverged_at", step=race.diverged[n]) if n in race.diverged else f"{r.loss:.3f}",
+                   **{t("act.col.dead", i=i + 1): f"{100 * d:.0f} %" for i, d in enumerate(r.dead)},
+                   **{t("act.col.grad", i=i + 1): f"{g:.3g}" for i, g in enumerate(r.grad_norms)}} for n, r in last.items()],
+                 hide_index=True)
+    if race.diverged:
+        st.caption(t("act.diverged", names=", ".join(t(f"act.{n}") for n in race.diverged), lr=race.lr))
+    verdicts = race.verdicts()
+    if verdicts:
+        st.markdown(f"**{t('act.claims', n=race.steps)}**")
+        for v in verdicts:
+            st.markdown(("✅ " if v["supported"] else "✖️ ") + _act_verdict(v))
+    else:
+        st.caption(t("act.claims_wait"))
+
+
+def compare_activations() -> None:
+    st.markdown(t("act.what"))
+    left, right = st.columns([1, 3], gap="large")
+    with left:
+        names = links.multiselect(t("act.pick"), list(activation_race.ACTIVATIONS), key="act_names", param="activations",
+                                  default=["relu", "sigmoid", "tanh"], format_func=lambda n: t(f"act.{n}"),
+                                  max_selections=activation_race.MAX_COPIES, help=t("act.pick_help"))
+        preset = links.radio(t("act.preset"), list(activation_race.PRESETS), horizontal=True, key="act_preset", param="lr",
+                             format_func=lambda p: t(f"act.preset.{p}", lr=activation_race.PRESETS[p]), help=t("act.preset_help"))
+        if len(names) < activation_race.MIN_COPIES:
+            st.info(t("act.need", n=activation_race.MIN_COPIES))
+            return
+        race = st.session_state.get("act_race")
+        if race is None or race.names != names or race.preset != preset:
+            _act_reset(names, preset)
+        n = links.segmented_control(t("gan_lab.steps"), [10, 50, 100], key="act_n", param="steps", default=50)
+        st.button(t("act.step"), icon=":material/play_arrow:", on_click=_act_move, args=(int(n or 50),), key="act_step", width="stretch")
+        st.button(t("gan_lab.reset"), icon=":material/restart_alt:", on_click=_act_reset, args=(names, preset), key="act_reset",
+                  width="stretch")
+        auto = st.toggle(t("act.auto"), key="act_auto")
+        st.caption(t("act.limits", per=activation_race.MAX_STEPS_PER_CALL, n=f"{activation_race.MAX_STEPS:,}"))
+    with right:
+        ui.fragment(show_race, run_every=SLOW_MOTION if auto else None)(auto)
+
+
 def train_a_model() -> None:
     slot = latent.train_slot()
     job = slot.current()
@@ -215,9 +321,11 @@ def train_a_model() -> None:
 
 
 with ui.page_guard("Train live"):
-    section = links.segmented_control(t("train.section"), ["train", "gan"], key="train_section", param="section", default="train",
-                                      format_func=lambda v: t(f"train.section_{v}"), label_visibility="collapsed")
+    section = links.segmented_control(t("train.section"), ["train", "gan", "activations"], key="train_section", param="section",
+                                      default="train", format_func=lambda v: t(f"train.section_{v}"), label_visibility="collapsed")
     if section == "gan":
         step_a_gan()
+    elif section == "activations":
+        compare_activations()
     else:
         train_a_model()

@@ -84,15 +84,28 @@ class Anomaly:
     message: str
 
 
+def _verdict(value: float, reference: np.ndarray, what: str) -> tuple[float, str]:
+    """Where ``value`` falls among the sorted ``reference`` (% of them <= it) and the verdict it gives."""
+    if len(reference) == 0:
+        raise ValueError(f"reference {what} are empty; expected the per-image {what} of a test set")
+    pct = 100.0 * np.searchsorted(reference, value, side="right") / len(reference)
+    return float(pct), "not a digit" if pct >= NOT_A_DIGIT_PERCENTILE else "unusual" if pct >= UNUSUAL_PERCENTILE else "digit"
+
+
 def anomaly_score(error: float, reference: np.ndarray) -> Anomaly:
     """Where ``error`` falls among the sorted ``reference`` errors, and what that means in plain words."""
-    if len(reference) == 0:
-        raise ValueError("reference errors are empty; expected the per-image errors of a test set")
-    pct = 100.0 * np.searchsorted(reference, error, side="right") / len(reference)
-    if pct >= NOT_A_DIGIT_PERCENTILE:
-        verdict, msg = "not a digit", "This does not look like a digit: the autoencoder reconstructs it worse than almost every MNIST test digit."
-    elif pct >= UNUSUAL_PERCENTILE:
-        verdict, msg = "unusual", "This is an unusual digit: the autoencoder reconstructs it worse than most MNIST test digits."
-    else:
-        verdict, msg = "digit", "This looks like an ordinary digit to the autoencoder."
-    return Anomaly(float(error), float(pct), verdict, f"{msg} Its error is higher than {pct:.1f}% of the 10,000 MNIST test digits.")
+    pct, verdict = _verdict(error, reference, "errors")
+    msg = {"not a digit": "This does not look like a digit: the autoencoder reconstructs it worse than almost every MNIST test digit.",
+           "unusual": "This is an unusual digit: the autoencoder reconstructs it worse than most MNIST test digits.",
+           "digit": "This looks like an ordinary digit to the autoencoder."}[verdict]
+    return Anomaly(float(error), pct, verdict, f"{msg} Its error is higher than {pct:.1f}% of the 10,000 MNIST test digits.")
+
+
+def free_energy_score(energy: float, reference: np.ndarray) -> Anomaly:
+    """An RBM's anomaly score: where free energy ``energy`` falls among the sorted ``reference`` free energies of test
+    digits (``rep_models.gibbs.free_energy``; higher = less likely under the model), in plain words."""
+    pct, verdict = _verdict(energy, reference, "free energies")
+    msg = {"not a digit": "The RBM finds this very unlikely: its free energy is higher than almost every MNIST test digit's.",
+           "unusual": "The RBM finds this unusual: its free energy is higher than most MNIST test digits'.",
+           "digit": "The RBM finds this as likely as an ordinary digit."}[verdict]
+    return Anomaly(float(energy), pct, verdict, f"{msg} Higher than {pct:.1f}% of the MNIST test digits'.")

@@ -33,6 +33,7 @@ ROLES = {
     "classifier": "names digits",
     "fine_tuned": "pretrained without labels, then fine-tuned with the labels its recipe keeps: a point on Few labels' curves",
     "denoiser": "cleans noisy digits on the Denoise page",
+    "energy_model": "an energy over the pixels: the Boltzmann machines page's Gibbs chains and filters, its free energy an anomaly score on Draw",
 }
 GROUPS = {  # the home page's groups, in order, with one line each
     "Autoencoders": "Squeeze a digit through a small code and rebuild it: what survives the bottleneck is what the network learned.",
@@ -40,6 +41,7 @@ GROUPS = {  # the home page's groups, in order, with one line each
     "GANs": "A generator learns to fool a critic: new digits from random numbers.",
     "Classifiers": "Supervised models: they name the digit (and help measure the others).",
     "Encoders": "A code learned without a decoder: compare its map and its few-label accuracy with the autoencoders'.",
+    "Boltzmann machines": "An energy over pixels and hidden units: sampling from it means running a Gibbs chain until it forgets where it began.",
 }
 _OPS = {"<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt}
 
@@ -159,6 +161,14 @@ CATALOGUE: dict[str, Entry] = {e.name: e for e in [
              Bar("style_mixing_agreement", "coarse styles of A, fine of B: read as A's digit", ">=", 0.8),
              Bar("style_mixing_pixel_diff", "coarse styles of A, fine of B: mean pixel difference from A", ">=", 0.02),
              Bar("file_mb", "file size (MB)", "<=", 8)]),
+    # Bars: Salakhutdinov and Murray (2008) report about -86 nats for a 500-unit RBM trained with CD-25 (AIS, 14,500
+    # steps); -105 leaves room for PCD-1 on this CPU's budget. Samples from the training's persistent chains.
+    _e("rbm", "Restricted Boltzmann machine", "RBM", "Boltzmann machines",
+       "500 binary hidden units that explain the pixels; it draws digits by Gibbs sampling, one pixel layer at a time.",
+       ["energy_model"], needs=["classifier"], label="RBM (500 hidden units)",
+       bars=[Bar("test_log_likelihood_ais", "test log-likelihood by AIS, nats (binarized digits)", ">=", -105),
+             Bar("samples_min_class_fraction", "smallest class fraction of samples after 1,000 Gibbs steps", ">=", 0.05),
+             Bar("samples_max_class_fraction", "largest class fraction of samples after 1,000 Gibbs steps", "<=", 0.15)]),
     _e("cdcgan", "Conditional DCGAN", "cDCGAN", "GANs", "A DCGAN told which digit to draw.", ["generator", "in_page"], needs=["classifier"],
        bars=[Bar("conditional_agreement", "classifier agrees with requested digit", ">=", 0.97)]),
     _e("sda", "Stacked denoising AE (fine-tuned)", "SdA", "Classifiers", "Pretrained without labels, then fine-tuned to classify.",

@@ -38,6 +38,7 @@ from .model_measures import (
     Context,
     eval_autoencoder,
     eval_codes,
+    eval_dbn,
     eval_rbm,
     eval_samples,
     eval_vae,
@@ -95,6 +96,8 @@ def evaluate_model(name: str, ctx: Context) -> dict | None:
             out.update(metrics.style_mixing(model, ctx.classifier, n_pairs=2000, seed=0))
     elif model.family == "rbm":
         out = eval_rbm(name, model, ctx)
+    elif model.family == "dbn":
+        out = eval_dbn(name, model, ctx)
     elif model.family == "encoder":  # no decoder: only its codes are measured (below)
         out = {}
     else:

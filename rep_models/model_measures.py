@@ -182,10 +182,27 @@ def eval_rbm(name: str, model, ctx: Context) -> dict:
     out = {"test_log_likelihood_ais": ll, "test_log_likelihood_low": ll - (z.log_z_high - z.log_z),
            "test_log_likelihood_high": ll + (z.log_z - z.log_z_low), "log_z": z.log_z, "ais_runs": z.runs, "ais_steps": z.steps}
     if ctx.classifier is not None:
-        imgs = model.persistent_samples(ctx.n_samples, seed=0)
-        probs = metrics.predict_proba(ctx.classifier, imgs)
-        out.update({f"samples_{k}": v for k, v in metrics.class_histogram(probs).items()})
-        out["n_samples"] = len(imgs)
+        out.update(_histogram_of(model.persistent_samples(ctx.n_samples, seed=0), ctx))
+    return out
+
+
+def _histogram_of(imgs: torch.Tensor, ctx: Context) -> dict:
+    """The classifier's histogram of samples ``imgs (n, 1, 28, 28)``, as ``samples_*`` measures and ``n_samples``."""
+    out = {f"samples_{k}": v for k, v in metrics.class_histogram(metrics.predict_proba(ctx.classifier, imgs)).items()}
+    out["n_samples"] = len(imgs)
+    return out
+
+
+def eval_dbn(name: str, model, ctx: Context) -> dict:
+    """A deep belief network: the classifier's histogram of ``n_samples`` digits (the top RBM's persistent chains after
+    ``sample_steps`` Gibbs steps, passed down), and the mean-field reconstruction error; its features are measured
+    as every encoder's (``eval_codes``)."""
+    out = {}
+    with torch.no_grad():
+        rec = torch.cat([model(ctx.x_test[i : i + 1000]) for i in range(0, len(ctx.x_test), 1000)])
+    out["test_mse"] = float(((rec - ctx.x_test) ** 2).mean())
+    if ctx.classifier is not None:
+        out.update(_histogram_of(model.sample(ctx.n_samples, seed=0), ctx))
     return out
 
 

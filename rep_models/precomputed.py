@@ -13,6 +13,9 @@ name                        page                 arrays
 ==========================  ===================  ==============================================================
 ``anomaly_conv_ae``         Draw & reconstruct   ``errors`` (10000,) float32: the conv AE's per-image MSE on
                                                  the test digits, sorted (the anomaly score's reference)
+``free_energy_rbm``         Draw & reconstruct   ``energies`` (1001,) float64: the quantiles 0, 0.1, ..., 100 %
+                                                 of the RBM's free energies of the test digits (its anomaly
+                                                 score's reference, read as a sorted sample)
 ``train_pca``               Linear AE = PCA      PCA of the 10,000 shipped training digits: ``mean`` (784,),
                                                  ``components`` (32, 784) float32 (the top 32, all the page
                                                  shows), ``eigenvalues`` (784,) (all: the error curve)
@@ -52,6 +55,7 @@ import numpy as np
 from . import catalogue, checkpoint, fast, ood, ood_sets
 from .anomaly import ANOMALY_MODEL, reference_errors
 from .codes import encode_all
+from .gibbs import free_energy
 from .pca import fit as fit_pca
 from .sampling import class_histogram, gan_samples
 from .subspaces import linear_mse
@@ -65,6 +69,7 @@ N_PCA = 10_000  # shipped training digits in the PCA
 PCA_COMPONENTS = 32  # components shipped: the linear AE's code size (the page shows at most that many)
 N_GAN, GAN_SEED = 2000, 1234  # samples per GAN histogram
 N_MSE = 5000  # test digits for the linear AE's error
+N_ENERGY_QUANTILES = 1001  # the RBM's free-energy reference: every 0.1 %
 CODE_VAES = tuple(catalogue.with_role("latent_explorer"))
 HISTOGRAM_GANS = tuple(catalogue.with_role("mode_collapse"))
 
@@ -82,6 +87,11 @@ class Item:
 
 def _anomaly(models, x, y):
     return {"errors": reference_errors(models[ANOMALY_MODEL], x)}
+
+
+def _free_energy(models, x, y):
+    # 1,001 quantiles (every 0.1 %) say where a free energy falls as well as the 10,000 values, in a tenth of the room
+    return {"energies": np.quantile(free_energy(models["rbm"], x), np.linspace(0, 1, N_ENERGY_QUANTILES))}
 
 
 def _pca(models, x, y):
@@ -114,6 +124,7 @@ def _not_a_digit(models, x, y):
 
 ITEMS: dict[str, Item] = {
     f"anomaly_{ANOMALY_MODEL}": Item((ANOMALY_MODEL,), "test", _anomaly),
+    "free_energy_rbm": Item(("rbm",), "test", _free_energy, {"quantiles": N_ENERGY_QUANTILES}),
     "train_pca": Item((), "full_train", _pca, {"n": N_PCA, "components": PCA_COMPONENTS}),
     **{f"test_codes_{n}": Item((n,), "test", _test_codes(n), {"n": N_CODES}) for n in CODE_VAES},
     **{f"gan_histogram_{n}": Item((n, "classifier"), None, _gan_histogram(n), {"n": N_GAN, "seed": GAN_SEED}) for n in HISTOGRAM_GANS},

@@ -40,6 +40,11 @@ ZOO: dict[str, dict] = {
     "stylegan": {"model": "stylegan", "config": {"style": "demod", "channels": [64, 32, 16], "d_arch": "dcgan", "ndf": 32,
                                                  "clusters": 10, "cluster_umap": 8, "g_lr_scale": 10},
                  "train": {"epochs": 12, "lr": 2e-4}},
+    # Persistent contrastive divergence, one Gibbs step per batch, 1,000 chains (with 100 the samples' class shares
+    # rest on 100 chains: 3 points of noise each). Weight decay keeps the chains mixing: the largest digit's share of
+    # 2,000 samples was 25.5 % without it (100 chains), 15.4 % (1,000 chains), 12.9 / 15.6 / 12.3 % at 2e-4 / 5e-4 / 1e-3.
+    # W stored as int8 rows, the chains as bits; the bars are measured on the stored weights.
+    "rbm": {"model": "rbm", "config": {"weight_decay": 1e-3, "n_chains": 1000}, "train": {"epochs": 30}, "int8_min": INT8_MIN},
     "cdcgan": {"model": "cdcgan", "config": {"ngf": 32, "ndf": 32}, "train": {"epochs": 12}},
     "sda": {"model": "sda", "config": {"shift": 2}, "train": {"epochs": 20, "pretrain_epochs": 3}, "int8_min": INT8_MIN},
     # 100 labels spread over a 10-NN graph of the pretrained codes (rep_models.semi), then fine-tuned on.

@@ -4,6 +4,7 @@ Screenshots go to artifacts/ (not committed)."""
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from PIL import Image, ImageDraw
@@ -39,7 +40,7 @@ def test_home_renders(open_page):
 
 
 def test_draw_a_digit_shows_reconstructions_and_prediction(open_page):
-    needs("classifier", "conv_ae")
+    needs("classifier", "conv_ae", "rbm")
     page = open_page("draw", wait_for_text="Draw a digit on the black canvas")
     assert_no_error(page)
     draw_strokes(page, SEVEN)
@@ -49,6 +50,9 @@ def test_draw_a_digit_shows_reconstructions_and_prediction(open_page):
     wait_idle(page)
     assert_no_error(page)
     assert page.locator('[data-testid="stMetricValue"]').first.inner_text().strip() in list("0123456789")
+    line = page.get_by_text("The RBM's free energy of your digit")  # the RBM's own anomaly score, beside the AE's
+    line.wait_for()
+    assert re.search(r"free energy of your digit: -?\d+\.\d, higher than for \d+\.\d% of the MNIST test digits", line.inner_text())
     screenshot(page, "draw")
     canvas = page.locator(CANVAS)
     assert int(canvas.get_attribute("data-strokes")) == len(SEVEN)

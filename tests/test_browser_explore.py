@@ -21,7 +21,7 @@ pytestmark = pytest.mark.browser
 pytest_plugins = ["browser_support"]  # the st_server, browser and open_page fixtures
 
 PAGES = {"vae": "VAE latent explorer", "latent_map": "Latent map", "gan": "GAN studio", "linear_pca": "Linear AE = PCA",
-         "few_labels": "Few labels", "train_live": "Train live"}
+         "few_labels": "Few labels", "train_live": "Train live", "boltzmann": "Boltzmann machines"}
 
 
 def needs(*names: str) -> None:
@@ -103,31 +103,66 @@ def test_vae_slider_with_the_keyboard_redecodes_in_the_page(open_page):
     screenshot(page, "vae_after_slider")
 
 
-def test_gan_play_advances_frames(open_page):
-    needs("dcgan")
-    page = open_page("gan", wait_for_text="GAN studio")
-    page.locator('[data-testid="stButtonGroup"] button', has_text="Latent walk").first.click()
+def _play(page):
+    """Press Play and wait for the frame player to show a few frames; its canvas."""
     wait_idle(page)
     canvas = page.locator(WALK_CANVAS)
     canvas.wait_for()
     page.get_by_text("Play", exact=True).click()
     page.wait_for_function(f"() => [...document.querySelectorAll('*')].some(e => e.shadowRoot && "
                            f"Number(e.shadowRoot.querySelector({WALK_CANVAS!r})?.dataset.shown) > 3)", timeout=30_000)
+    return canvas
+
+
+def _watch(canvas, page, seconds: float, every_ms: int) -> tuple[int, int, float, set]:
+    """Watch a frame player's canvas for ``seconds``: frames shown before and after, the rate, the distinct pictures."""
     shots, t0 = set(), time.perf_counter()
-    n0, f0 = int(canvas.get_attribute("data-shown")), int(canvas.get_attribute("data-frame"))
-    while time.perf_counter() - t0 < 3.0:
+    n0 = int(canvas.get_attribute("data-shown"))
+    while time.perf_counter() - t0 < seconds:
         shots.add(canvas.screenshot())
-        page.wait_for_timeout(150)
-    t1 = time.perf_counter()
-    n1, f1 = int(canvas.get_attribute("data-shown")), int(canvas.get_attribute("data-frame"))
-    fps = (n1 - n0) / (t1 - t0)
-    assert f1 - f0 >= 10, f"the walk advanced only {f0} -> {f1} in {t1 - t0:.1f} s"
+        page.wait_for_timeout(every_ms)
+    n1 = int(canvas.get_attribute("data-shown"))
+    return n0, n1, (n1 - n0) / (time.perf_counter() - t0), shots
+
+
+def test_rbm_dreams_at_a_steady_rate_and_shows_its_filters(open_page):
+    """The Boltzmann machines page: Play runs the RBM's Gibbs chains, shown by the page's player at a steady rate
+    (frames from the server, a chunk at a time); the chains start again from a drawing; the filters section shows."""
+    needs("rbm")
+    page = open_page("boltzmann", wait_for_text="Boltzmann machines")
+    canvas = _play(page)
+    s0 = int(canvas.get_attribute("data-stalls") or 0)
+    n0, n1, fps, shots = _watch(canvas, page, 4.0, 200)
+    s1 = int(canvas.get_attribute("data-stalls") or 0)
+    assert 7 <= fps <= 12, f"{fps:.1f} frames/s shown, the page's player plays 10"
+    assert s1 == s0 and len(shots) >= 5  # no frame missed its turn: the server keeps a chunk ahead
+    assert canvas.get_attribute("aria-label") == "Gibbs chains of the RBM, dreaming"
+    screenshot(page, "rbm_dreaming")
+    page.get_by_text("Play", exact=True).click()
+    page.locator('[data-testid="stButtonGroup"] button', has_text="Filters").first.click()
+    page.locator('[data-testid="stMain"] [data-testid="stImage"] img').first.wait_for(timeout=30_000)
+    wait_idle(page)
+    assert_no_error(page)
+    assert page.get_by_text("The 100 strongest of the 500 hidden units").count() == 1
+    screenshot(page, "rbm_filters")
+    record("rbm_dream_frames_per_s", {"fps": round(fps, 1), "frames": n1 - n0})
+
+
+def test_gan_play_advances_frames(open_page):
+    needs("dcgan")
+    page = open_page("gan", wait_for_text="GAN studio")
+    page.locator('[data-testid="stButtonGroup"] button', has_text="Latent walk").first.click()
+    canvas = _play(page)
+    f0 = int(canvas.get_attribute("data-frame"))
+    n0, n1, fps, shots = _watch(canvas, page, 3.0, 150)
+    f1 = int(canvas.get_attribute("data-frame"))
+    assert f1 - f0 >= 10, f"the walk advanced only {f0} -> {f1} in 3 s"
     assert len(shots) >= 5  # the picture really changes, not only the counter
     assert page.get_by_text(re.compile(r"frame \d+ · \d+\.\d frames/s shown")).count() == 1
     screenshot(page, "gan_playing")
     page.get_by_text("Play", exact=True).click()  # stop the timer before the page closes
     assert_no_error(page)
-    record("gan_walk_frames_per_s", {"fps": round(fps, 1), "frames": n1 - n0, "seconds": round(t1 - t0, 2)})
+    record("gan_walk_frames_per_s", {"fps": round(fps, 1), "frames": n1 - n0, "seconds": 3.0})
 
 
 def test_latent_map_lasso_shows_the_digits(open_page):

@@ -30,6 +30,7 @@ TINY = {  # name -> (registered model, config): small and untrained, only the me
     "linear_ae": ("linear_ae", {}),
     "denoising_ae": ("denoising_ae", {"channels": 4}),
     "vae_2d": ("vae", {"latent_dim": 2, "channels": 4, "hidden": 32}),
+    "rbm": ("rbm", {"n_hidden": 16, "n_chains": 8}),
 }
 
 
@@ -38,6 +39,7 @@ def _clear_ui_caches():
 
     resources.load_model.clear()
     resources._anomaly_reference.clear()
+    resources._free_energy_reference.clear()
 
 
 @pytest.fixture(scope="module")
@@ -116,6 +118,7 @@ def test_draw_page_waits_for_a_drawing_then_shows_results(zoo):
     assert "The classifier says" in labels and any("Anomaly" in m for m in labels)
     captions = " ".join(texts(at, "caption"))
     assert "Closest:" in captions and "Not installed yet" in captions
+    assert "The RBM's free energy of your digit" in captions  # the second anomaly score, beside the autoencoder's
     images = at.image
     assert len(images) >= 5 + 1 + 3  # 5 preprocessing steps, the input, one reconstruction per tiny AE
     assert len(at.progress) == 3  # top-3 digits

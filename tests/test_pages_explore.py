@@ -36,6 +36,7 @@ TINY = {
     "stylegan": ("stylegan", {"z_dim": 8, "w_dim": 8, "mapping_layers": 2, "channels": (8, 8, 4), "d_channels": (4, 8, 8)}),
     "linear_ae": ("linear_ae", {"latent_dim": 6}),
     "conv_ae": ("conv_ae", {"channels": 4}),
+    "rbm": ("rbm", {"n_hidden": 16, "n_chains": 8}),
 }
 
 
@@ -553,3 +554,36 @@ def test_pages_degrade_without_models(tmp_path, monkeypatch):
         info = texts(at, "info")
         assert any(t in info for t in ("not available yet", "not installed yet", "precomputed results appear here")), page
     _clear_caches()
+
+
+def test_boltzmann_page_dreams_in_chunks_and_shows_the_filters(zoo):
+    """The RBM's Gibbs chains from noise: paused, one frame; playing, each run queues the next chunk of frames (the
+    chains carried on in the session); another chain count starts them again; from a drawing, the canvas first; the
+    filters as one image."""
+    at = run("10_boltzmann.py")
+    (player,) = components(at, "latent_lab.frame_player")
+    d = component_data(player)
+    assert (d["start"], d["n"], d["playing"]) == (0, 1, False)
+    at.toggle(key="rbm_play").set_value(True).run()
+    ok(at)
+    d = component_data(components(at, "latent_lab.frame_player")[0])
+    assert (d["start"], d["n"], d["playing"]) == (1, 40, True) and "Gibbs steps per frame" in d["note"]
+    sheet = base64.b64decode(d["sheet"].split(",", 1)[1])
+    from PIL import Image
+
+    assert Image.open(io.BytesIO(sheet)).size == (40 * d["fw"], d["fh"]) and d["fw"] == 2 * 30 - 2  # 4 chains: 2 x 2
+    at.run()  # what run_every does: the next chunk
+    d2 = component_data(components(at, "latent_lab.frame_player")[0])
+    assert (d2["start"], d2["n"]) == (41, 20) and d2["walk"] == d["walk"]
+    assert "Gibbs step 61" in texts(at, "caption")
+    at.select_slider(key="rbm_chains").set_value(16).run()  # new chains: the dream starts again
+    ok(at)
+    d3 = component_data(components(at, "latent_lab.frame_player")[0])
+    assert d3["start"] == 0 and d3["walk"] != d["walk"] and d3["fw"] == 4 * 30 - 2
+    at.toggle(key="rbm_play").set_value(False)
+    at.radio(key="rbm_start").set_value("digit").run()
+    ok(at)
+    assert not components(at, "latent_lab.frame_player")  # the empty canvas first
+    at.segmented_control(key="rbm_section").set_value("filters").run()
+    ok(at)
+    assert len(urls(at)) == 1 and "strongest of the 16 hidden units" in texts(at, "caption")

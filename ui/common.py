@@ -42,6 +42,7 @@ Models and data (ui.resources: cached once per process with st.cache_resource)
     test_set() -> (x, y)                the shipped MNIST test digits (10000,1,28,28) float [0,1], (10000,) int64; DatasetError
     anomaly_reference() -> np.ndarray   sorted conv_ae reconstruction errors of the MNIST test set (or None)
     not_a_digit_detectors() -> dict     {"draw"|"upload": rep_models.ood.Detector} for the Draw page's verdict (or None)
+    free_energy_reference() -> ndarray  sorted RBM free energies of the MNIST test set (or None)
 Input (ui.digit_input)
     digit_input(key, sources=("Draw", "Upload"), test_digits=False, keep_noise=False) -> np.ndarray | None
         a source picker, then a canvas (brush size, Clear; the canvas toolbar has undo/redo), an uploader
@@ -76,6 +77,7 @@ from ui.resources import (
     card,
     device,
     device_label,
+    free_energy_reference,
     is_available,
     load_model,
     metrics,
@@ -89,7 +91,7 @@ from ui.resources import (
 __all__ = [
     "PAGES", "PageSpec", "MODEL_INFO", "page_header", "page_guard", "fragment", "job_panel", "failure_message",
     "device", "device_label", "is_available", "load_model", "require_model", "card", "metrics", "stylegan_ablation", "test_set",
-    "anomaly_reference", "not_a_digit_detectors",
+    "anomaly_reference", "not_a_digit_detectors", "free_energy_reference",
     "digit_input", "last_steps", "last_source", "canvas_key", "source_label",
     "png", "show_image", "show_images", "pad_square",
 ]

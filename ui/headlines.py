@@ -29,6 +29,8 @@ HEADLINE = [
     ("largest_angle_to_pca_deg", "angle to PCA subspace", "{:.1f}°"),
     ("anomaly_auroc_fashion", "anomaly AUROC (digits vs clothes)", "{:.3f}"),
     ("few_label_100_accuracy", "accuracy from 100 labels", "{:.1%}"),
+    ("test_log_likelihood_ais", "test log-likelihood, nats (AIS)", "{:.1f}"),
+    ("samples_max_class_fraction", "largest digit share of samples", "{:.1%}"),
 ]
 
 

@@ -175,7 +175,7 @@ def walk_player(name: str, walkers: int, period: int, method: str, seed: int, pl
 
 
 def frame_player(frames: np.ndarray, start: int, fps: float, playing: bool, walk: str, key: str, px: int = 336,
-                 note: str = "") -> None:
+                 note: str = "", aria: str | None = None) -> None:
     """Queue ``frames (F, H, W)`` in [0, 1] (global indices ``start …``) in the page's player, shown at ``fps``.
     ``walk`` names the path: a new value empties the queue. The player reports the frame rate it shows."""
     frames = np.asarray(frames, dtype=np.float32)
@@ -184,7 +184,7 @@ def frame_player(frames: np.ndarray, start: int, fps: float, playing: bool, walk
     data = {"sheet": "data:image/png;base64," + base64.b64encode(png_bytes(sheet, 1)).decode("ascii"), "n": int(n),
             "start": int(start), "fw": int(w), "fh": int(h), "fps": float(fps), "px": int(px), "playing": bool(playing),
             "walk": walk, "note": note,
-            "text": {"aria": t("js.player.aria"), "frame": t("js.player.frame"), "shown": t("js.player.shown"), "paused": t("js.player.paused")}}
+            "text": {"aria": aria or t("js.player.aria"), "frame": t("js.player.frame"), "shown": t("js.player.shown"), "paused": t("js.player.paused")}}
     _frame_player(data=data, key=key)
 
 

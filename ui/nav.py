@@ -40,6 +40,7 @@ PAGES: list[PageSpec] = [
     PageSpec("pages/5_latent_map.py", "Latent map", ":material/scatter_plot:", "latent_map", "Latent spaces"),
     PageSpec("pages/7_linear_pca.py", "Linear AE = PCA", ":material/linear_scale:", "linear_pca", "Latent spaces"),
     PageSpec("pages/6_gan.py", "GAN studio", ":material/auto_awesome:", "gan", "Generate"),
+    PageSpec("pages/10_boltzmann.py", "Boltzmann machines", ":material/grain:", "boltzmann", "Generate"),
     PageSpec("pages/8_few_labels.py", "Few labels", ":material/label:", "few_labels", "Learn"),
     PageSpec("pages/9_train_live.py", "Train live", ":material/model_training:", "train_live", "Learn"),
 ]

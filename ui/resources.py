@@ -128,12 +128,29 @@ def _anomaly_reference(_model_id: int) -> np.ndarray:
 
 def anomaly_reference() -> np.ndarray | None:
     """Sorted per-image reconstruction errors of the anomaly model on the MNIST test set, or None if unavailable."""
-    if not is_available(ANOMALY_MODEL):
+    return _for_model(ANOMALY_MODEL, _anomaly_reference, "no anomaly reference")
+
+
+@st.cache_resource(show_spinner=Later("spin.anomaly"))
+def _free_energy_reference(_model_id: int) -> np.ndarray:
+    from rep_models import precomputed  # shipped (pretrained/precomputed_free_energy_rbm.npz); computed if stale
+
+    return precomputed.get("free_energy_rbm", load_model)["energies"]
+
+
+def free_energy_reference() -> np.ndarray | None:
+    """Sorted free energies of the RBM on the MNIST test digits (its anomaly score's reference), or None."""
+    return _for_model("rbm", _free_energy_reference, "no free-energy reference")
+
+
+def _for_model(name: str, make, what: str):
+    """``make(id(model))`` for shipped model ``name`` (cached there by model), or None, logged, when it cannot be made."""
+    if not is_available(name):
         return None
     try:
-        return _anomaly_reference(id(load_model(ANOMALY_MODEL)))
+        return make(id(load_model(name)))
     except Exception as e:  # noqa: BLE001 - the data set or model is missing: the page shows the rest
-        log.warning("no anomaly reference: %s", e)
+        log.warning("%s: %s", what, e)
         return None
 
 
@@ -148,10 +165,4 @@ def _not_a_digit_detectors(_model_id: int) -> dict | None:
 def not_a_digit_detectors() -> dict | None:
     """The Draw page's not-a-digit detectors, one per input channel (``rep_models.ood``), or None if unavailable (the
     shipped file missing or made from another classifier: the page then gives the autoencoder's verdict)."""
-    if not is_available("classifier"):
-        return None
-    try:
-        return _not_a_digit_detectors(id(load_model("classifier")))
-    except Exception as e:  # noqa: BLE001 - the data or the model is missing: the page shows the rest
-        log.warning("no not-a-digit detector: %s", e)
-        return None
+    return _for_model("classifier", _not_a_digit_detectors, "no not-a-digit detector")

@@ -30,6 +30,7 @@ class RBMConfig:
     persistent: bool = True  # PCD: chains kept between batches (False: CD-k, chains start at the batch)
     n_chains: int = 100  # persistent chains
     sample_steps: int = 1000  # Gibbs steps that sample() runs from its start
+    weight_decay: float = 0.0  # L2 on W added to the loss (Hinton's guide: 1e-4 to 1e-2 x the lr helps the chains mix)
 
 
 def _bernoulli(p: torch.Tensor) -> torch.Tensor:
@@ -116,9 +117,38 @@ class RBM(Model):
             with torch.no_grad():
                 model_v, _ = self.gibbs(v, 1)
         cd = self.free_energy(v).mean() - self.free_energy(model_v).mean()
+        if self.config.weight_decay and self.training:
+            cd = cd + 0.5 * self.config.weight_decay * (self.W ** 2).sum()
         with torch.no_grad():
             recon = F.binary_cross_entropy(self.forward(v.reshape(x.shape)).flatten(1), v, reduction="sum") / len(v)
         return {"loss": cd, "recon_bce": recon}
 
+    # The chains are binary: stored as bits (``chains_bits``, 8 pixels a byte), 1,000 chains in 98 kB instead of 3 MB.
+    def _save_to_state_dict(self, destination, prefix, keep_vars):
+        super()._save_to_state_dict(destination, prefix, keep_vars)
+        destination[prefix + "chains_bits"] = pack_bits(destination.pop(prefix + "chains"))
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs):
+        if prefix + "chains_bits" in state_dict:
+            state_dict = dict(state_dict)
+            state_dict[prefix + "chains"] = unpack_bits(state_dict.pop(prefix + "chains_bits"), self.config.n_visible)
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs)
+
     def training_state(self) -> dict[str, torch.Tensor]:
         return {}  # the chains are buffers: saved with the state dict
+
+
+_BITS = 2 ** torch.arange(7, -1, -1)  # 128, 64, ..., 1: the first pixel is a byte's highest bit
+
+
+def pack_bits(v: torch.Tensor) -> torch.Tensor:
+    """Binary ``(n, d)`` (values 0 or 1) -> ``(n, ceil(d / 8))`` uint8."""
+    n, d = v.shape
+    b = F.pad((v > 0.5).to(torch.uint8), (0, -d % 8)).reshape(n, -1, 8)
+    return (b * _BITS.to(torch.uint8)).sum(2, dtype=torch.uint8)
+
+
+def unpack_bits(packed: torch.Tensor, d: int) -> torch.Tensor:
+    """:func:`pack_bits` undone: ``(n, ceil(d / 8))`` uint8 -> ``(n, d)`` float32 of 0 and 1."""
+    bits = (packed.to(torch.int32)[:, :, None] // _BITS.to(torch.int32)) % 2
+    return bits.reshape(len(packed), -1)[:, :d].float()
