@@ -11,7 +11,7 @@ Verbs: ``encode(x)``, ``sample(n, seed, steps)``, ``up(x, layers)``, ``down(h, l
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
@@ -22,7 +22,7 @@ from .rbm import RBM
 
 @dataclass
 class DBNConfig:
-    hidden: list[int] = field(default_factory=lambda: [500, 500])
+    hidden: tuple[int, ...] = (500, 500)
     k: int = 1  # Gibbs steps per batch, in every layer
     n_chains: int = 100  # each layer's persistent chains
     weight_decay: float = 2e-4
