@@ -215,14 +215,14 @@ def fresh_each(browser) -> list[dict]:
 def _computations() -> list[tuple[str, str, str]]:
     """``(name, page, now)``: the shipped items, then what ui.warmup computes after a start."""
     from rep_models import precomputed
-    from rep_models.catalogue import ENCODERS
+    from rep_models.catalogue import FEW_LABEL_ENCODERS
 
     pages = {"anomaly": "Draw: the first digit drawn", "train_pca": "Linear AE = PCA: first render",
              "test_codes": "VAE explorer: first render (sliders), β-VAE section, 2-D map overlay",
              "gan_histogram": "GAN studio: Mode collapse section", "linear_ae_test_mse": "Linear AE = PCA: first render"}
     warmed = "warmed after the start"
     out = [(f"precomputed:{n}", next(v for k, v in pages.items() if n.startswith(k)), "shipped file") for n in precomputed.ITEMS]
-    out += [(f"few_label_codes:{r}", "Few labels: Run (per encoder chosen)", warmed) for r in ENCODERS]
+    out += [(f"few_label_codes:{r}", "Few labels: Run (per encoder chosen)", warmed) for r in FEW_LABEL_ENCODERS]
     out += [(f"manifold:{n}", "VAE explorer: 2-D map section", warmed) for n in (7, 11, 15, 21)]
     out += [("net_blob:vae", "VAE explorer: first render", warmed), ("models", "every page (every shipped model)", warmed),
             ("import:sklearn.linear_model", "Few labels: Run", warmed),

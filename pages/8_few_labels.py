@@ -7,7 +7,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from rep_models.catalogue import ENCODERS, FINE_TUNED
+from rep_models.catalogue import FEW_LABEL_ENCODERS, FINE_TUNED
 from rep_models.few_label_curves import FEW_LABEL_METHODS, few_label_curve, few_label_results
 from rep_models.model_measures import few_label_draws
 from ui import charts, i18n, latent, links
@@ -74,7 +74,7 @@ with ui.page_guard("Few labels"):
                  d3=few_label_draws(3000, n_train), d10=few_label_draws(10_000, n_train)))
 
     st.subheader(t("few.rerun_title"))
-    options = [RAW] + [n for n in ENCODERS if ui.is_available(n)]
+    options = [RAW] + [n for n in FEW_LABEL_ENCODERS if ui.is_available(n)]
     c1, c2, c3 = st.columns([3, 3, 1])
     with c1:
         reps = links.multiselect(t("few.reps"), options, default=[r for r in (RAW, *latent.FEW_LABEL_DEFAULTS) if r in options],

@@ -50,7 +50,7 @@ from .model_measures import (
 )
 from .zoo import ZOO
 
-FEW_LABEL_REPS = ["pixels", *catalogue.ENCODERS, *catalogue.FINE_TUNED]  # what --few-label-curves measures
+FEW_LABEL_REPS = ["pixels", *catalogue.FEW_LABEL_ENCODERS, *catalogue.FINE_TUNED]  # what --few-label-curves measures
 
 
 # ------------------------------------------ per-family measures (the classifier's; the others: rep_models.model_measures)
@@ -102,7 +102,7 @@ def evaluate_model(name: str, ctx: Context) -> dict | None:
         out = {}
     else:
         out = eval_autoencoder(name, model, ctx)
-    if "encoder" in catalogue.entry(name).roles:
+    if name in catalogue.FEW_LABEL_ENCODERS:
         out.update(eval_codes(name, model, ctx))
     card = checkpoint.read_card(ctx.directory / name)
     out["train_seconds"] = card.get("wall_seconds")
@@ -146,7 +146,7 @@ def few_label_curves(ctx: Context, names=None) -> dict[str, list[dict]]:
         elif model is None:
             print(f"[few-label curves] {name}: no shipped file, skipped", file=sys.stderr)
             continue
-        elif "encoder" in catalogue.entry(name).roles:
+        elif name in catalogue.FEW_LABEL_ENCODERS:
             out[name] = eval_codes(name, model, ctx)["few_label_curve"]
         else:  # fine-tuned: its test accuracy at the labels it was trained with
             out[name] = eval_classifier(name, model, ctx)["few_label_curve"]

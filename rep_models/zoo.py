@@ -19,10 +19,10 @@ ZOO: dict[str, dict] = {
     # (rep_models.uploads.training_pairs): smooth scans, JPEG and photos change the noise on the way to 28x28.
     "denoising_ae": {"model": "denoising_ae", "config": {"channels": 24, "upload_share": 0.5, "upload_pairs": 40000},
                      "train": {"epochs": 24}},
-    "sparse_ae": {"model": "sparse_ae", "train": {"epochs": 15}},
+    "sparse_ae": {"model": "sparse_ae", "train": {"epochs": 15}, "int8_min": INT8_MIN},
     "contractive_ae": {"model": "contractive_ae", "config": {"lam": 1e-3}, "train": {"epochs": 15}},
     # The unpenalised twin of contractive_ae, the reference its Jacobian norm is compared with.
-    "contractive_ae_lambda0": {"model": "contractive_ae", "config": {"lam": 0.0}, "train": {"epochs": 15}},
+    "contractive_ae_lambda0": {"model": "contractive_ae", "config": {"lam": 0.0}, "train": {"epochs": 15}, "int8_min": INT8_MIN},
     "vae": {"model": "vae", "config": {"depth": 2}, "train": {"epochs": 30}, "int8_min": INT8_MIN},
     "vae_2d": {"model": "vae", "config": {"latent_dim": 2}, "train": {"epochs": 20}, "int8_min": INT8_MIN},
     "beta_vae": {"model": "vae", "config": {"latent_dim": 10, "beta": 4.0, "channels": 16, "hidden": 256}, "train": {"epochs": 12}},
@@ -45,6 +45,10 @@ ZOO: dict[str, dict] = {
     # 2,000 samples was 25.5 % without it (100 chains), 15.4 % (1,000 chains), 12.9 / 15.6 / 12.3 % at 2e-4 / 5e-4 / 1e-3.
     # W stored as int8 rows, the chains as bits; the bars are measured on the stored weights.
     "rbm": {"model": "rbm", "config": {"weight_decay": 1e-3, "n_chains": 1000}, "train": {"epochs": 30}, "int8_min": INT8_MIN},
+    # Hinton et al. (2006): RBMs stacked greedily, each trained (PCD-1, as the RBM above) on the sampled hidden units
+    # of the frozen layers below; its top layer's features go to Few labels. Both matrices as int8 rows.
+    "dbn": {"model": "dbn", "config": {"hidden": [500, 500], "weight_decay": 1e-3, "n_chains": 1000},
+            "train": {"epochs": 20, "pretrain_epochs": 20}, "int8_min": 1 << 17},
     "cdcgan": {"model": "cdcgan", "config": {"ngf": 32, "ndf": 32}, "train": {"epochs": 12}},
     "sda": {"model": "sda", "config": {"shift": 2}, "train": {"epochs": 20, "pretrain_epochs": 3}, "int8_min": INT8_MIN},
     # 100 labels spread over a 10-NN graph of the pretrained codes (rep_models.semi), then fine-tuned on.

@@ -37,6 +37,7 @@ TINY = {
     "linear_ae": ("linear_ae", {"latent_dim": 6}),
     "conv_ae": ("conv_ae", {"channels": 4}),
     "rbm": ("rbm", {"n_hidden": 16, "n_chains": 8}),
+    "dbn": ("dbn", {"hidden": (16, 12), "n_chains": 8}),
 }
 
 
@@ -462,13 +463,15 @@ def test_few_labels_report_and_live_rerun(zoo):
     try:
         at = run("8_few_labels.py")
         assert "precomputed results appear here" not in texts(at, "info")
-        at.multiselect(key="few_reps").set_value(["pixels", "conv_ae"])  # raw pixels and a (tiny) encoder
+        assert "Deep belief network" in at.multiselect(key="few_reps").options  # kept off the Latent map, not off Few labels
+        # raw pixels, a (tiny) encoder and the DBN's top-layer features
+        at.multiselect(key="few_reps").set_value(["pixels", "conv_ae", "dbn"])
         at.multiselect(key="few_counts").set_value([10, 20])
         at.number_input(key="few_draws").set_value(1)
         at.button(key="few_run").click().run()
         ok(at)
         live = at.session_state["few_live"]
-        assert set(live) == {"pixels", "conv_ae"} and [n for n, _, _ in live["pixels"]] == [10, 20]
+        assert set(live) == {"pixels", "conv_ae", "dbn"} and [n for n, _, _ in live["pixels"]] == [10, 20]
         assert len(at.dataframe) == 1
         linear = live["pixels"]
         at.radio(key="few_method").set_value("spreading")

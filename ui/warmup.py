@@ -82,7 +82,7 @@ def steps() -> list[tuple[str, object]]:
     import gc
 
     from rep_models import catalogue, onnx_export, precomputed
-    from rep_models.catalogue import ENCODERS
+    from rep_models.catalogue import FEW_LABEL_ENCODERS
     from ui import latent, live, resources
 
     def imports():
@@ -126,8 +126,8 @@ def steps() -> list[tuple[str, object]]:
                 latent.manifold("vae_2d", n)
 
     def few_label_codes():
-        first = [r for r in latent.FEW_LABEL_DEFAULTS if r in ENCODERS]
-        for rep in first + [r for r in ENCODERS if r not in first]:
+        first = [r for r in latent.FEW_LABEL_DEFAULTS if r in FEW_LABEL_ENCODERS]
+        for rep in first + [r for r in FEW_LABEL_ENCODERS if r not in first]:
             if resources.is_available(rep):
                 latent.few_label_codes(rep)
         gc.freeze()  # long-lived from now on (ui.resources.load_model says why)

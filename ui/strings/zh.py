@@ -684,6 +684,10 @@ STRINGS: dict[str, str] = {
     'model.rbm.short': 'RBM',
     'model.rbm.picker': 'RBM（500 个隐藏单元）',
     'model.rbm.what': '500 个二值隐藏单元用来解释像素；它靠吉布斯采样画数字，像素层和隐藏层轮流更新。',
+    'model.dbn.title': '深度信念网络',
+    'model.dbn.short': 'DBN',
+    'model.dbn.picker': 'DBN（500-500）',
+    'model.dbn.what': '两个受限玻尔兹曼机叠在一起，一次训练一层：每一层学习下面那一层隐藏单元的分布（辛顿 2006 年提出的做法）。',
 }
 
 # Sentences that rep_models makes in English (ui.i18n.tr): exact, or with {fields} for what varies (translated in turn).
