@@ -34,6 +34,7 @@ ROLES = {
     "fine_tuned": "pretrained without labels, then fine-tuned with the labels its recipe keeps: a point on Few labels' curves",
     "denoiser": "cleans noisy digits on the Denoise page",
     "features": "its top layer's features are compared on Few labels beside the encoders' codes (no Latent map: no room for its reference codes)",
+    "lesson": "answers one of the Lesson's exercises: a model that shows what can go wrong",
     "energy_model": "an energy over the pixels: the Boltzmann machines page's Gibbs chains and filters, its free energy an anomaly score on Draw",
 }
 GROUPS = {  # the home page's groups, in order, with one line each
@@ -132,6 +133,21 @@ CATALOGUE: dict[str, Entry] = {e.name: e for e in [
                  minus=("denoising_ae", "psnr_salt_pepper_0.2_median3"))]),
     _e("contractive_ae_lambda0", "Contractive autoencoder, no penalty", "Contractive, λ = 0", "Autoencoders",
        "The contractive autoencoder's unpenalised twin: the reference its Jacobian norm is compared with.", shown=False),
+    # The Lesson's pair (rep_models.lesson): a perfect reconstruction is not the goal. Bars: the overcomplete AE
+    # rebuilds digits better than the conv AE yet its codes do no better than the pixels with 100 labels; the
+    # memoriser rebuilds the 30 digits it saw far better than new ones, each seen digit with a number of its own.
+    _e("overcomplete_ae", "Overcomplete autoencoder", "Overcomplete", "Autoencoders",
+       "Its code (1,568 numbers) is wider than the image (784 pixels): it can simply copy, and learns nothing about digits.",
+       ["lesson"], label="Overcomplete AE (1,568-number code)",
+       bars=[Bar("test_mse", "test MSE minus the conv AE's", "<", 0, minus=("conv_ae", "test_mse")),
+             Bar("few_label_100_error", "codes + logistic regression, 100 labels: test error minus raw pixels'", ">=", -0.01,
+                 minus=("pixels", "few_label_100_error"))]),
+    _e("memoriser_ae", "Deep autoencoder, one-number code", "1-number code", "Autoencoders",
+       "A deep autoencoder squeezed to a single number, trained on 30 digits: it learns them by heart and fails on new ones.",
+       ["lesson"], label="Deep AE with a 1-number code (30 digits)",
+       bars=[Bar("test_mse", "test MSE / MSE on its 30 training digits", ">=", 3, over=("memoriser_ae", "train_mse")),
+             Bar("recalled", "its 30 training digits given back as themselves (nearest of the 30)", ">=", 0.9),
+             Bar("answered_from_memory", "new digits rebuilt closer to a memorised digit than to themselves", ">=", 0.5)]),
     _e("vae", "Variational autoencoder", "VAE", "VAEs", "A smooth, probabilistic latent space you can sample and walk through.",
        ["reconstructor", "encoder", "browser_decodable", "latent_explorer", "in_page"], needs=["classifier"], label="VAE (32-d)",
        bars=[Bar("neg_elbo", "test -ELBO (nats)", "<=", 95)]),
@@ -280,3 +296,14 @@ FINE_TUNED = with_role("fine_tuned")
 # Every representation Few labels compares by its frozen codes: the encoders, then the models kept off the Latent map.
 FEW_LABEL_ENCODERS = [*ENCODERS, *with_role("features")]
 TRAIN_ORDER = train_order()
+
+# The models the Lesson's steps rebuild digits with, side by side (ui/lesson.py; a step's id -> models, in the order
+# shown). "complete" is the undercomplete/overcomplete comparison: smallest code first.
+LESSON_ROWS: dict[str, tuple[str, ...]] = {
+    "pca": ("linear_ae",),
+    "stacked": ("linear_ae", "stacked_ae"),
+    "conv_rnn": ("stacked_ae", "conv_ae", "recurrent_ae"),
+    "sparse": ("sparse_ae",),
+    "ex_perfect": ("conv_ae", "overcomplete_ae", "memoriser_ae"),
+    "ex_complete": ("memoriser_ae", "conv_ae", "overcomplete_ae"),
+}

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import catalogue, checkpoint, metrics
+from . import catalogue, checkpoint, lesson, metrics
 from .bars import check_bars
 from .data import load_tensors
 from .model_measures import (
@@ -102,9 +102,11 @@ def evaluate_model(name: str, ctx: Context) -> dict | None:
         out = {}
     else:
         out = eval_autoencoder(name, model, ctx)
-    if name in catalogue.FEW_LABEL_ENCODERS:
+    if name in catalogue.FEW_LABEL_ENCODERS or "lesson" in catalogue.entry(name).roles:
         out.update(eval_codes(name, model, ctx))
     card = checkpoint.read_card(ctx.directory / name)
+    if card.get("train_options", {}).get("limit"):  # trained on the first ``limit`` training digits only: how it does on those and on new ones
+        out.update(lesson.memorised(model, lesson.memory_digits(card), ctx.x_test))
     out["train_seconds"] = card.get("wall_seconds")
     out["file_mb"] = round((ctx.directory / f"{name}.safetensors").stat().st_size / 2**20, 3)
     out["eval_seconds"] = round(time.perf_counter() - t, 1)

@@ -24,7 +24,7 @@ APP = str(ROOT / "app.py")
 # file names and commands shown as such, and the picker's own "English" / "Language".
 ALLOWED = {w.lower() for w in """
     Latent Lab MNIST VAE VAEs GAN GANs DCGAN cDCGAN StyleGAN CVAE MLP PCA UMAP SNE SimCLR SdA CNN CPU GPU PNG JPEG WebP BMP GIF CSV
-    JSON ZIP PSNR ELBO AUROC KL NN PyTorch safetensors nat slerp Fréchet
+    JSON ZIP PSNR ELBO AUROC KL NN PyTorch safetensors nat slerp Fréchet ReLU Leaky tanh
     English Language
 """.split()}
 
@@ -165,6 +165,7 @@ def english_words(text: str) -> list[str]:
     """The words of Latin letters in ``text`` that are not names or symbols, after removing what is not prose:
     code spans, file names, markup, plotly's %{…} fields and HTML tags."""
     t = re.sub(r"`[^`]*`", " ", text)
+    t = re.sub(r"\]\([^)\s]*\)", "] ", t)  # a markdown link's target (a page's address, not prose)
     t = re.sub(r"%\{[^}]*\}|\{\w+\}|<[^>]+>|:material/\w+:|:\w+\[|\*\*", " ", t)
     t = re.sub(r"[\w.-]+(/[\w.-]+)+", " ", t)  # paths (pretrained/metrics.json)
     t = re.sub(r"\b[\w.-]+\.(py|npz|json|safetensors|zip|png|gif|csv)\b", " ", t)
@@ -177,11 +178,12 @@ def test_english_words_finds_prose_but_not_names():
     assert english_words("Sliders") == ["Sliders"]
     assert english_words("VAE（32 维）· 用 `python -m rep_models.evaluate` · pretrained/metrics.json · %{x:,} 个") == []
     assert english_words("t-SNE 与 UMAP") == []
+    assert english_words("[少量标签](few_labels?lang=zh)") == [] and english_words("[few labels](few_labels)") == ["few", "labels"]
 
 
 STATES = {  # a page -> the link it is opened with (more of the page's text appears)
     "draw": {}, "denoise": {}, "vae": {"start": "test"}, "latent_map": {"place": "test"}, "linear_pca": {}, "gan": {"model": "cdcgan"},
-    "few_labels": {}, "train_live": {},
+    "few_labels": {}, "train_live": {}, "lesson": {"step": "14"},
 }
 
 

@@ -24,6 +24,7 @@ HEADLINE = [
     ("frechet_distance", "Fréchet distance (lower is better)", "{:.1f}"),
     ("neg_elbo", "−ELBO, nats (lower is better)", "{:.1f}"),
     ("psnr_gaussian_0.3", "PSNR at noise σ=0.3", "{:.1f} dB"),
+    ("train_mse", "MSE on the digits it trained on", "{:.4f}"),  # a model trained on a few digits (the Lesson's memoriser)
     ("test_mse", "test MSE", "{:.4f}"),
     ("mse_over_pca32", "error vs PCA(32)", "{:.2f}×"),
     ("largest_angle_to_pca_deg", "angle to PCA subspace", "{:.1f}°"),

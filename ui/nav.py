@@ -43,6 +43,7 @@ PAGES: list[PageSpec] = [
     PageSpec("pages/10_boltzmann.py", "Boltzmann machines", ":material/grain:", "boltzmann", "Generate"),
     PageSpec("pages/8_few_labels.py", "Few labels", ":material/label:", "few_labels", "Learn"),
     PageSpec("pages/9_train_live.py", "Train live", ":material/model_training:", "train_live", "Learn"),
+    PageSpec("pages/11_lesson.py", "Lesson", ":material/school:", "lesson", "Learn"),
 ]
 HOME = PageSpec("app.py", "Home", ":material/home:", "home", "")
 

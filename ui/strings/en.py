@@ -3,6 +3,7 @@ The models' names and one-liners (``model.*``, ``group.*``, ``live.*``) are the 
 from __future__ import annotations
 
 from rep_models import catalogue
+from ui.strings.lesson_en import STRINGS as _LESSON
 
 STRINGS: dict[str, str] = {
     # ui/nav.py and the language picker
@@ -589,6 +590,8 @@ STRINGS: dict[str, str] = {
     'draw.energy.not a digit': 'very unlikely for a digit',
     'draw.energy_help': 'A Boltzmann machine gives every picture a free energy; the lower it is, the more likely the model finds the picture. A second anomaly score beside the autoencoder\'s, from a model that never reconstructs anything.',
 }
+
+STRINGS.update(_LESSON)  # the Lesson's own table (ui/strings/lesson_en.py)
 
 # The catalogue's words: every shipped model's names and one line, every home-page group and its blurb, Train live's recipes.
 for _name, _e in catalogue.CATALOGUE.items():

@@ -2,6 +2,8 @@
 (自动编码器, 变分自动编码器, 生成对抗网络, 潜在空间 …). ``FROM_ENGLISH`` translates the sentences rep_models makes."""
 from __future__ import annotations
 
+from ui.strings.lesson_zh import STRINGS as _LESSON
+
 STRINGS: dict[str, str] = {
     # ui/nav.py and the language picker
     "lang.label": "界面语言 / Language",
@@ -691,6 +693,8 @@ STRINGS: dict[str, str] = {
 }
 
 # Sentences that rep_models makes in English (ui.i18n.tr): exact, or with {fields} for what varies (translated in turn).
+STRINGS.update(_LESSON)  # the Lesson's own table (ui/strings/lesson_zh.py)
+
 FROM_ENGLISH: dict[str, str] = {
     # rep_models.preprocess: the steps and what is wrong with an input
     "1. grayscale": "1. 转为灰度",
@@ -769,6 +773,7 @@ FROM_ENGLISH: dict[str, str] = {
     "Fréchet distance (lower is better)": "Fréchet 距离（越低越好）",
     "−ELBO, nats (lower is better)": "−ELBO，单位 nat（越低越好）",
     "PSNR at noise σ=0.3": "噪声 σ=0.3 时的 PSNR",
+    "MSE on the digits it trained on": "训练所用数字上的均方误差",
     "test MSE": "测试均方误差",
     "error vs PCA(32)": "误差与 PCA(32) 之比",
     "angle to PCA subspace": "与 PCA 子空间的夹角",
