@@ -332,6 +332,7 @@ def _ex_gan() -> None:
             hists[i18n.model(name, "short")] = list(100 * counts / counts.sum())
     if hists:
         _bars(hists, t("lesson.gan.hist_title"), "lesson_gan_hist", t("lesson.share"))
+        st.markdown(" ".join(t("lesson.gan.shares", model=m, lo=f"{min(v):.1f}", hi=f"{max(v):.1f}") for m, v in hists.items()))
     if ui.require_model("classifier", t("lesson.this_demo")) is None:
         return
     if st.button(t("lesson.run"), icon=":material/play_arrow:", key="lesson_run_gan") or "lesson_gan" in st.session_state:

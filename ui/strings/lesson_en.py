@@ -188,6 +188,7 @@ STRINGS: dict[str, str] = {
     "lesson.ex_gan.try": "run the short training twice: does it behave the same way?",
     "lesson.gan.hist_title": "Which digits the shipped GANs draw (classifier's reading)",
     "lesson.gan.run_title": "A fresh DCGAN, {steps} steps",
+    "lesson.gan.shares": "{model}: every digit between {lo} % and {hi} % of its samples.",
     "lesson.gan.real": "D's score on real digits",
     "lesson.gan.fake": "D's score on generated digits",
     "lesson.gan.kl": "KL divergence to uniform",

@@ -162,6 +162,7 @@ STRINGS: dict[str, str] = {
     "lesson.ex_gan.try": "把短训练运行两次：两次表现一样吗？",
     "lesson.gan.hist_title": "内置 GAN 生成的各个数字（分类器的判断）",
     "lesson.gan.run_title": "从头训练的 DCGAN，{steps} 步",
+    "lesson.gan.shares": "{model}：每个数字占样本的 {lo} % 到 {hi} %。",
     "lesson.gan.real": "判别器对真实数字的打分",
     "lesson.gan.fake": "判别器对生成数字的打分",
     "lesson.gan.kl": "与均匀分布的 KL 散度",
