@@ -46,6 +46,9 @@ def test_fast_path_matches_the_model(recipe):
         elif m.family == "rbm":  # the free energy (Draw's score) and the mean-field round trip
             torch.testing.assert_close(f.free_energy(x.flatten(1)), m.free_energy(x.flatten(1)), rtol=1e-4, atol=1e-4)
             want, got = m(x), f(x)
+        elif m.family == "dbn":  # its top layer's features (Few labels) and the mean-field round trip
+            torch.testing.assert_close(f.encode(x), m.encode(x), rtol=1e-4, atol=1e-5)
+            want, got = m(x), f(x)
         else:
             want, got = m.reconstruct(x), f.reconstruct(x)
     assert got.shape == want.shape

@@ -207,7 +207,9 @@ def test_a_few_steps_lower_the_loss(name, small_batch):
     # A contrastive loss starts near its chance level log(2B - 1) and learns from new random views each
     # step, so it takes more steps than a reconstruction loss to fall by the same tenth: 12 steps reached
     # 0.904 of the start on the shipped digits (0.848..0.904 on four batches), 20 reach 0.815..0.825.
-    steps = 20 if model.family == "encoder" else 6
+    # A model of a few hundred weights (the overcomplete AE: 245) moves little per step at its learning rate: 6 steps
+    # took it to 0.917 of the start, 20 to 0.61.
+    steps = 20 if model.family == "encoder" or model.n_parameters() < 1000 else 6
     for _ in range(steps):
         loss = fn(batch)["loss"]
         opt.zero_grad()
